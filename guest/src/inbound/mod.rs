@@ -1,0 +1,304 @@
+//! Inbound mail: raw MIME in, a [`ParsedMessage`] out, with every attachment
+//! of the whole MIME tree. The contract is documented on the WIT `inbound`
+//! interface.
+
+pub mod cid;
+pub mod filename;
+mod limits;
+
+pub use limits::{
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, LimitKind, Limits, MAX_MAX_BYTES,
+    MAX_MAX_DEPTH, MAX_MAX_PARTS, Resolved,
+};
+
+use mail_parser::{AddressList, MessageParser, MessagePart, PartFlags, PartKind};
+
+/// One mailbox of an address header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// How a part asked to be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Attachment,
+    Inline,
+    Unspecified,
+}
+
+impl Disposition {
+    /// The WIT name of the case.
+    pub fn name(self) -> &'static str {
+        match self {
+            Disposition::Attachment => "attachment",
+            Disposition::Inline => "inline",
+            Disposition::Unspecified => "unspecified",
+        }
+    }
+}
+
+/// One attachment or inline part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content_id: Option<String>,
+    pub disposition: Disposition,
+    pub inline: bool,
+    pub content: Vec<u8>,
+}
+
+/// A parsed inbound message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedMessage {
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: Option<String>,
+    pub date: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Why no message was returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    LimitExceeded { limit: LimitKind, value: u64 },
+    InvalidLimits(String),
+    Malformed(String),
+}
+
+impl ParseError {
+    /// A sentence for people.
+    pub fn message(&self) -> String {
+        match self {
+            ParseError::LimitExceeded { limit, value } => {
+                let what = match limit {
+                    LimitKind::MaxBytes => "the message is larger than",
+                    LimitKind::MaxDepth => "the MIME structure is nested deeper than",
+                    LimitKind::MaxParts => "the message has more MIME parts than",
+                };
+                format!("{what} the limit {} = {value}", limit.name())
+            }
+            ParseError::InvalidLimits(message) | ParseError::Malformed(message) => message.clone(),
+        }
+    }
+}
+
+/// Parses one message under `limits`.
+pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
+    let limits = limits.resolve()?;
+    if raw.len() as u64 > limits.max_bytes {
+        return Err(ParseError::LimitExceeded {
+            limit: LimitKind::MaxBytes,
+            value: limits.max_bytes,
+        });
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseError::Malformed("the input is empty".into()));
+    }
+    let message = MessageParser::new()
+        .max_depth(limits.max_depth as usize)
+        .max_parts(limits.max_parts as usize)
+        .parse(raw)
+        .ok_or_else(|| ParseError::Malformed("the input has no header and no body".into()))?;
+    check_limits(&message, &limits)?;
+
+    let root = message.root();
+    let mut parsed = ParsedMessage {
+        message_id: root.message_id().map(str::to_string),
+        in_reply_to: root.in_reply_to().map(|l| strings(l.iter())).unwrap_or_default(),
+        references: root.references().map(|l| strings(l.iter())).unwrap_or_default(),
+        from: mailboxes(root.from()),
+        to: mailboxes(root.to()),
+        cc: mailboxes(root.cc()),
+        reply_to: mailboxes(root.reply_to()),
+        subject: root.subject().map(str::to_string),
+        date: root.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
+        ..ParsedMessage::default()
+    };
+
+    // Parts of the root message in document order; an enclosed message's
+    // parts belong to that message and are not visited.
+    for part in root.parts() {
+        match classify(&part) {
+            Leaf::Container => {}
+            Leaf::Text => append(&mut parsed.text, &body_text(&part)),
+            Leaf::Html => append(&mut parsed.html, &body_text(&part)),
+            Leaf::Message => {
+                let content = part.decoded().into_owned();
+                let subject = MessageParser::new()
+                    .parse_headers(&content)
+                    .and_then(|m| m.root().subject().map(str::to_string));
+                parsed.attachments.push(Attachment {
+                    filename: filename::for_message(part.attachment_name(), subject.as_deref()),
+                    content_type: content_type(&part),
+                    content_id: part.content_id().map(str::to_string),
+                    disposition: disposition(&part),
+                    inline: false,
+                    content,
+                });
+            }
+            Leaf::Attachment => {
+                let content_type = content_type(&part);
+                let position = parsed.attachments.len() + 1;
+                parsed.attachments.push(Attachment {
+                    filename: part
+                        .attachment_name()
+                        .and_then(filename::sanitize)
+                        .unwrap_or_else(|| filename::unnamed(position, &content_type)),
+                    content_type,
+                    content_id: part.content_id().map(str::to_string),
+                    disposition: disposition(&part),
+                    inline: false,
+                    content: part.decoded().into_owned(),
+                });
+            }
+        }
+    }
+
+    if let Some(html) = &parsed.html {
+        let referenced = cid::references(html);
+        for attachment in &mut parsed.attachments {
+            let Some(id) = &attachment.content_id else { continue };
+            if referenced.contains(&cid::normalize(id)) {
+                attachment.inline = true;
+                if let Some(name) = filename::sanitize(id) {
+                    attachment.filename = name;
+                }
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// The parser keeps content past a limit in a flagged part; that content
+/// would be missing from the answer, so it is an error instead.
+fn check_limits(message: &mail_parser::Message<'_>, limits: &Resolved) -> Result<(), ParseError> {
+    let parts = message.parts();
+    let count = parts.len();
+    let mut reached = false;
+    for part in parts {
+        if part.flags().contains(PartFlags::LIMIT_REACHED) {
+            reached = true;
+            break;
+        }
+    }
+    if !reached {
+        return Ok(());
+    }
+    Err(if count as u64 >= u64::from(limits.max_parts) {
+        ParseError::LimitExceeded {
+            limit: LimitKind::MaxParts,
+            value: limits.max_parts.into(),
+        }
+    } else {
+        ParseError::LimitExceeded {
+            limit: LimitKind::MaxDepth,
+            value: limits.max_depth.into(),
+        }
+    })
+}
+
+enum Leaf {
+    Container,
+    Text,
+    Html,
+    Message,
+    Attachment,
+}
+
+fn classify(part: &MessagePart<'_>) -> Leaf {
+    let content_type = content_type(part);
+    match part.kind() {
+        PartKind::Message(_) => return Leaf::Message,
+        // A multipart whose boundary never appears keeps its content as a
+        // preamble: shown as text rather than dropped.
+        PartKind::Multipart if part.children().len() > 0 => return Leaf::Container,
+        PartKind::Multipart if part.raw_body().iter().all(u8::is_ascii_whitespace) => {
+            return Leaf::Container;
+        }
+        PartKind::Multipart => return Leaf::Text,
+        _ => {}
+    }
+    if content_type == "message/rfc822" || content_type == "message/global" {
+        return Leaf::Message;
+    }
+    let named = part.attachment_name().is_some();
+    if named || disposition(part) == Disposition::Attachment {
+        return Leaf::Attachment;
+    }
+    match content_type.as_str() {
+        "text/plain" => Leaf::Text,
+        "text/html" => Leaf::Html,
+        _ => Leaf::Attachment,
+    }
+}
+
+/// Lower-case `type/subtype`; `text/plain` when absent, as RFC 2045 says.
+fn content_type(part: &MessagePart<'_>) -> String {
+    let Some(ct) = part.content_type() else {
+        let digest = part
+            .parent()
+            .is_some_and(|p| p.is_content_type("multipart", "digest"));
+        return if digest { "message/rfc822" } else { "text/plain" }.to_string();
+    };
+    let main = ct.ctype().trim().to_ascii_lowercase();
+    match ct.subtype().map(|s| s.trim().to_ascii_lowercase()) {
+        Some(sub) if !sub.is_empty() => format!("{main}/{sub}"),
+        _ if main == "text" => "text/plain".to_string(),
+        _ => "application/octet-stream".to_string(),
+    }
+}
+
+fn disposition(part: &MessagePart<'_>) -> Disposition {
+    match part.content_disposition() {
+        Some(d) if d.ctype().eq_ignore_ascii_case("attachment") => Disposition::Attachment,
+        Some(d) if d.ctype().eq_ignore_ascii_case("inline") => Disposition::Inline,
+        _ => Disposition::Unspecified,
+    }
+}
+
+fn body_text(part: &MessagePart<'_>) -> String {
+    if part.is_multipart() {
+        return String::from_utf8_lossy(part.raw_body()).into_owned();
+    }
+    match part.text() {
+        Some(text) => text.into_owned(),
+        None => String::from_utf8_lossy(&part.decoded()).into_owned(),
+    }
+}
+
+fn append(body: &mut Option<String>, text: &str) {
+    match body {
+        None => *body = Some(text.to_string()),
+        Some(existing) => {
+            if !existing.is_empty() && !existing.ends_with('\n') {
+                existing.push('\n');
+            }
+            existing.push_str(text);
+        }
+    }
+}
+
+fn strings<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+    items.map(str::to_string).collect()
+}
+
+fn mailboxes(list: Option<AddressList<'_>>) -> Vec<Mailbox> {
+    let Some(list) = list else { return Vec::new() };
+    list.mailboxes()
+        .filter(|m| m.name().is_some() || m.address().is_some())
+        .map(|m| Mailbox {
+            name: m.name().map(str::to_string),
+            address: m.address().map(str::to_string),
+        })
+        .collect()
+}
