@@ -86,7 +86,12 @@ mod tests {
         let refs: Vec<_> = references(html).into_iter().collect();
         assert_eq!(
             refs,
-            ["bg@x", "bracketed@x", "image001.png@01d9", "logo@example.com"]
+            [
+                "bg@x",
+                "bracketed@x",
+                "image001.png@01d9",
+                "logo@example.com"
+            ]
         );
     }
 

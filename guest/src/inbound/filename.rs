@@ -92,7 +92,10 @@ pub fn for_message(own: Option<&str>, subject: Option<&str>) -> String {
         return with_eml(name);
     }
     let subject = subject.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
-    if let Some(name) = subject.as_deref().and_then(|s| sanitize(&truncate_chars(s, 100))) {
+    if let Some(name) = subject
+        .as_deref()
+        .and_then(|s| sanitize(&truncate_chars(s, 100)))
+    {
         return with_eml(name);
     }
     "forwarded-message.eml".to_string()
@@ -144,7 +147,10 @@ mod tests {
     fn messages_are_named_eml() {
         assert_eq!(for_message(Some("fwd"), Some("x")), "fwd.eml");
         assert_eq!(for_message(Some("a.EML"), None), "a.EML");
-        assert_eq!(for_message(None, Some("Lab  results / March")), "Lab results _ March.eml");
+        assert_eq!(
+            for_message(None, Some("Lab  results / March")),
+            "Lab results _ March.eml"
+        );
         assert_eq!(for_message(None, Some("  ")), "forwarded-message.eml");
         assert_eq!(for_message(None, None), "forwarded-message.eml");
         assert_eq!(unnamed(3, "application/pdf"), "attachment-3.pdf");

@@ -54,9 +54,24 @@ impl Limits {
     /// Applies the defaults and rejects zero or out-of-range values.
     pub fn resolve(&self) -> Result<Resolved, ParseError> {
         Ok(Resolved {
-            max_bytes: check("max-bytes", self.max_bytes, DEFAULT_MAX_BYTES, MAX_MAX_BYTES)?,
-            max_depth: check("max-depth", self.max_depth, DEFAULT_MAX_DEPTH, MAX_MAX_DEPTH)?,
-            max_parts: check("max-parts", self.max_parts, DEFAULT_MAX_PARTS, MAX_MAX_PARTS)?,
+            max_bytes: check(
+                "max-bytes",
+                self.max_bytes,
+                DEFAULT_MAX_BYTES,
+                MAX_MAX_BYTES,
+            )?,
+            max_depth: check(
+                "max-depth",
+                self.max_depth,
+                DEFAULT_MAX_DEPTH,
+                MAX_MAX_DEPTH,
+            )?,
+            max_parts: check(
+                "max-parts",
+                self.max_parts,
+                DEFAULT_MAX_PARTS,
+                MAX_MAX_PARTS,
+            )?,
         })
     }
 }

@@ -2,9 +2,11 @@
 //! of the whole MIME tree. The contract is documented on the WIT `inbound`
 //! interface.
 
+pub mod autoreply;
 pub mod cid;
 pub mod filename;
 mod limits;
+pub mod reply_text;
 
 pub use limits::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, LimitKind, Limits, MAX_MAX_BYTES,
@@ -104,23 +106,30 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Malformed("the input is empty".into()));
     }
+    let raw = without_header_block_if_none(raw);
     let message = MessageParser::new()
         .max_depth(limits.max_depth as usize)
         .max_parts(limits.max_parts as usize)
-        .parse(raw)
+        .parse(raw.as_ref())
         .ok_or_else(|| ParseError::Malformed("the input has no header and no body".into()))?;
     check_limits(&message, &limits)?;
 
     let root = message.root();
     let mut parsed = ParsedMessage {
         message_id: root.message_id().map(str::to_string),
-        in_reply_to: root.in_reply_to().map(|l| strings(l.iter())).unwrap_or_default(),
-        references: root.references().map(|l| strings(l.iter())).unwrap_or_default(),
+        in_reply_to: root
+            .in_reply_to()
+            .map(|l| strings(l.iter()))
+            .unwrap_or_default(),
+        references: root
+            .references()
+            .map(|l| strings(l.iter()))
+            .unwrap_or_default(),
         from: mailboxes(root.from()),
         to: mailboxes(root.to()),
         cc: mailboxes(root.cc()),
         reply_to: mailboxes(root.reply_to()),
-        subject: root.subject().map(str::to_string),
+        subject: subject(&root),
         date: root.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
         ..ParsedMessage::default()
     };
@@ -138,7 +147,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
                     .parse_headers(&content)
                     .and_then(|m| m.root().subject().map(str::to_string));
                 parsed.attachments.push(Attachment {
-                    filename: filename::for_message(part.attachment_name(), subject.as_deref()),
+                    filename: filename::for_message(attachment_name(&part), subject.as_deref()),
                     content_type: content_type(&part),
                     content_id: part.content_id().map(str::to_string),
                     disposition: disposition(&part),
@@ -150,8 +159,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
                 let content_type = content_type(&part);
                 let position = parsed.attachments.len() + 1;
                 parsed.attachments.push(Attachment {
-                    filename: part
-                        .attachment_name()
+                    filename: attachment_name(&part)
                         .and_then(filename::sanitize)
                         .unwrap_or_else(|| filename::unnamed(position, &content_type)),
                     content_type,
@@ -167,7 +175,9 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
     if let Some(html) = &parsed.html {
         let referenced = cid::references(html);
         for attachment in &mut parsed.attachments {
-            let Some(id) = &attachment.content_id else { continue };
+            let Some(id) = &attachment.content_id else {
+                continue;
+            };
             if referenced.contains(&cid::normalize(id)) {
                 attachment.inline = true;
                 if let Some(name) = filename::sanitize(id) {
@@ -177,6 +187,56 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
         }
     }
     Ok(parsed)
+}
+
+/// Input whose first line is neither a header field nor blank has no header
+/// block: it is all body, rather than a first line lost as a broken field.
+/// An mbox `From ` envelope line is skipped.
+fn without_header_block_if_none(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    let first = &raw[..line_end];
+    if first.starts_with(b"From ") {
+        return std::borrow::Cow::Borrowed(raw.get(line_end + 1..).unwrap_or_default());
+    }
+    let blank = first.iter().all(u8::is_ascii_whitespace);
+    if blank || first.contains(&b':') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut body = Vec::with_capacity(raw.len() + 2);
+    body.extend_from_slice(b"\r\n");
+    body.extend_from_slice(raw);
+    std::borrow::Cow::Owned(body)
+}
+
+/// The file name of a part: Content-Disposition `filename`, else Content-Type
+/// `name`. When a field carries both the plain and the RFC 2231 extended form
+/// (`filename*`), the extended one wins, as RFC 2231 intends.
+fn attachment_name<'m>(part: &MessagePart<'m>) -> Option<&'m str> {
+    let from = |field: Option<mail_parser::ContentType<'m>>, header: &str, param: &str| {
+        let field = field?;
+        let mut values = field
+            .attributes()
+            .filter(|(name, _)| *name == param)
+            .map(|(_, v)| v);
+        let first = values.next()?;
+        let Some(second) = values.next() else {
+            return Some(first);
+        };
+        let raw = part
+            .headers()
+            .get(header)
+            .map(|h| h.raw_value())
+            .unwrap_or_default();
+        let lower = String::from_utf8_lossy(raw).to_ascii_lowercase();
+        let plain_first = lower.find(&format!("{param}=")) < lower.find(&format!("{param}*"));
+        Some(if plain_first { second } else { first })
+    };
+    from(
+        part.content_disposition(),
+        "Content-Disposition",
+        "filename",
+    )
+    .or_else(|| from(part.content_type(), "Content-Type", "name"))
 }
 
 /// The parser keeps content past a limit in a flagged part; that content
@@ -231,7 +291,7 @@ fn classify(part: &MessagePart<'_>) -> Leaf {
     if content_type == "message/rfc822" || content_type == "message/global" {
         return Leaf::Message;
     }
-    let named = part.attachment_name().is_some();
+    let named = attachment_name(part).is_some();
     if named || disposition(part) == Disposition::Attachment {
         return Leaf::Attachment;
     }
@@ -248,7 +308,12 @@ fn content_type(part: &MessagePart<'_>) -> String {
         let digest = part
             .parent()
             .is_some_and(|p| p.is_content_type("multipart", "digest"));
-        return if digest { "message/rfc822" } else { "text/plain" }.to_string();
+        return if digest {
+            "message/rfc822"
+        } else {
+            "text/plain"
+        }
+        .to_string();
     };
     let main = ct.ctype().trim().to_ascii_lowercase();
     match ct.subtype().map(|s| s.trim().to_ascii_lowercase()) {
@@ -288,6 +353,39 @@ fn append(body: &mut Option<String>, text: &str) {
     }
 }
 
+/// The Subject, decoded. Adjacent encoded words in a stateful charset
+/// (ISO-2022-JP) are decoded one at a time when decoding them together gave
+/// a replacement character, since each word ends in its own reset sequence.
+fn subject(root: &mail_parser::MessageRef<'_>) -> Option<String> {
+    let subject = root.subject()?;
+    if !subject.contains('\u{FFFD}') {
+        return Some(subject.to_string());
+    }
+    let raw = root.headers().get("Subject").map(|h| h.raw_value())?;
+    let raw = String::from_utf8_lossy(raw);
+    let mut out = String::new();
+    let mut previous_encoded = false;
+    for token in raw.split_whitespace() {
+        let encoded = token.starts_with("=?") && token.ends_with("?=");
+        if !out.is_empty() && !(encoded && previous_encoded) {
+            out.push(' ');
+        }
+        if encoded {
+            let word = format!(" {token}\r\n");
+            let parsed = mail_parser::HeaderForm::Text.parse(word.as_bytes());
+            out.push_str(parsed.value().as_text().unwrap_or(token));
+        } else {
+            out.push_str(token);
+        }
+        previous_encoded = encoded;
+    }
+    Some(if out.contains('\u{FFFD}') {
+        subject.to_string()
+    } else {
+        out
+    })
+}
+
 fn strings<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
     items.map(str::to_string).collect()
 }
@@ -302,3 +400,6 @@ fn mailboxes(list: Option<AddressList<'_>>) -> Vec<Mailbox> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Runs the built `host-demo` binary as a user would.
+//!
+//! Needs the component: `cargo build -p guest --target wasm32-wasip2 --release`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_host-demo");
+const OUTLOOK: &[u8] = include_bytes!("../samples/outlook-inline-image.eml");
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn host-demo");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for host-demo")
+}
+
+fn json(output: &Output) -> Value {
+    let text = std::str::from_utf8(&output.stdout).expect("stdout is UTF-8");
+    assert!(text.ends_with("}\n"), "no final newline: {text:?}");
+    serde_json::from_str(text).expect("stdout is JSON")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn parse_file_prints_canonical_json() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outlook-inline-image.eml");
+    std::fs::write(&path, OUTLOOK).expect("write sample");
+    let output = run(&["parse", path.to_str().expect("UTF-8 path")], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let v = json(&output);
+    let keys: Vec<&str> = v
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "message-id",
+            "in-reply-to",
+            "references",
+            "from",
+            "to",
+            "cc",
+            "reply-to",
+            "subject",
+            "date",
+            "text",
+            "html",
+            "attachments"
+        ]
+    );
+    assert_eq!(v["subject"], "Floor plan for Building 4");
+    assert_eq!(v["from"][0]["name"], "Patel, Ravi");
+    let attachments = v["attachments"].as_array().expect("an array");
+    assert_eq!(attachments.len(), 2);
+    assert_eq!(attachments[0]["filename"], "image001.png@01DC2D1A.5E6F7A80");
+    assert_eq!(attachments[0]["inline"], true);
+    assert_eq!(attachments[0]["size"], 133);
+    assert_eq!(attachments[1]["filename"], "contoso-logo.png");
+    assert_eq!(attachments[1]["inline"], false);
+    let sha = attachments[0]["sha256"].as_str().expect("a string");
+    assert_eq!(sha.len(), 64);
+    assert!(
+        sha.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
+}
+
+#[test]
+fn parse_stdin_matches_parse_file() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outlook-stdin.eml");
+    std::fs::write(&path, OUTLOOK).expect("write sample");
+    let from_file = run(&["parse", path.to_str().expect("UTF-8 path")], None);
+    let from_stdin = run(&["parse", "-"], Some(OUTLOOK));
+    assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
+    assert_eq!(from_file.stdout, from_stdin.stdout);
+}
+
+#[test]
+fn parse_error_exits_2_with_json() {
+    let output = run(&["parse", "-", "--max-parts", "0"], Some(OUTLOOK));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(json(&output)["error"]["kind"], "invalid-limits");
+
+    let output = run(&["parse", "-"], Some(b""));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(json(&output)["error"]["kind"], "malformed");
+}
+
+#[test]
+fn host_failure_exits_1() {
+    let output = run(&["parse", "/nonexistent/message.eml"], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert!(stderr(&output).contains("/nonexistent/message.eml"));
+
+    let output = run(&["parse"], None);
+    assert_eq!(output.status.code(), Some(1), "usage errors are not exit 2");
+}
+
+#[test]
+fn deep_nesting_is_a_limit_not_a_trap() {
+    let depth = 10_000;
+    let mut raw =
+        String::from("From: mallory@example.net\r\nSubject: deep\r\nMIME-Version: 1.0\r\n");
+    for i in 0..depth {
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+        ));
+    }
+    raw.push_str("Content-Type: text/plain\r\n\r\nhello\r\n");
+    for i in (0..depth).rev() {
+        raw.push_str(&format!("--b{i}--\r\n"));
+    }
+
+    let output = run(&["parse", "-"], Some(raw.as_bytes()));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let error = &json(&output)["error"];
+    assert_eq!(error["kind"], "limit-exceeded");
+    assert_eq!(error["limit"], "max-depth");
+    assert_eq!(error["value"], 64);
+}
+
+#[test]
+fn demo_runs_every_step() {
+    let output = run(&["demo"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).expect("stdout is UTF-8");
+    for needle in [
+        "Venue contract (signed).pdf",
+        "image001.png@01DC2D1A.5E6F7A80",
+        "Guest list for the October offsite.eml",
+        "guests.csv",
+        "limit-exceeded (max-depth = 64)",
+        "Done.",
+    ] {
+        assert!(
+            text.contains(needle),
+            "demo output lacks {needle:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn help_on_each_command() {
+    for args in [&["--help"][..], &["parse", "--help"], &["demo", "--help"]] {
+        let output = run(args, None);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"));
+    }
+}

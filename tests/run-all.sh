@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test of every host: the README's test command.
+#   1. the component (wasm32-wasip2, release), the one binary every host runs;
+#   2. the JS bundle transpiled from it with jco;
+#   3. Rust unit tests, the conformance runner (native, wasmtime, host-demo
+#      CLI, JS CLI) and the corpus run, in one release profile;
+#   4. the JS package's own tests on Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The pinned toolchain (rust-toolchain.toml) and the component target; quick
+# when already installed.
+rustup toolchain install 1.98 --profile minimal --component rustfmt,clippy \
+  --target wasm32-wasip2 >/dev/null
+
+cargo build -p guest --target wasm32-wasip2 --release
+if [ ! -d js/node_modules ]; then (cd js && npm ci --no-audit --no-fund); fi
+(cd js && npm run build)
+cargo build --release -p host-demo
+cargo test --workspace --release
+(cd js && npm test)
