@@ -8,23 +8,330 @@ wit_bindgen::generate!({
     world: "mailroom",
 });
 
-use exports::mailroom::channel::inbound;
+use exports::mailroom::channel::{inbound, outbound, setups, use_cases};
+use mailroom::channel::{store as wit_store, transport as wit_transport};
+
+use crate::store::{Entry, Expect, Page, Store, StoreError};
+use crate::transport::{Outgoing, Transport, TransportError};
+use crate::{env, outbound as out, setups as setup_domain, use_cases as uc_domain};
 
 struct Component;
+
+/// The host's store, through the `store` import.
+struct HostStore;
+
+impl Store for HostStore {
+    fn get(&mut self, key: &str) -> Result<Option<Entry>, StoreError> {
+        wit_store::get(key)
+            .map(|e| {
+                e.map(|e| Entry {
+                    value: e.value,
+                    version: e.version,
+                })
+            })
+            .map_err(store_error)
+    }
+
+    fn put(&mut self, key: &str, value: &[u8], expect: Expect) -> Result<u64, StoreError> {
+        wit_store::put(key, value, wit_expect(expect)).map_err(store_error)
+    }
+
+    fn delete(&mut self, key: &str, expect: Expect) -> Result<(), StoreError> {
+        wit_store::delete(key, wit_expect(expect)).map_err(store_error)
+    }
+
+    fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError> {
+        wit_store::list(prefix, cursor, limit)
+            .map(|p| Page {
+                keys: p.keys,
+                cursor: p.cursor,
+            })
+            .map_err(store_error)
+    }
+}
+
+fn wit_expect(expect: Expect) -> wit_store::Expect {
+    match expect {
+        Expect::Absent => wit_store::Expect::Absent,
+        Expect::Version(v) => wit_store::Expect::Version(v),
+        Expect::Any => wit_store::Expect::Any,
+    }
+}
+
+fn store_error(e: wit_store::StoreError) -> StoreError {
+    match e {
+        wit_store::StoreError::Conflict(m) => StoreError::Conflict(m),
+        wit_store::StoreError::Unavailable(m) => StoreError::Unavailable(m),
+        wit_store::StoreError::Other(m) => StoreError::Other(m),
+    }
+}
+
+/// The host's transport, through the `transport` import.
+struct HostTransport;
+
+impl Transport for HostTransport {
+    fn submit(&mut self, m: &Outgoing) -> Result<(), TransportError> {
+        let outgoing = wit_transport::Outgoing {
+            message_id: m.message_id.clone(),
+            envelope: wit_transport::Envelope {
+                mail_from: m.envelope.mail_from.clone(),
+                rcpt_to: m.envelope.rcpt_to.clone(),
+            },
+            raw: m.raw.clone(),
+        };
+        wit_transport::submit(&outgoing).map_err(|e| match e {
+            wit_transport::TransportError::Rejected(m) => TransportError::Rejected(m),
+            wit_transport::TransportError::Unavailable(m) => TransportError::Unavailable(m),
+            wit_transport::TransportError::Other(m) => TransportError::Other(m),
+        })
+    }
+}
+
+/// Time and randomness from `wasi:clocks/wall-clock` and `wasi:random/random`.
+struct HostEnv;
+
+impl env::Env for HostEnv {
+    fn now(&mut self) -> i64 {
+        wasip2::clocks::wall_clock::now().seconds as i64
+    }
+
+    fn random_bytes(&mut self, n: usize) -> Vec<u8> {
+        wasip2::random::random::get_random_bytes(n as u64)
+    }
+}
+
+impl setups::Guest for Component {
+    fn create(workspace: String, domain: String) -> Result<setups::Setup, setups::SetupError> {
+        setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain)
+            .map(wit_setup)
+            .map_err(setup_error)
+    }
+
+    fn get(id: String) -> Result<setups::Setup, setups::SetupError> {
+        setup_domain::get(&mut HostStore, &id)
+            .map(wit_setup)
+            .map_err(setup_error)
+    }
+}
+
+fn wit_setup(s: setup_domain::Setup) -> setups::Setup {
+    setups::Setup {
+        id: s.id,
+        workspace: s.workspace,
+        domain: s.domain,
+    }
+}
+
+fn setup_error(e: setup_domain::SetupError) -> setups::SetupError {
+    use setup_domain::SetupError as D;
+    match e {
+        D::InvalidDomain(m) => setups::SetupError::InvalidDomain(m),
+        D::InvalidWorkspace(m) => setups::SetupError::InvalidWorkspace(m),
+        D::DomainTaken(m) => setups::SetupError::DomainTaken(m),
+        D::NotFound(m) => setups::SetupError::NotFound(m),
+        D::Store(m) => setups::SetupError::Store(m),
+    }
+}
+
+impl use_cases::Guest for Component {
+    fn create(
+        setup: String,
+        sender: String,
+        kind: use_cases::UseCaseType,
+        entity_name: String,
+        use_case_name: String,
+    ) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        let kind = match kind {
+            use_cases::UseCaseType::Transactional => uc_domain::UseCaseType::Transactional,
+            use_cases::UseCaseType::Marketing => uc_domain::UseCaseType::Marketing,
+        };
+        uc_domain::create(
+            &mut HostStore,
+            &mut HostEnv,
+            &setup,
+            &sender,
+            kind,
+            &entity_name,
+            &use_case_name,
+        )
+        .map(wit_use_case)
+        .map_err(use_case_error)
+    }
+
+    fn get(id: String) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        uc_domain::get(&mut HostStore, &id)
+            .map(wit_use_case)
+            .map_err(use_case_error)
+    }
+}
+
+fn wit_use_case(u: uc_domain::UseCase) -> use_cases::UseCase {
+    use_cases::UseCase {
+        id: u.id,
+        setup: u.setup,
+        sender: u.sender,
+        type_: match u.kind {
+            uc_domain::UseCaseType::Transactional => use_cases::UseCaseType::Transactional,
+            uc_domain::UseCaseType::Marketing => use_cases::UseCaseType::Marketing,
+        },
+        entity_name: u.entity_name,
+        use_case_name: u.use_case_name,
+    }
+}
+
+fn use_case_error(e: uc_domain::UseCaseError) -> use_cases::UseCaseError {
+    use uc_domain::UseCaseError as D;
+    match e {
+        D::UnknownSetup(m) => use_cases::UseCaseError::UnknownSetup(m),
+        D::InvalidSender(m) => use_cases::UseCaseError::InvalidSender(m),
+        D::InvalidName(m) => use_cases::UseCaseError::InvalidName(m),
+        D::NameTaken(m) => use_cases::UseCaseError::NameTaken(m),
+        D::NotFound(m) => use_cases::UseCaseError::NotFound(m),
+        D::Store(m) => use_cases::UseCaseError::Store(m),
+    }
+}
+
+impl outbound::Guest for Component {
+    fn send(r: outbound::SendRequest) -> Result<outbound::Sent, outbound::SendError> {
+        let recipients = |list: Vec<outbound::Recipient>| {
+            list.into_iter()
+                .map(|r| out::Recipient {
+                    name: r.name,
+                    address: r.address,
+                })
+                .collect()
+        };
+        let request = out::SendRequest {
+            use_case: r.use_case,
+            to: recipients(r.to),
+            cc: recipients(r.cc),
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            attachments: r
+                .attachments
+                .into_iter()
+                .map(|a| out::OutgoingAttachment {
+                    filename: a.filename,
+                    content_type: a.content_type,
+                    content_id: a.content_id,
+                    content: a.content,
+                })
+                .collect(),
+            in_reply_to: r.in_reply_to,
+        };
+        out::send(&mut HostStore, &mut HostTransport, &mut HostEnv, &request)
+            .map(|s| outbound::Sent {
+                message_id: s.message_id,
+                thread_id: s.thread_id,
+                in_reply_to: s.in_reply_to,
+                references: s.references,
+                size: s.size,
+            })
+            .map_err(|e| {
+                use out::SendError as D;
+                match e {
+                    D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
+                    D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
+                    D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
+                    D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
+                    D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
+                    D::Transport(m) => outbound::SendError::Transport(m),
+                    D::Store(m) => outbound::SendError::Store(m),
+                }
+            })
+    }
+
+    fn report(
+        message_id: String,
+        outcome: outbound::DeliveryOutcome,
+    ) -> Result<(), outbound::ReportError> {
+        let outcome = match outcome {
+            outbound::DeliveryOutcome::Accepted(id) => out::DeliveryOutcome::Accepted(id),
+            outbound::DeliveryOutcome::Failed(m) => out::DeliveryOutcome::Failed(m),
+        };
+        out::report(&mut HostStore, &message_id, &outcome).map_err(|e| {
+            use out::ReportError as D;
+            match e {
+                D::UnknownMessage(m) => outbound::ReportError::UnknownMessage(m),
+                D::InvalidId(m) => outbound::ReportError::InvalidId(m),
+                D::Store(m) => outbound::ReportError::Store(m),
+            }
+        })
+    }
+}
 
 impl inbound::Guest for Component {
     fn parse(
         raw: Vec<u8>,
         limits: inbound::Limits,
     ) -> Result<inbound::ParsedMessage, inbound::ParseError> {
-        let limits = domain::Limits {
-            max_bytes: limits.max_bytes,
-            max_depth: limits.max_depth,
-            max_parts: limits.max_parts,
-        };
-        domain::parse(&raw, &limits)
+        domain::parse(&raw, &domain_limits(limits))
             .map(parsed_message)
             .map_err(parse_error)
+    }
+
+    fn receive(
+        raw: Vec<u8>,
+        envelope: inbound::Envelope,
+        limits: inbound::Limits,
+    ) -> Result<inbound::Received, inbound::ReceiveError> {
+        let envelope = domain::receive::Envelope {
+            mail_from: envelope.mail_from,
+            rcpt_to: envelope.rcpt_to,
+        };
+        domain::receive::receive(
+            &mut HostStore,
+            &mut HostEnv,
+            &raw,
+            &envelope,
+            &domain_limits(limits),
+        )
+        .map(received)
+        .map_err(|e| match e {
+            domain::receive::ReceiveError::Parse(e) => inbound::ReceiveError::Parse(parse_error(e)),
+            domain::receive::ReceiveError::Store(m) => inbound::ReceiveError::Store(m),
+        })
+    }
+}
+
+fn domain_limits(limits: inbound::Limits) -> domain::Limits {
+    domain::Limits {
+        max_bytes: limits.max_bytes,
+        max_depth: limits.max_depth,
+        max_parts: limits.max_parts,
+    }
+}
+
+fn received(r: domain::receive::Received) -> inbound::Received {
+    use domain::autoreply::AutoReplyKind;
+    use domain::receive::Resolution;
+    inbound::Received {
+        message_id: r.message_id,
+        resolution: match r.resolution {
+            Resolution::Matched(a) => inbound::Resolution::Matched(inbound::Association {
+                workspace: a.workspace,
+                setup: a.setup,
+                use_case: a.use_case,
+                thread_id: a.thread_id,
+                parent_message_id: a.parent_message_id,
+                sender_mismatch: a.sender_mismatch,
+            }),
+            Resolution::Unmatched(m) => inbound::Resolution::Unmatched(m),
+        },
+        references: r.references,
+        auto_reply: r.auto_reply.map(|a| inbound::AutoReply {
+            kind: match a.kind {
+                AutoReplyKind::AutoReplied => inbound::AutoReplyKind::AutoReplied,
+                AutoReplyKind::AutoGenerated => inbound::AutoReplyKind::AutoGenerated,
+                AutoReplyKind::Bulk => inbound::AutoReplyKind::Bulk,
+                AutoReplyKind::OutOfOffice => inbound::AutoReplyKind::OutOfOffice,
+            },
+            reason: a.reason,
+        }),
+        new_text: r.new_text,
+        notes: r.notes,
+        message: parsed_message(r.message),
     }
 }
 

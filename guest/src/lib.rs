@@ -1,12 +1,49 @@
 //! mailroom: the decisions of an email channel.
 //!
 //! Domain modules are plain Rust and build and test natively; `component`
-//! (wasm32 only) maps them to the `mailroom:channel` WIT interfaces.
+//! (wasm32 only) maps them to the `mailroom:channel` WIT interfaces. Storage,
+//! delivery, time and randomness reach the domain through the traits in
+//! `store`, `transport` and `env`.
 
 #![deny(unsafe_code)]
 
+pub mod env;
+pub mod ids;
 pub mod inbound;
+pub mod messages;
+pub mod outbound;
+pub mod setups;
+pub mod store;
+pub mod thread;
+pub mod transport;
+pub mod use_cases;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod component;
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// Bytes in the scenario JSON form: read from a UTF-8 string, written as
+/// `sha256:<hex>`.
+pub mod bytes_as_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sha2::{Digest, Sha256};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("sha256:{}", crate::hex(&Sha256::digest(bytes))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        String::deserialize(d).map(String::into_bytes)
+    }
+}

@@ -6,6 +6,7 @@ pub mod autoreply;
 pub mod cid;
 pub mod filename;
 mod limits;
+pub mod receive;
 pub mod reply_text;
 
 pub use limits::{
@@ -16,14 +17,15 @@ pub use limits::{
 use mail_parser::{AddressList, MessageParser, MessagePart, PartFlags, PartKind};
 
 /// One mailbox of an address header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mailbox {
     pub name: Option<String>,
     pub address: Option<String>,
 }
 
 /// How a part asked to be shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Disposition {
     Attachment,
     Inline,
@@ -53,7 +55,8 @@ pub struct Attachment {
 }
 
 /// A parsed inbound message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ParsedMessage {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
@@ -67,6 +70,27 @@ pub struct ParsedMessage {
     pub text: Option<String>,
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
+}
+
+impl serde::Serialize for Attachment {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut r = s.serialize_struct("attachment", 7)?;
+        r.serialize_field("filename", &self.filename)?;
+        r.serialize_field("content-type", &self.content_type)?;
+        r.serialize_field("content-id", &self.content_id)?;
+        r.serialize_field("disposition", &self.disposition)?;
+        r.serialize_field("inline", &self.inline)?;
+        r.serialize_field("size", &(self.content.len() as u64))?;
+        struct Bytes<'a>(&'a [u8]);
+        impl serde::Serialize for Bytes<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::bytes_as_text::serialize(self.0, s)
+            }
+        }
+        r.serialize_field("content", &Bytes(&self.content))?;
+        r.end()
+    }
 }
 
 /// Why no message was returned.
@@ -91,6 +115,31 @@ impl ParseError {
             }
             ParseError::InvalidLimits(message) | ParseError::Malformed(message) => message.clone(),
         }
+    }
+}
+
+impl serde::Serialize for ParseError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeStruct};
+        let mut outer = s.serialize_map(Some(1))?;
+        match self {
+            ParseError::LimitExceeded { limit, value } => {
+                struct Limit<'a>(&'a LimitKind, u64, String);
+                impl serde::Serialize for Limit<'_> {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        let mut r = s.serialize_struct("limit-exceeded", 3)?;
+                        r.serialize_field("limit", self.0.name())?;
+                        r.serialize_field("value", &self.1)?;
+                        r.serialize_field("message", &self.2)?;
+                        r.end()
+                    }
+                }
+                outer.serialize_entry("limit-exceeded", &Limit(limit, *value, self.message()))?;
+            }
+            ParseError::InvalidLimits(m) => outer.serialize_entry("invalid-limits", m)?,
+            ParseError::Malformed(m) => outer.serialize_entry("malformed", m)?,
+        }
+        outer.end()
     }
 }
 

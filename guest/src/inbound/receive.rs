@@ -1,0 +1,244 @@
+//! Receiving: parse, find the parent among stored messages, store, and say
+//! where the message belongs.
+
+use serde::{Deserialize, Serialize};
+
+use super::autoreply::{self, AutoReplyKind};
+use super::{Limits, ParseError, ParsedMessage, parse, reply_text};
+use crate::env::Env;
+use crate::messages::{self, Direction, MessageRecord, Status};
+use crate::setups::{self, Setup};
+use crate::store::{Store, StoreError};
+use crate::{ids, thread};
+
+/// The SMTP envelope an inbound message arrived with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Envelope {
+    pub mail_from: Option<String>,
+    pub rcpt_to: Vec<String>,
+}
+
+/// An automated message and what showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AutoReply {
+    #[serde(serialize_with = "kind_name")]
+    pub kind: AutoReplyKind,
+    pub reason: String,
+}
+
+/// The conversation a message belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Association {
+    pub workspace: String,
+    pub setup: String,
+    pub use_case: String,
+    pub thread_id: String,
+    pub parent_message_id: String,
+    pub sender_mismatch: bool,
+}
+
+/// Matched or not, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resolution {
+    Matched(Association),
+    Unmatched(String),
+}
+
+/// A received, stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Received {
+    pub message_id: String,
+    pub resolution: Resolution,
+    pub references: Vec<String>,
+    pub auto_reply: Option<AutoReply>,
+    pub new_text: Option<String>,
+    pub notes: Vec<String>,
+    pub message: ParsedMessage,
+}
+
+/// Why a message was not received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiveError {
+    Parse(ParseError),
+    Store(String),
+}
+
+impl From<StoreError> for ReceiveError {
+    fn from(e: StoreError) -> Self {
+        ReceiveError::Store(e.to_string())
+    }
+}
+
+/// Parses, resolves and stores an inbound message.
+pub fn receive(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    raw: &[u8],
+    envelope: &Envelope,
+    limits: &Limits,
+) -> Result<Received, ReceiveError> {
+    let message = parse(raw, limits).map_err(ReceiveError::Parse)?;
+    let mut notes = Vec::new();
+    let in_reply_to = ids::bare_all(&message.in_reply_to, "In-Reply-To", &mut notes);
+    let references = ids::bare_all(&message.references, "References", &mut notes);
+    let own_id = match message.message_id.as_deref().map(|id| (id, ids::bare(id))) {
+        Some((_, Some(id))) => id,
+        other => {
+            if let Some((bad, None)) = other {
+                notes.push(format!(
+                    "Message-ID: not a msg-id, replaced: {}",
+                    ids::shown(bad)
+                ));
+            }
+            format!("{}@inbound.mailroom.invalid", env.random_hex(16))
+        }
+    };
+    let sender = message
+        .from
+        .first()
+        .and_then(|m| m.address.as_deref())
+        .map(str::to_ascii_lowercase);
+
+    let setup = owning_setup(store, envelope, &message)?;
+    // In-Reply-To first, then References from newest to oldest.
+    let candidates: Vec<&String> = in_reply_to.iter().chain(references.iter().rev()).collect();
+    let mut parent = None;
+    if let Some(setup) = &setup {
+        for id in &candidates {
+            if let Some((record, _)) = messages::find(store, &setup.id, id)? {
+                parent = Some(record);
+                break;
+            }
+        }
+    }
+
+    let (resolution, chain, use_case, thread_id) = match (&setup, parent) {
+        (Some(setup), Some(parent)) if parent.use_case.is_some() => {
+            let use_case = parent.use_case.clone().unwrap_or_default();
+            let thread_id = parent.thread_id.clone().unwrap_or_default();
+            let sender_mismatch = !sender.as_ref().is_some_and(|s| parent.to.contains(s))
+                && parent.direction == Direction::Outbound;
+            let association = Association {
+                workspace: setup.workspace.clone(),
+                setup: setup.id.clone(),
+                use_case: use_case.clone(),
+                thread_id: thread_id.clone(),
+                parent_message_id: parent.message_id.clone(),
+                sender_mismatch,
+            };
+            // The chain is rebuilt from our records, so a client that
+            // stripped References loses nothing.
+            let chain = thread::extend(&thread::extend(&parent.chain, &parent.ids()), &references);
+            (
+                Resolution::Matched(association),
+                chain,
+                Some(use_case),
+                Some(thread_id),
+            )
+        }
+        (setup, _) => {
+            let reason = match (setup, candidates.is_empty()) {
+                (None, _) => "no setup owns a recipient's domain".to_string(),
+                (Some(_), true) => "the message quotes no Message-ID".to_string(),
+                (Some(s), false) => format!(
+                    "none of the {} quoted ids is a stored message of setup {}",
+                    candidates.len(),
+                    s.id
+                ),
+            };
+            let chain = if references.is_empty() {
+                in_reply_to.clone()
+            } else {
+                references.clone()
+            };
+            (
+                Resolution::Unmatched(reason),
+                thread::bound(chain),
+                None,
+                None,
+            )
+        }
+    };
+
+    let record = MessageRecord {
+        message_id: own_id.clone(),
+        direction: Direction::Inbound,
+        setup: setup.as_ref().map(|s| s.id.clone()),
+        workspace: setup.as_ref().map(|s| s.workspace.clone()),
+        use_case,
+        thread_id,
+        from: sender,
+        to: recipients(envelope, &message),
+        chain: chain.clone(),
+        provider_ids: Vec::new(),
+        status: Status::Received,
+        received_at: env.now(),
+    };
+    if !messages::insert(store, &record)? {
+        notes.push(format!(
+            "{own_id} was already received; the first copy is kept"
+        ));
+    }
+
+    let headers = mail_parser::MessageParser::new().parse_headers(raw);
+    let auto_reply = headers
+        .as_ref()
+        .and_then(|m| autoreply::detect(m.root()))
+        .map(|a| AutoReply {
+            kind: a.kind,
+            reason: a.reason,
+        });
+    let new_text = message.text.as_deref().map(reply_text::new_text);
+    Ok(Received {
+        message_id: own_id.clone(),
+        resolution,
+        references: thread::extend(&chain, std::slice::from_ref(&own_id)),
+        auto_reply,
+        new_text,
+        notes,
+        message,
+    })
+}
+
+fn kind_name<S: serde::Serializer>(kind: &AutoReplyKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.name())
+}
+
+fn recipients(envelope: &Envelope, message: &ParsedMessage) -> Vec<String> {
+    let mut out: Vec<String> = envelope
+        .rcpt_to
+        .iter()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    if out.is_empty() {
+        out = message
+            .to
+            .iter()
+            .chain(&message.cc)
+            .filter_map(|m| m.address.as_deref())
+            .map(str::to_ascii_lowercase)
+            .collect();
+    }
+    out
+}
+
+fn owning_setup(
+    store: &mut dyn Store,
+    envelope: &Envelope,
+    message: &ParsedMessage,
+) -> Result<Option<Setup>, StoreError> {
+    for address in recipients(envelope, message) {
+        if let Some((_, domain)) = address.rsplit_once('@')
+            && let Some(setup) = setups::by_domain(store, domain)?
+        {
+            return Ok(Some(setup));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,147 @@
+//! Stored message records: every message sent or received, with what
+//! threading needs, found by its Message-ID or by an id a provider gave it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Expect, Store, StoreError, get_json, put_json};
+
+/// Where a stored message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Outbound,
+    Inbound,
+}
+
+/// What became of an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Queued,
+    Accepted,
+    Failed(String),
+    Received,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MessageRecord {
+    pub message_id: String,
+    pub direction: Direction,
+    /// `None` for an inbound message no setup owns.
+    pub setup: Option<String>,
+    pub workspace: Option<String>,
+    /// `None` for an inbound message that matched nothing.
+    pub use_case: Option<String>,
+    pub thread_id: Option<String>,
+    pub from: Option<String>,
+    /// Recipient addresses, lower-case.
+    pub to: Vec<String>,
+    /// The chain before this message, oldest first.
+    pub chain: Vec<String>,
+    /// Ids providers assigned to this message besides ours.
+    pub provider_ids: Vec<String>,
+    pub status: Status,
+    pub received_at: i64,
+}
+
+impl MessageRecord {
+    /// Every id a client may quote for this message: ours, then providers'.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids = vec![self.message_id.clone()];
+        ids.extend(self.provider_ids.iter().cloned());
+        ids
+    }
+}
+
+const UNROUTED: &str = "_unrouted";
+
+fn key(setup: Option<&str>, id: &str) -> String {
+    format!("message/{}/{id}", setup.unwrap_or(UNROUTED))
+}
+
+fn alias_key(setup: &str, id: &str) -> String {
+    format!("alias/{setup}/{id}")
+}
+
+fn owner_key(id: &str) -> String {
+    format!("message-owner/{id}")
+}
+
+/// Stores a new record; `Ok(false)` when one with this id already exists.
+pub fn insert(store: &mut dyn Store, record: &MessageRecord) -> Result<bool, StoreError> {
+    let k = key(record.setup.as_deref(), &record.message_id);
+    match put_json(store, &k, record, Expect::Absent) {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let owner = record.setup.clone().unwrap_or_else(|| UNROUTED.into());
+    put_json(store, &owner_key(&record.message_id), &owner, Expect::Any)?;
+    Ok(true)
+}
+
+/// Finds a message of `setup` by our id or a provider's.
+pub fn find(
+    store: &mut dyn Store,
+    setup: &str,
+    id: &str,
+) -> Result<Option<(MessageRecord, u64)>, StoreError> {
+    if let Some(found) = get_json(store, &key(Some(setup), id))? {
+        return Ok(Some(found));
+    }
+    let Some((ours, _)) = get_json::<String>(store, &alias_key(setup, id))? else {
+        return Ok(None);
+    };
+    get_json(store, &key(Some(setup), &ours))
+}
+
+/// Finds a message by our id alone, whatever its setup.
+pub fn find_any(
+    store: &mut dyn Store,
+    id: &str,
+) -> Result<Option<(MessageRecord, u64)>, StoreError> {
+    let Some((owner, _)) = get_json::<String>(store, &owner_key(id))? else {
+        return Ok(None);
+    };
+    let setup = (owner != UNROUTED).then_some(owner.as_str());
+    get_json(store, &key(setup, id))
+}
+
+/// Updates a record read at `version`, retrying on conflict with `change`
+/// applied to the latest copy.
+pub fn update(
+    store: &mut dyn Store,
+    mut record: MessageRecord,
+    mut version: u64,
+    change: impl Fn(&mut MessageRecord),
+) -> Result<MessageRecord, StoreError> {
+    let k = key(record.setup.as_deref(), &record.message_id);
+    for _ in 0..8 {
+        change(&mut record);
+        match put_json(store, &k, &record, Expect::Version(version)) {
+            Ok(_) => return Ok(record),
+            Err(StoreError::Conflict(_)) => {
+                let Some((latest, v)) = get_json(store, &k)? else {
+                    return Err(StoreError::Other(format!("{k} disappeared")));
+                };
+                (record, version) = (latest, v);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "{k}: too many concurrent writers"
+    )))
+}
+
+/// Indexes a provider's id for a message of `setup`.
+pub fn add_alias(
+    store: &mut dyn Store,
+    setup: &str,
+    alias: &str,
+    ours: &str,
+) -> Result<(), StoreError> {
+    put_json(store, &alias_key(setup, alias), &ours, Expect::Any).map(|_| ())
+}

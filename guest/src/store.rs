@@ -1,0 +1,147 @@
+//! Storage as the domain sees it: the host's key-value store behind a trait,
+//! with JSON records on top. `MemoryStore` serves native tests.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// A stored value with its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub value: Vec<u8>,
+    pub version: u64,
+}
+
+/// What a write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Absent,
+    Version(u64),
+    Any,
+}
+
+/// Why a storage call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    Conflict(String),
+    Unavailable(String),
+    Other(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(m) => write!(f, "conflict: {m}"),
+            StoreError::Unavailable(m) => write!(f, "storage unavailable: {m}"),
+            StoreError::Other(m) => write!(f, "storage failed: {m}"),
+        }
+    }
+}
+
+/// One page of keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub keys: Vec<String>,
+    pub cursor: Option<String>,
+}
+
+/// The host's key-value store (the WIT `store` import).
+pub trait Store {
+    fn get(&mut self, key: &str) -> Result<Option<Entry>, StoreError>;
+    fn put(&mut self, key: &str, value: &[u8], expect: Expect) -> Result<u64, StoreError>;
+    fn delete(&mut self, key: &str, expect: Expect) -> Result<(), StoreError>;
+    fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError>;
+}
+
+/// Reads a JSON record and its version.
+pub fn get_json<T: DeserializeOwned>(
+    store: &mut dyn Store,
+    key: &str,
+) -> Result<Option<(T, u64)>, StoreError> {
+    let Some(entry) = store.get(key)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&entry.value)
+        .map(|v| Some((v, entry.version)))
+        .map_err(|e| StoreError::Other(format!("record {key} does not decode: {e}")))
+}
+
+/// Writes a JSON record if `expect` holds.
+pub fn put_json<T: Serialize>(
+    store: &mut dyn Store,
+    key: &str,
+    value: &T,
+    expect: Expect,
+) -> Result<u64, StoreError> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| StoreError::Other(format!("record {key} does not encode: {e}")))?;
+    store.put(key, &bytes, expect)
+}
+
+/// An in-memory store: keys in byte order, versions from 1.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl MemoryStore {
+    /// Every key and value, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &Entry)> {
+        self.entries.iter()
+    }
+
+    fn check(&self, key: &str, expect: Expect) -> Result<Option<u64>, StoreError> {
+        let current = self.entries.get(key).map(|e| e.version);
+        match (expect, current) {
+            (Expect::Any, _) | (Expect::Absent, None) => Ok(current),
+            (Expect::Version(v), Some(c)) if v == c => Ok(current),
+            _ => Err(StoreError::Conflict(format!(
+                "{key}: expected {expect:?}, found version {current:?}"
+            ))),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&mut self, key: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.entries.get(key).cloned())
+    }
+
+    fn put(&mut self, key: &str, value: &[u8], expect: Expect) -> Result<u64, StoreError> {
+        let version = self.check(key, expect)?.unwrap_or(0) + 1;
+        self.entries.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_vec(),
+                version,
+            },
+        );
+        Ok(version)
+    }
+
+    fn delete(&mut self, key: &str, expect: Expect) -> Result<(), StoreError> {
+        if expect == Expect::Absent && !self.entries.contains_key(key) {
+            return Ok(());
+        }
+        self.check(key, expect)?;
+        self.entries.remove(key);
+        Ok(())
+    }
+
+    fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError> {
+        let start = cursor.unwrap_or(prefix);
+        let keys: Vec<String> = self
+            .entries
+            .range::<str, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+            .map(|(k, _)| k)
+            .filter(|k| Some(k.as_str()) != cursor)
+            .take_while(|k| k.starts_with(prefix))
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        let more = keys.len() > limit as usize;
+        let keys: Vec<String> = keys.into_iter().take(limit as usize).collect();
+        let cursor = more.then(|| keys.last().cloned()).flatten();
+        Ok(Page { keys, cursor })
+    }
+}

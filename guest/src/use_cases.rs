@@ -1,0 +1,116 @@
+//! Use cases: who sends, for what, under which setup.
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+use crate::setups;
+use crate::store::{Expect, Store, StoreError, get_json, put_json};
+
+/// Transactional or marketing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UseCaseType {
+    Transactional,
+    Marketing,
+}
+
+/// A use case of a setup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UseCase {
+    pub id: String,
+    pub setup: String,
+    pub sender: String,
+    #[serde(rename = "type")]
+    pub kind: UseCaseType,
+    pub entity_name: String,
+    pub use_case_name: String,
+}
+
+/// Why a use-case call failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UseCaseError {
+    UnknownSetup(String),
+    InvalidSender(String),
+    InvalidName(String),
+    NameTaken(String),
+    NotFound(String),
+    Store(String),
+}
+
+impl From<StoreError> for UseCaseError {
+    fn from(e: StoreError) -> Self {
+        UseCaseError::Store(e.to_string())
+    }
+}
+
+pub(crate) fn key(id: &str) -> String {
+    format!("use-case/{id}")
+}
+
+/// Creates a use case of `setup`.
+pub fn create(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+    sender: &str,
+    kind: UseCaseType,
+    entity_name: &str,
+    use_case_name: &str,
+) -> Result<UseCase, UseCaseError> {
+    let setup = match setups::get(store, setup) {
+        Ok(s) => s,
+        Err(setups::SetupError::NotFound(m)) => return Err(UseCaseError::UnknownSetup(m)),
+        Err(e) => return Err(UseCaseError::Store(format!("{e:?}"))),
+    };
+    let sender = crate::outbound::check_address(sender)
+        .map_err(UseCaseError::InvalidSender)?
+        .to_ascii_lowercase();
+    if !sender.ends_with(&format!("@{}", setup.domain)) {
+        return Err(UseCaseError::InvalidSender(format!(
+            "{sender} is not on the setup's domain {}",
+            setup.domain
+        )));
+    }
+    for (what, name) in [
+        ("entity-name", entity_name),
+        ("use-case-name", use_case_name),
+    ] {
+        if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(UseCaseError::InvalidName(format!(
+                "{what} must be 1 to 200 bytes without control characters"
+            )));
+        }
+    }
+    let use_case = UseCase {
+        id: format!("uc_{}", env.random_hex(8)),
+        setup: setup.id.clone(),
+        sender,
+        kind,
+        entity_name: entity_name.to_string(),
+        use_case_name: use_case_name.to_string(),
+    };
+    let name_key = format!(
+        "use-case-name/{}/{}",
+        setup.id,
+        use_case_name.to_lowercase()
+    );
+    match put_json(store, &name_key, &use_case.id, Expect::Absent) {
+        Err(StoreError::Conflict(_)) => {
+            return Err(UseCaseError::NameTaken(format!(
+                "the setup already has a use case named {use_case_name}"
+            )));
+        }
+        other => other?,
+    };
+    put_json(store, &key(&use_case.id), &use_case, Expect::Absent)?;
+    Ok(use_case)
+}
+
+/// Reads a use case.
+pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
+    get_json(store, &key(id))?
+        .map(|(u, _)| u)
+        .ok_or_else(|| UseCaseError::NotFound(format!("no use case has id {id}")))
+}

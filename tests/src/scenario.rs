@@ -1,0 +1,198 @@
+//! The native scenario runner: each step of a `tests/fixtures/<suite>/*.json`
+//! scenario called on the domain library directly, with the fixed clock and
+//! random stream every host uses (`tests/SCENARIOS.md`).
+
+use guest::env::FixedEnv;
+use guest::inbound::Limits;
+use guest::inbound::receive::{Envelope, receive};
+use guest::outbound::{DeliveryOutcome, SendRequest, report, send};
+use guest::store::MemoryStore;
+use guest::transport::RecordingTransport;
+use guest::use_cases::UseCaseType;
+use guest::{setups, use_cases};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What a host answered to a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// `(step name, result JSON)` in order.
+    pub steps: Vec<(String, Value)>,
+    /// The recording transport's messages, in the fixture's form.
+    pub transport: Vec<Value>,
+}
+
+/// Replaces every `{{STEP.path}}` in the strings of `value`.
+pub fn substitute(value: &Value, done: &[(String, Value)]) -> Value {
+    match value {
+        Value::String(s) => Value::String(substitute_str(s, done)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, done)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, done)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn substitute_str(s: &str, done: &[(String, Value)]) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let reference = &rest[start + 2..start + len];
+        let mut path = reference.split('.');
+        let step = path.next().unwrap_or_default();
+        let mut found = done
+            .iter()
+            .find(|(name, _)| name == step)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("{{{{{reference}}}}}: no earlier step named {step}"));
+        for key in path {
+            found = found
+                .get(key)
+                .unwrap_or_else(|| panic!("{{{{{reference}}}}}: no {key} in {found}"));
+        }
+        match found {
+            Value::String(text) => out.push_str(text),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn arg<T: serde::de::DeserializeOwned>(args: &[Value], i: usize) -> T {
+    let value = args.get(i).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("argument {i} ({value}) does not fit: {e}"))
+}
+
+fn text(args: &[Value], i: usize) -> String {
+    arg(args, i)
+}
+
+fn result<T: Serialize, E: Serialize>(r: Result<T, E>) -> Value {
+    match r {
+        Ok(v) => json!({ "ok": serde_json::to_value(v).expect("results serialize") }),
+        Err(e) => json!({ "err": serde_json::to_value(e).expect("errors serialize") }),
+    }
+}
+
+fn limits(v: &Value) -> Limits {
+    let field = |name: &str| v.get(name).and_then(Value::as_u64);
+    Limits {
+        max_bytes: field("max-bytes"),
+        max_depth: field("max-depth").and_then(|n| u32::try_from(n).ok()),
+        max_parts: field("max-parts").and_then(|n| u32::try_from(n).ok()),
+    }
+}
+
+/// Runs a scenario natively.
+pub fn run_native(scenario: &Value) -> Transcript {
+    let start = scenario["clock-start"].as_i64().expect("clock-start");
+    let seed = scenario["random-seed"].as_u64().expect("random-seed");
+    let mut env = FixedEnv::new(start, seed);
+    let mut store = MemoryStore::default();
+    let mut transport = RecordingTransport::default();
+    let mut steps: Vec<(String, Value)> = Vec::new();
+    for step in scenario["steps"].as_array().expect("steps") {
+        let name = step["name"].as_str().expect("a step name").to_string();
+        let call = step["call"].as_str().expect("a call");
+        let args = substitute(&step["args"], &steps);
+        let args = args.as_array().cloned().unwrap_or_default();
+        let value = match call {
+            "setups.create" => result(setups::create(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "setups.get" => result(setups::get(&mut store, &text(&args, 0))),
+            "use-cases.create" => result(use_cases::create(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<UseCaseType>(&args, 2),
+                &text(&args, 3),
+                &text(&args, 4),
+            )),
+            "use-cases.get" => result(use_cases::get(&mut store, &text(&args, 0))),
+            "outbound.send" => result(send(
+                &mut store,
+                &mut transport,
+                &mut env,
+                &arg::<SendRequest>(&args, 0),
+            )),
+            "outbound.report" => result(
+                report(
+                    &mut store,
+                    &text(&args, 0),
+                    &arg::<DeliveryOutcome>(&args, 1),
+                )
+                .map(|()| Value::Null),
+            ),
+            "inbound.receive" => result(receive(
+                &mut store,
+                &mut env,
+                text(&args, 0).as_bytes(),
+                &arg::<Envelope>(&args, 1),
+                &limits(args.get(2).unwrap_or(&Value::Null)),
+            )),
+            "inbound.parse" => result(guest::inbound::parse(
+                text(&args, 0).as_bytes(),
+                &limits(args.get(1).unwrap_or(&Value::Null)),
+            )),
+            other => panic!("step {name}: unknown call {other}"),
+        };
+        steps.push((name, value));
+    }
+    let transport = transport
+        .sent
+        .iter()
+        .map(|m| {
+            json!({
+                "message-id": m.message_id,
+                "envelope": m.envelope,
+                "raw": String::from_utf8_lossy(&m.raw),
+            })
+        })
+        .collect();
+    Transcript { steps, transport }
+}
+
+/// Every scenario fixture: `(suite/name, path)`, in suites other than
+/// `inbound`, sorted.
+pub fn scenario_files() -> Vec<(String, std::path::PathBuf)> {
+    let dir = crate::root().join("tests/fixtures");
+    let mut out = Vec::new();
+    for suite in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let suite_name = suite.file_name().to_string_lossy().into_owned();
+        if suite_name == "inbound" || !suite.path().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(suite.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((format!("{suite_name}/{name}"), path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
