@@ -13,6 +13,16 @@ cd "$(dirname "$0")/.."
 rustup toolchain install 1.98 --profile minimal --component rustfmt,clippy \
   --target wasm32-wasip2 >/dev/null
 
+# notmuch checks our threading the way a real mail client sees it.
+if ! command -v notmuch >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq notmuch
+  else
+    echo "notmuch is missing: install it (Debian/Ubuntu: apt-get install notmuch)" >&2
+    exit 1
+  fi
+fi
+
 cargo build -p guest --target wasm32-wasip2 --release
 if [ ! -d js/node_modules ]; then (cd js && npm ci --no-audit --no-fund); fi
 (cd js && npm run build)
