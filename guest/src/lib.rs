@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod setups;
 pub mod store;
 pub mod thread;
+pub mod thread_index;
 pub mod transport;
 pub mod use_cases;
 

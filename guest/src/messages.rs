@@ -44,6 +44,9 @@ pub struct MessageRecord {
     pub provider_ids: Vec<String>,
     pub status: Status,
     pub received_at: i64,
+    /// The Outlook Thread-Index (base64) this message carried.
+    #[serde(default)]
+    pub thread_index: Option<String>,
 }
 
 impl MessageRecord {

@@ -5,6 +5,8 @@ use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::date::Date;
 use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +14,7 @@ use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
 use crate::store::{Store, StoreError};
 use crate::transport::{Envelope, Outgoing, Transport, TransportError};
-use crate::{ids, setups, thread, use_cases};
+use crate::{ids, setups, thread, thread_index, use_cases};
 
 /// A recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,8 +176,13 @@ pub fn send(
         }
     }
 
-    let (thread_id, in_reply_to, references) = match &request.in_reply_to {
-        None => (format!("thr_{}", env.random_hex(16)), None, Vec::new()),
+    let now = env.now();
+    let (thread_id, in_reply_to, references, thread_index) = match &request.in_reply_to {
+        None => {
+            let thread_id = format!("thr_{}", env.random_hex(16));
+            let index = thread_index::root(now, &env.random_bytes(16));
+            (thread_id, None, Vec::new(), index)
+        }
         Some(parent_id) => {
             let parent_id = ids::bare(parent_id).ok_or_else(|| {
                 SendError::UnknownParent(format!("{} is not a msg-id", ids::shown(parent_id)))
@@ -196,21 +203,33 @@ pub fn send(
                 .clone()
                 .unwrap_or_else(|| format!("thr_{}", env.random_hex(16)));
             let references = thread::extend(&parent.chain, &parent.ids());
-            (thread_id, Some(parent.message_id.clone()), references)
+            let base = parent
+                .thread_index
+                .as_deref()
+                .and_then(thread_index::unbase64)
+                .filter(|i| thread_index::is_valid(i))
+                .unwrap_or_else(|| thread_index::root(now, &env.random_bytes(16)));
+            let random = env.random_bytes(1).first().copied().unwrap_or(0);
+            let index = thread_index::reply(&base, now, random);
+            (
+                thread_id,
+                Some(parent.message_id.clone()),
+                references,
+                index,
+            )
         }
     };
+    let thread_index = thread_index::base64(&thread_index);
 
     let message_id = format!("{}@{}", env.random_hex(16), setup.domain);
-    let now = env.now();
-    let raw = compose(
-        env,
-        &use_case,
-        request,
-        &message_id,
-        in_reply_to.as_deref(),
-        &references,
+    let threading = Threading {
+        message_id: &message_id,
+        in_reply_to: in_reply_to.as_deref(),
+        references: &references,
+        thread_index: &thread_index,
         now,
-    );
+    };
+    let raw = compose(env, &use_case, request, &threading);
     let mut rcpt_to: Vec<String> = Vec::new();
     for r in request.to.iter().chain(&request.cc) {
         let a = r.address.trim().to_ascii_lowercase();
@@ -231,6 +250,7 @@ pub fn send(
         provider_ids: Vec::new(),
         status: Status::Queued,
         received_at: now,
+        thread_index: Some(thread_index.clone()),
     };
     if !messages::insert(store, &record)? {
         return Err(SendError::Store(format!(
@@ -266,14 +286,20 @@ pub fn send(
     })
 }
 
+/// The threading headers of one outbound message.
+struct Threading<'a> {
+    message_id: &'a str,
+    in_reply_to: Option<&'a str>,
+    references: &'a [String],
+    thread_index: &'a str,
+    now: i64,
+}
+
 fn compose(
     env: &mut dyn Env,
     use_case: &use_cases::UseCase,
     request: &SendRequest,
-    message_id: &str,
-    in_reply_to: Option<&str>,
-    references: &[String],
-    now: i64,
+    t: &Threading<'_>,
 ) -> Vec<u8> {
     let addresses = |list: &[Recipient]| {
         Address::new_list(
@@ -289,15 +315,20 @@ fn compose(
         ))
         .to(addresses(&request.to))
         .subject(request.subject.clone())
-        .message_id(message_id.to_string())
-        .date(Date::new(now));
+        .message_id(t.message_id.to_string())
+        .date(Date::new(t.now))
+        .header(
+            "Thread-Topic",
+            Text::new(thread_index::topic(&request.subject)),
+        )
+        .header("Thread-Index", Raw::new(t.thread_index.to_string()));
     if !request.cc.is_empty() {
         builder = builder.cc(addresses(&request.cc));
     }
-    if let Some(parent) = in_reply_to {
+    if let Some(parent) = t.in_reply_to {
         builder = builder
             .in_reply_to(parent.to_string())
-            .references(MessageId::new_list(references.iter().cloned()));
+            .references(MessageId::new_list(t.references.iter().cloned()));
     }
 
     let mut boundary = || format!("mr_{}", env.random_hex(12));

@@ -9,7 +9,7 @@ use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
 use crate::setups::{self, Setup};
 use crate::store::{Store, StoreError};
-use crate::{ids, thread};
+use crate::{ids, thread, thread_index};
 
 /// The SMTP envelope an inbound message arrived with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +118,12 @@ pub fn receive(
         }
     }
 
-    let (resolution, chain, use_case, thread_id) = match (&setup, parent) {
+    let headers = mail_parser::MessageParser::new().parse_headers(raw);
+    let own_index = headers.as_ref().and_then(|m| {
+        let raw = m.root().headers().get("Thread-Index")?.raw_value();
+        thread_index::unbase64(&String::from_utf8_lossy(raw)).filter(|i| thread_index::is_valid(i))
+    });
+    let (resolution, chain, use_case, thread_id, index) = match (&setup, parent) {
         (Some(setup), Some(parent)) if parent.use_case.is_some() => {
             let use_case = parent.use_case.clone().unwrap_or_default();
             let thread_id = parent.thread_id.clone().unwrap_or_default();
@@ -135,11 +140,22 @@ pub fn receive(
             // The chain is rebuilt from our records, so a client that
             // stripped References loses nothing.
             let chain = thread::extend(&thread::extend(&parent.chain, &parent.ids()), &references);
+            // Outlook's own extension of our index is kept when it shares
+            // the thread's header block; else the thread goes on from ours.
+            let parent_index = parent
+                .thread_index
+                .as_deref()
+                .and_then(thread_index::unbase64);
+            let index = match (own_index, parent_index) {
+                (Some(own), Some(ours)) if own.get(..22) == ours.get(..22) => Some(own),
+                (_, ours) => ours,
+            };
             (
                 Resolution::Matched(association),
                 chain,
                 Some(use_case),
                 Some(thread_id),
+                index,
             )
         }
         (setup, _) => {
@@ -162,6 +178,7 @@ pub fn receive(
                 thread::bound(chain),
                 None,
                 None,
+                own_index,
             )
         }
     };
@@ -179,6 +196,7 @@ pub fn receive(
         provider_ids: Vec::new(),
         status: Status::Received,
         received_at: env.now(),
+        thread_index: index.as_deref().map(thread_index::base64),
     };
     if !messages::insert(store, &record)? {
         notes.push(format!(
@@ -186,7 +204,6 @@ pub fn receive(
         ));
     }
 
-    let headers = mail_parser::MessageParser::new().parse_headers(raw);
     let auto_reply = headers
         .as_ref()
         .and_then(|m| autoreply::detect(m.root()))

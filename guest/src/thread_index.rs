@@ -1,0 +1,140 @@
+//! Outlook's `Thread-Index` and `Thread-Topic` (MS-OXOMSG 2.2.1.3,
+//! PidTagConversationIndex): a 22-byte header block (0x01, the high 40 bits
+//! of the FILETIME, a GUID) followed by a 5-byte child block per reply, sent
+//! in base64. Outlook and Exchange group messages by it.
+
+/// Seconds between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
+const EPOCH_DIFFERENCE: i64 = 11_644_473_600;
+
+fn filetime(unix_seconds: i64) -> u64 {
+    ((unix_seconds + EPOCH_DIFFERENCE).max(0) as u64).saturating_mul(10_000_000)
+}
+
+/// The index of a new conversation.
+pub fn root(unix_seconds: i64, guid: &[u8]) -> Vec<u8> {
+    let time = (filetime(unix_seconds) >> 24).to_be_bytes();
+    let mut index = Vec::with_capacity(22);
+    index.push(1);
+    index.extend_from_slice(&time[3..8]);
+    index.extend((0..16).map(|i| guid.get(i).copied().unwrap_or(0)));
+    index
+}
+
+/// Whether `index` is a header block plus whole child blocks.
+pub fn is_valid(index: &[u8]) -> bool {
+    index.len() >= 22 && (index.len() - 22) % 5 == 0 && index.first() == Some(&1)
+}
+
+/// `parent` extended by one child block for a reply sent at `unix_seconds`.
+pub fn reply(parent: &[u8], unix_seconds: i64, random: u8) -> Vec<u8> {
+    let mut header_time = [0u8; 8];
+    header_time[3..8].copy_from_slice(parent.get(1..6).unwrap_or(&[0; 5]));
+    let start = u64::from_be_bytes(header_time) << 24;
+    let delta = filetime(unix_seconds).saturating_sub(start);
+    let block = if delta >> 49 == 0 {
+        ((delta >> 18) & 0x7FFF_FFFF) as u32
+    } else {
+        0x8000_0000 | ((delta >> 23) & 0x7FFF_FFFF) as u32
+    };
+    let children = parent.len().saturating_sub(22) / 5;
+    let mut index = parent.to_vec();
+    index.extend_from_slice(&block.to_be_bytes());
+    index.push(((random & 0x0F) << 4) | (children as u8 & 0x0F));
+    index
+}
+
+/// The subject without reply and forward prefixes, as Thread-Topic carries it.
+pub fn topic(subject: &str) -> String {
+    let mut rest = subject.trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let prefix = [
+            "re:", "fw:", "fwd:", "aw:", "wg:", "sv:", "vs:", "tr:", "rv:", "antw:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(**p));
+        match prefix {
+            Some(p) => rest = rest[p.len()..].trim_start(),
+            None => return rest.to_string(),
+        }
+    }
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub fn base64(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (white space ignored); `None` on anything else.
+pub fn unbase64(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take_while(|&b| b != b'=')
+        .map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u8))
+        .collect::<Option<_>>()?;
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len().max(1)]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_and_replies_extend_by_five_bytes() {
+        let guid = [7u8; 16];
+        let first = root(1_772_442_000, &guid);
+        assert_eq!(first.len(), 22);
+        assert!(is_valid(&first));
+        let second = reply(&first, 1_772_442_000 + 3600, 5);
+        assert_eq!(second.len(), 27);
+        assert_eq!(&second[..22], &first[..]);
+        let third = reply(&second, 1_772_442_000 + 7200, 5);
+        assert_eq!(third.len(), 32);
+        assert_eq!(third[31] & 0x0F, 1);
+        assert_eq!(unbase64(&base64(&third)).as_deref(), Some(&third[..]));
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for n in 0..10 {
+            let bytes: Vec<u8> = (0..n).map(|i: u8| i.wrapping_mul(37)).collect();
+            assert_eq!(unbase64(&base64(&bytes)), Some(bytes));
+        }
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(unbase64("not base64!"), None);
+    }
+
+    #[test]
+    fn topic_strips_prefixes() {
+        assert_eq!(topic("Re: RE: Fwd: Your appointment"), "Your appointment");
+        assert_eq!(topic("AW: Termin"), "Termin");
+    }
+}
