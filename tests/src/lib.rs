@@ -1,6 +1,7 @@
 //! The conformance runner's shared parts: fixture discovery, the canonical
 //! JSON of the native library, and golden comparison with `MAILROOM_BLESS=1`.
 
+pub mod notmuch;
 pub mod scenario;
 
 use std::path::{Path, PathBuf};
