@@ -170,7 +170,7 @@ pub fn send(
         check_text("an attachment file name", &a.filename)?;
         check_text("an attachment content type", &a.content_type)?;
         if let Some(cid) = &a.content_id {
-            ids::bare(&format!("{cid}")).ok_or_else(|| {
+            ids::bare(cid).ok_or_else(|| {
                 SendError::InvalidHeader(format!("content-id {} is not a msg-id", ids::shown(cid)))
             })?;
         }

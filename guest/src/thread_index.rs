@@ -22,7 +22,7 @@ pub fn root(unix_seconds: i64, guid: &[u8]) -> Vec<u8> {
 
 /// Whether `index` is a header block plus whole child blocks.
 pub fn is_valid(index: &[u8]) -> bool {
-    index.len() >= 22 && (index.len() - 22) % 5 == 0 && index.first() == Some(&1)
+    index.len() >= 22 && (index.len() - 22).is_multiple_of(5) && index.first() == Some(&1)
 }
 
 /// `parent` extended by one child block for a reply sent at `unix_seconds`.

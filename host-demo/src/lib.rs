@@ -1,29 +1,92 @@
 //! A wasmtime host for the mailroom component.
 //!
-//! [`Mailroom`] loads `guest.wasm` once (compiled artifacts are cached on
-//! disk) and runs each [`Mailroom::parse`] call in a fresh, sandboxed store:
-//! no environment, arguments, files, network or standard input, and a cap on
-//! linear memory.
+//! A [`Mailroom`] is one channel instance: it loads `guest.wasm` once
+//! (compiled artifacts are cached on disk) and runs each call in a fresh,
+//! sandboxed wasmtime store (no environment, arguments, files, network or
+//! standard input, and a cap on linear memory), while the channel's host
+//! state, its [`Store`] and its [`Transport`], persists across calls.
+//!
+//! ```no_run
+//! use host_demo::{Clock, Mailroom, Recipient, SendError, SendRequest, UseCaseType};
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! // Fixed time and randomness, as in the scenario fixtures; leave both out
+//! // for the real clock and a secure random source.
+//! let mailroom = Mailroom::builder()
+//!     .clock(Clock::Fixed { start: 1_772_442_000 })
+//!     .random_seed(42)
+//!     .build()?;
+//! // The outer `?` is a host failure or a trap, the inner one the
+//! // component's typed error.
+//! let setup = mailroom.create_setup("ws-1", "clinic.example")??;
+//! let use_case = mailroom.create_use_case(
+//!     &setup.id,
+//!     "care@clinic.example",
+//!     UseCaseType::Transactional,
+//!     "Clinic",
+//!     "Care",
+//! )??;
+//! let request = SendRequest {
+//!     use_case: use_case.id,
+//!     to: vec![Recipient { name: None, address: "pat@patient.example".into() }],
+//!     cc: vec![],
+//!     subject: "Your appointment".into(),
+//!     text: Some("See you on Friday.\r\n".into()),
+//!     html: None,
+//!     attachments: vec![],
+//!     in_reply_to: None,
+//! };
+//! match mailroom.send(&request)? {
+//!     Ok(sent) => println!("sent {}", sent.message_id),
+//!     Err(SendError::InvalidHeader(why)) => println!("refused: {why}"),
+//!     Err(other) => return Err(other.into()),
+//! }
+//! // The default transport records what it accepted.
+//! let outbox = mailroom.recorded_messages().unwrap_or_default();
+//! # let _ = outbox;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`scenario`] runs the JSON scenarios of `tests/SCENARIOS.md` through
+//! wasmtime's dynamic component API.
 
 #![warn(missing_docs)]
 
 pub mod bindings;
 pub mod canonical;
+pub mod host;
+pub mod scenario;
 
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::{Component, Instance, Linker, ResourceTable};
+use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::WasiCtx;
 
-pub use bindings::exports::mailroom::channel::inbound::{
-    Attachment, Disposition, LimitExceeded, LimitKind, Limits, Mailbox, ParseError, ParsedMessage,
+pub use bindings::exports::mailroom::channel::{inbound, outbound, setups, use_cases};
+pub use host::clock::Clock;
+pub use host::random::SplitMix64;
+pub use host::store::{MemoryStore, SharedStore, Store};
+pub use host::transport::{Outgoing, RecordingTransport, SharedTransport, Transport};
+pub use inbound::{
+    Association, Attachment, AutoReply, AutoReplyKind, Disposition, LimitExceeded, LimitKind,
+    Limits, Mailbox, ParseError, ParsedMessage, ReceiveError, Received, Resolution,
 };
+pub use outbound::{
+    DeliveryOutcome, OutgoingAttachment, Recipient, ReportError, SendError, SendRequest, Sent,
+};
+pub use setups::{Setup, SetupError};
+pub use use_cases::{UseCase, UseCaseError, UseCaseType};
+
+use host::HostState;
+use host::clock::FixedWallClock;
 
 /// Environment variable naming the component file to load instead of the
 /// workspace's release build.
@@ -67,45 +130,17 @@ pub enum CacheStatus {
     Unavailable(String),
 }
 
-/// The per-call state of a store: WASI with nothing granted, plus limits.
-struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: StoreLimits,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// A loaded mailroom component, ready to be instantiated once per call.
-///
-/// It holds the [`Engine`] and the component pre-linked against the WASI
-/// imports (a [`bindings::MailroomPre`], which wraps the `Linker` and
-/// `Component` as an `InstancePre`), so each call only instantiates.
-pub struct Mailroom {
+/// A compiled, pre-linked component; cheap to clone.
+#[derive(Clone)]
+struct Loaded {
     engine: Engine,
     pre: bindings::MailroomPre<HostState>,
     component_path: PathBuf,
     cache: CacheStatus,
-    max_memory: usize,
 }
 
-impl Mailroom {
-    /// Loads the component from [`default_component_path`].
-    pub fn load_default() -> anyhow::Result<Self> {
-        Self::load(default_component_path())
-    }
-
-    /// Loads the component at `path`, compiling it or reusing a cached
-    /// compilation from [`cache_dir`].
-    pub fn load(path: impl AsRef<Path>) -> anyhow::Result<Self> {
-        let path = path.as_ref();
+impl Loaded {
+    fn load(path: &Path) -> anyhow::Result<Self> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -123,8 +158,10 @@ impl Mailroom {
             .with_context(|| format!("compiling component {}", path.display()))?;
 
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        let pre = bindings::MailroomPre::new(linker.instantiate_pre(&component)?)
+        host::add_to_linker(&mut linker)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(bindings::MailroomPre::new)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{} is not a mailroom component", path.display()))?;
 
@@ -133,8 +170,151 @@ impl Mailroom {
             pre,
             component_path: path.to_path_buf(),
             cache,
-            max_memory: DEFAULT_MAX_MEMORY,
         })
+    }
+}
+
+/// Where a [`MailroomBuilder`] gets its component.
+enum Source {
+    Path(PathBuf),
+    Loaded(Loaded),
+}
+
+/// Configures a [`Mailroom`]: which component, the memory cap, the clock,
+/// the random source, the store and the transport.
+///
+/// By default: [`default_component_path`], [`DEFAULT_MAX_MEMORY`], the real
+/// clock, WASI's secure random source, an empty [`MemoryStore`] and a
+/// [`RecordingTransport`].
+pub struct MailroomBuilder {
+    source: Source,
+    max_memory: usize,
+    clock: Clock,
+    random_seed: Option<u64>,
+    store: Option<SharedStore>,
+    transport: Option<SharedTransport>,
+}
+
+impl MailroomBuilder {
+    /// Loads the component at `path` instead of [`default_component_path`].
+    pub fn component(mut self, path: impl Into<PathBuf>) -> Self {
+        self.source = Source::Path(path.into());
+        self
+    }
+
+    /// Uses the component `other` already compiled and linked (no file is
+    /// read); the new `Mailroom` still gets its own state.
+    pub fn reuse_component(mut self, other: &Mailroom) -> Self {
+        self.source = Source::Loaded(other.loaded.clone());
+        self
+    }
+
+    /// Caps the component's linear memory, in bytes. Growing past it traps
+    /// the call.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// The wall clock the component reads.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the secure random source by the splitmix64 stream of
+    /// `tests/SCENARIOS.md` seeded with `seed`: `get-random-u64` is one draw,
+    /// `get-random-bytes(n)` takes ceil(n / 8) little-endian draws and keeps
+    /// the first n bytes. For tests only: the ids it makes are predictable.
+    pub fn random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = Some(seed);
+        self
+    }
+
+    /// The channel's storage (default: an empty [`MemoryStore`]).
+    pub fn store(mut self, store: impl Store + 'static) -> Self {
+        self.store = Some(host::store::shared(store));
+        self
+    }
+
+    /// The channel's transport (default: a [`RecordingTransport`], whose
+    /// messages [`Mailroom::recorded_messages`] returns).
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(host::transport::shared(transport));
+        self
+    }
+
+    /// Loads (or reuses) the component and creates the channel.
+    pub fn build(self) -> anyhow::Result<Mailroom> {
+        let loaded = match self.source {
+            Source::Path(path) => Loaded::load(&path)?,
+            Source::Loaded(loaded) => loaded,
+        };
+        let (transport, recorder) = match self.transport {
+            Some(transport) => (transport, None),
+            None => {
+                let recorder = RecordingTransport::new();
+                (host::transport::shared(recorder.clone()), Some(recorder))
+            }
+        };
+        Ok(Mailroom {
+            loaded,
+            max_memory: self.max_memory,
+            clock: match self.clock {
+                Clock::System => None,
+                Clock::Fixed { start } => Some(FixedWallClock::new(start)),
+            },
+            random: self
+                .random_seed
+                .map(|seed| Arc::new(Mutex::new(SplitMix64::new(seed)))),
+            store: self
+                .store
+                .unwrap_or_else(|| host::store::shared(MemoryStore::new())),
+            transport,
+            recorder,
+        })
+    }
+}
+
+/// A loaded mailroom component with its host state: one channel instance.
+///
+/// It holds the [`Engine`] and the component pre-linked against WASI and the
+/// world's imports (a [`bindings::MailroomPre`], which wraps the `Linker` and
+/// `Component` as an `InstancePre`), so each call only instantiates. The
+/// [`Store`], the [`Transport`] and the fixed clock's and random stream's
+/// positions are shared by every call.
+pub struct Mailroom {
+    loaded: Loaded,
+    max_memory: usize,
+    clock: Option<FixedWallClock>,
+    random: Option<Arc<Mutex<SplitMix64>>>,
+    store: SharedStore,
+    transport: SharedTransport,
+    recorder: Option<RecordingTransport>,
+}
+
+impl Mailroom {
+    /// A builder with every default; see [`MailroomBuilder`].
+    pub fn builder() -> MailroomBuilder {
+        MailroomBuilder {
+            source: Source::Path(default_component_path()),
+            max_memory: DEFAULT_MAX_MEMORY,
+            clock: Clock::System,
+            random_seed: None,
+            store: None,
+            transport: None,
+        }
+    }
+
+    /// Loads the component from [`default_component_path`].
+    pub fn load_default() -> anyhow::Result<Self> {
+        Self::builder().build()
+    }
+
+    /// Loads the component at `path`, compiling it or reusing a cached
+    /// compilation from [`cache_dir`].
+    pub fn load(path: impl AsRef<Path>) -> anyhow::Result<Self> {
+        Self::builder().component(path.as_ref()).build()
     }
 
     /// Sets the cap on the component's linear memory, in bytes, for later
@@ -146,63 +326,190 @@ impl Mailroom {
 
     /// The engine the component was compiled for.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.loaded.engine
     }
 
     /// The component file that was loaded.
     pub fn component_path(&self) -> &Path {
-        &self.component_path
+        &self.loaded.component_path
     }
 
     /// Whether the compiled component came from the cache.
     pub fn cache_status(&self) -> &CacheStatus {
-        &self.cache
+        &self.loaded.cache
     }
 
-    /// Calls `inbound.parse` in a fresh store.
+    /// The channel's storage, shared with every call.
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Every message the default [`RecordingTransport`] accepted, in order;
+    /// `None` when the builder was given another transport.
+    pub fn recorded_messages(&self) -> Option<Vec<Outgoing>> {
+        self.recorder.as_ref().map(RecordingTransport::messages)
+    }
+
+    /// Calls `inbound.parse`.
     ///
-    /// The outer error is a host failure or a trap; the inner result is the
-    /// component's answer.
+    /// For this and every call below, the outer error is a host failure or a
+    /// trap; the inner result is the component's answer.
     pub fn parse(
         &self,
         raw: &[u8],
         limits: Limits,
     ) -> anyhow::Result<Result<ParsedMessage, ParseError>> {
-        let mut store = self.new_store();
-        let instance = self.pre.instantiate(&mut store)?;
-        let answer = instance
-            .mailroom_channel_inbound()
-            .call_parse(&mut store, raw, limits)
-            .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!(
-                    "the mailroom component failed while parsing {} bytes \
-                     (memory cap {} MiB)",
-                    raw.len(),
-                    self.max_memory / (1024 * 1024)
-                )
-            })?;
-        Ok(answer)
+        self.call(
+            || format!("parsing {} bytes", raw.len()),
+            |store, m| m.mailroom_channel_inbound().call_parse(store, raw, limits),
+        )
     }
 
-    fn new_store(&self) -> Store<HostState> {
+    /// Calls `inbound.receive`: parses, resolves and stores a message.
+    pub fn receive(
+        &self,
+        raw: &[u8],
+        envelope: &inbound::Envelope,
+        limits: Limits,
+    ) -> anyhow::Result<Result<Received, ReceiveError>> {
+        self.call(
+            || format!("receiving {} bytes", raw.len()),
+            |store, m| {
+                m.mailroom_channel_inbound()
+                    .call_receive(store, raw, envelope, limits)
+            },
+        )
+    }
+
+    /// Calls `outbound.send`: composes, records and submits a message.
+    pub fn send(&self, request: &SendRequest) -> anyhow::Result<Result<Sent, SendError>> {
+        self.call(
+            || "sending".to_string(),
+            |store, m| m.mailroom_channel_outbound().call_send(store, request),
+        )
+    }
+
+    /// Calls `outbound.report`: records what became of a submitted message.
+    pub fn report(
+        &self,
+        message_id: &str,
+        outcome: &DeliveryOutcome,
+    ) -> anyhow::Result<Result<(), ReportError>> {
+        self.call(
+            || format!("recording the outcome of {message_id}"),
+            |store, m| {
+                m.mailroom_channel_outbound()
+                    .call_report(store, message_id, outcome)
+            },
+        )
+    }
+
+    /// Calls `setups.create`: registers `domain` for `workspace`.
+    pub fn create_setup(
+        &self,
+        workspace: &str,
+        domain: &str,
+    ) -> anyhow::Result<Result<Setup, SetupError>> {
+        self.call(
+            || format!("creating a setup for {domain}"),
+            |store, m| {
+                m.mailroom_channel_setups()
+                    .call_create(store, workspace, domain)
+            },
+        )
+    }
+
+    /// Calls `setups.get`.
+    pub fn get_setup(&self, id: &str) -> anyhow::Result<Result<Setup, SetupError>> {
+        self.call(
+            || format!("reading setup {id}"),
+            |store, m| m.mailroom_channel_setups().call_get(store, id),
+        )
+    }
+
+    /// Calls `use-cases.create`.
+    pub fn create_use_case(
+        &self,
+        setup: &str,
+        sender: &str,
+        kind: UseCaseType,
+        entity_name: &str,
+        use_case_name: &str,
+    ) -> anyhow::Result<Result<UseCase, UseCaseError>> {
+        self.call(
+            || format!("creating use case {use_case_name}"),
+            |store, m| {
+                m.mailroom_channel_use_cases().call_create(
+                    store,
+                    setup,
+                    sender,
+                    kind,
+                    entity_name,
+                    use_case_name,
+                )
+            },
+        )
+    }
+
+    /// Calls `use-cases.get`.
+    pub fn get_use_case(&self, id: &str) -> anyhow::Result<Result<UseCase, UseCaseError>> {
+        self.call(
+            || format!("reading use case {id}"),
+            |store, m| m.mailroom_channel_use_cases().call_get(store, id),
+        )
+    }
+
+    /// Instantiates the component in a fresh store and runs `f` on it.
+    fn call<R>(
+        &self,
+        what: impl FnOnce() -> String,
+        f: impl FnOnce(&mut wasmtime::Store<HostState>, &bindings::Mailroom) -> wasmtime::Result<R>,
+    ) -> anyhow::Result<R> {
+        let mut store = self.new_store();
+        let instance = self.loaded.pre.instantiate(&mut store)?;
+        f(&mut store, &instance)
+            .map_err(anyhow::Error::from)
+            .with_context(|| self.failed_while(&what()))
+    }
+
+    /// The context of a failed call.
+    fn failed_while(&self, what: &str) -> String {
+        format!(
+            "the mailroom component failed while {what} (memory cap {} MiB)",
+            self.max_memory / (1024 * 1024)
+        )
+    }
+
+    /// A fresh store and an untyped instance, for [`scenario`].
+    fn instantiate(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Instance)> {
+        let mut store = self.new_store();
+        let instance = self.loaded.pre.instance_pre().instantiate(&mut store)?;
+        Ok((store, instance))
+    }
+
+    fn new_store(&self) -> wasmtime::Store<HostState> {
         // Nothing inherited but stderr, so a guest panic message is visible.
-        let wasi = WasiCtx::builder()
-            .inherit_stderr()
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stderr()
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let limits = StoreLimitsBuilder::new()
+            .allow_ip_name_lookup(false);
+        if let Some(clock) = &self.clock {
+            wasi.wall_clock(clock.clone());
+        }
+        let limits: StoreLimits = StoreLimitsBuilder::new()
             .memory_size(self.max_memory)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(
-            &self.engine,
+        let mut store = wasmtime::Store::new(
+            &self.loaded.engine,
             HostState {
-                wasi,
+                wasi: wasi.build(),
                 table: ResourceTable::new(),
                 limits,
+                store: Arc::clone(&self.store),
+                transport: Arc::clone(&self.transport),
+                random: self.random.clone(),
             },
         );
         store.limiter(|state| &mut state.limits);

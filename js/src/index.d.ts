@@ -1,13 +1,22 @@
 /**
- * `@mailroom/channel`: parse inbound email with the mailroom WebAssembly
- * component (`mailroom:channel/inbound@0.1.0`).
+ * `@mailroom/channel`: the mailroom email channel (`mailroom:channel@0.1.0`)
+ * as a WebAssembly component for JavaScript.
  *
- * The component is pure: the same bytes and limits give the same answer in
- * every host (this package, the Rust/wasmtime host, ...). It is instantiated
- * on the first {@link parse} call and reused afterwards; `parse` is
- * synchronous.
+ * - {@link parse}: parse inbound email. Pure, no setup; the component is
+ *   instantiated on the first call and reused.
+ * - {@link createChannel}: the whole channel (setups, use cases, `send`,
+ *   `report`, `receive` with reply threading) over a {@link Store},
+ *   {@link Transport}, {@link Clock} and {@link RandomSource} the embedder
+ *   supplies, each defaulting to something that works in memory.
  *
- * Every optional value is `null` when absent, never `undefined`.
+ * Conventions, everywhere: camelCase fields; an absent optional value is
+ * `null` in results (never `undefined`), and `null` or left out in
+ * arguments; WIT `u64` results are Numbers (sizes and versions, far below
+ * 2^53); bytes are `Uint8Array`s (an argument may be any ArrayBuffer view,
+ * an ArrayBuffer, or a string, encoded as UTF-8); WIT enums are their
+ * kebab-case case names; a WIT variant is an object whose `kind` is the case
+ * name; a WIT `result` error is thrown as a {@link MailroomError} whose
+ * `kind` is the case name. Every call is synchronous.
  *
  * @module
  */
@@ -143,15 +152,80 @@ export type LimitKind = 'max-bytes' | 'max-depth' | 'max-parts';
 export type ParseErrorKind = 'limit-exceeded' | 'invalid-limits' | 'malformed';
 
 /**
- * Thrown by {@link parse} when the component returned a `parse-error`.
- * Anything else thrown by `parse` (TypeError, RangeError, a WebAssembly trap)
- * is a bug or misuse, not an answer about the input.
+ * A WIT error the component answered with (a call's `result` was `err`).
+ * `kind` is the WIT case; `message` the component's sentence, for people.
+ *
+ * Anything else a call throws is misuse or a bug, not an answer: a
+ * `TypeError`/`RangeError` for an argument of the wrong type or one no WIT
+ * type can hold (thrown before the component is called), an Error thrown by
+ * the embedder's {@link Clock} or {@link RandomSource}, or a WebAssembly trap.
+ * After those, the channel's next call runs on a fresh instance (the
+ * component keeps nothing between calls; all state is in the store).
+ *
+ * | call | `kind`s |
+ * | --- | --- |
+ * | `parse` | {@link ParseErrorKind} (as {@link MailroomParseError}) |
+ * | `receive` | {@link ParseErrorKind} (as {@link MailroomParseError}), `'store'` |
+ * | `send` | {@link SendErrorKind} |
+ * | `report` | {@link ReportErrorKind} |
+ * | `setups.create`, `setups.get` | {@link SetupErrorKind} |
+ * | `useCases.create`, `useCases.get` | {@link UseCaseErrorKind} |
  */
-export class MailroomParseError extends Error {
-  constructor(kind: ParseErrorKind, message: string, limit?: LimitKind | null, value?: number | null);
+export class MailroomError<K extends string = MailroomErrorKind> extends Error {
+  constructor(kind: K, message: string, options?: { call?: MailroomCall | null; cause?: unknown });
+  readonly name: 'MailroomError' | 'MailroomParseError';
+  /** The WIT case, e.g. `'invalid-header'`. */
+  kind: K;
+  /** The call that answered with it, e.g. `'send'`; null when constructed by hand. */
+  call: MailroomCall | null;
+  /**
+   * For `'store'` and `'transport'` errors: what the embedder's store or
+   * transport threw during the call (a {@link StoreError},
+   * {@link TransportError}, or any other value it threw), if anything.
+   */
+  cause?: unknown;
+  /** A sentence for people, from the component. */
+  message: string;
+}
+
+/** The calls of a channel, as {@link MailroomError.call} names them. */
+export type MailroomCall =
+  | 'parse'
+  | 'receive'
+  | 'send'
+  | 'report'
+  | 'setups.create'
+  | 'setups.get'
+  | 'useCases.create'
+  | 'useCases.get';
+
+/** Every `kind` a {@link MailroomError} can have. */
+export type MailroomErrorKind =
+  | ParseErrorKind
+  | ReceiveErrorKind
+  | SendErrorKind
+  | ReportErrorKind
+  | SetupErrorKind
+  | UseCaseErrorKind;
+
+/**
+ * Thrown by {@link parse} and {@link Channel.receive} when the component
+ * returned a `parse-error` (for `receive`, its `parse` case: nothing was
+ * stored). A {@link MailroomError} with `limit` and `value`.
+ */
+export class MailroomParseError extends MailroomError<ParseErrorKind> {
+  constructor(
+    kind: ParseErrorKind,
+    message: string,
+    limit?: LimitKind | null,
+    value?: number | null,
+    options?: { call?: MailroomCall | null; cause?: unknown },
+  );
   readonly name: 'MailroomParseError';
   /** The WIT case. */
   kind: ParseErrorKind;
+  /** `'parse'` or `'receive'`. */
+  call: MailroomCall | null;
   /** For `'limit-exceeded'`, the limit exceeded; otherwise null. */
   limit: LimitKind | null;
   /** For `'limit-exceeded'`, the value of that limit in force for the call; otherwise null. */
@@ -188,3 +262,568 @@ export class MailroomParseError extends Error {
  * ```
  */
 export function parse(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string, limits?: Limits): ParsedMessage;
+
+// ===========================================================================
+// Channels
+// ===========================================================================
+
+/**
+ * What a storage write expects to find first (the WIT `expect`):
+ * - `{ kind: 'absent' }`: the key must not exist.
+ * - `{ kind: 'version', version }`: the key must exist at exactly `version`.
+ * - `{ kind: 'any' }`: no expectation; the write always applies.
+ *
+ * `version` is a Number (a BigInt only past 2^53, which a store counting
+ * from 1 never reaches).
+ */
+export type Expect =
+  | { kind: 'absent' }
+  | { kind: 'version'; version: number | bigint }
+  | { kind: 'any' };
+
+/** A stored value and its version (the WIT `entry`). */
+export interface StoreEntry {
+  /** The value, as the component wrote it. Any ArrayBuffer view or ArrayBuffer is accepted. */
+  value: Uint8Array;
+  /** Its version: 1 for the first write of a key, one more on every write. A safe integer or a bigint. */
+  version: number | bigint;
+}
+
+/** One page of keys (the WIT `page`). */
+export interface StorePage {
+  /** Keys starting with the prefix, ascending in UTF-8 byte order. */
+  keys: string[];
+  /** The last key of this page when more follow (pass it to the next `list`); null or left out when done. */
+  cursor?: string | null;
+}
+
+/**
+ * The durable key-value storage a channel keeps everything in (the WIT
+ * import `mailroom:channel/store`). The host owns the bytes; the component
+ * owns the schema: keys and values are opaque to the store.
+ *
+ * **Synchronous**: every method answers at once (a `Map`, SQLite through
+ * `node:sqlite`/better-sqlite3, a Durable Object's `ctx.storage.sql`). A
+ * method that returns a Promise fails the call with a `'store'` error. A
+ * store that is only asynchronous must be bridged (README, "Async storage").
+ *
+ * Failing: throw a {@link StoreError} (or any error with a `kind` of
+ * `'conflict' | 'unavailable' | 'other'`). Anything else thrown, or an
+ * answer of the wrong shape, is passed to the component as `other` with the
+ * error's name and message. Either way the call that needed the store
+ * throws a {@link MailroomError} of kind `'store'` whose `cause` is what the
+ * store threw (except where the component handles it: it re-reads and
+ * retries after a `conflict` where that is right).
+ *
+ * A store must not call back into the channel that is calling it.
+ *
+ * {@link MemoryStore} is the reference implementation.
+ */
+export interface Store {
+  /** Reads a key; null (or undefined) when it does not exist. */
+  get(key: string): StoreEntry | null | undefined;
+  /**
+   * Writes `value` under `key` if `expect` holds, and returns the new
+   * version; otherwise throws `StoreError('conflict', ...)` and writes nothing.
+   */
+  put(key: string, value: Uint8Array, expect: Expect): number | bigint;
+  /**
+   * Deletes `key` if `expect` holds (deleting a missing key with
+   * `{ kind: 'absent' }` succeeds); otherwise throws `StoreError('conflict', ...)`.
+   */
+  delete(key: string, expect: Expect): void;
+  /**
+   * Lists keys starting with `prefix`, ascending in UTF-8 byte order, at
+   * most `limit`, strictly after `cursor` when it is not null.
+   */
+  list(prefix: string, cursor: string | null, limit: number): StorePage;
+}
+
+/** The SMTP envelope of an outgoing message. */
+export interface OutgoingEnvelope {
+  /** The reverse path (MAIL FROM): the use case's sender. */
+  mailFrom: string;
+  /** The recipients (RCPT TO), To then Cc, in order. */
+  rcptTo: string[];
+}
+
+/** A finished message, ready to deliver (the WIT `outgoing`). */
+export interface Outgoing {
+  /** Its Message-ID, without angle brackets. */
+  messageId: string;
+  /** Where it goes. */
+  envelope: OutgoingEnvelope;
+  /** The whole message (RFC 5322, CRLF line endings), ready for SMTP DATA or an HTTP API's raw field. */
+  raw: Uint8Array;
+}
+
+/**
+ * Delivery of finished messages (the WIT import `mailroom:channel/transport`).
+ *
+ * `submit` hands a message over and must **not** wait for delivery: it is
+ * synchronous (returning a Promise fails the call), so a JS host queues the
+ * message (an outbox) and delivers it afterwards over SMTP or HTTP, then
+ * calls {@link Channel.report} with the outcome, and with the Message-ID
+ * the provider assigned if it replaced ours.
+ *
+ * Refusing: throw a {@link TransportError} (or any error with a `kind` of
+ * `'rejected' | 'unavailable' | 'other'`); anything else thrown is `other`.
+ * `send` then throws a {@link MailroomError} of kind `'transport'` (its
+ * `cause` is what `submit` threw), and the message is recorded as failed.
+ *
+ * {@link RecordingTransport} accepts and keeps everything.
+ */
+export interface Transport {
+  submit(message: Outgoing): void;
+}
+
+/** A point in time for `wasi:clocks/wall-clock`: seconds and nanoseconds since the Unix epoch (UTC). */
+export interface Datetime {
+  /** Seconds since 1970-01-01T00:00:00Z; a bigint or a safe, non-negative integer. */
+  seconds: bigint | number;
+  /** 0 to 999999999; 0 when left out. */
+  nanoseconds?: number;
+}
+
+/**
+ * The channel's wall clock (`wasi:clocks/wall-clock.now`): the Date header
+ * and the times the component records. Default: the system clock (through
+ * `@bytecodealliance/preview2-shim`). Fix it in tests.
+ */
+export interface Clock {
+  now(): Datetime;
+}
+
+/**
+ * The channel's random source (`wasi:random/random`): Message-IDs (128 bits)
+ * and ids. Default: the platform's cryptographically secure generator
+ * (through `@bytecodealliance/preview2-shim`). Fix it in tests only: ids
+ * must not be guessable in production.
+ *
+ * Give either call or both. With only `getRandomU64`, bytes are taken from
+ * its draws, ceil(len / 8) of them, each little-endian, keeping the first
+ * `len` bytes (the rule of tests/SCENARIOS.md); with only `getRandomBytes`,
+ * a u64 is 8 bytes read little-endian.
+ */
+export interface RandomSource {
+  /** Exactly `len` random bytes. `len` is a bigint (WIT `u64`). */
+  getRandomBytes?(len: bigint): Uint8Array;
+  /** A random integer in [0, 2^64). */
+  getRandomU64?(): bigint;
+}
+
+/** What {@link createChannel} takes; every field has a default. */
+export interface ChannelOptions<S extends Store = Store, T extends Transport = Transport> {
+  /** Where everything is kept. Default: a new, empty {@link MemoryStore} for this channel. */
+  store?: S;
+  /** Where outgoing messages go. Default: a new {@link RecordingTransport} for this channel. */
+  transport?: T;
+  /** The wall clock. Default: the system clock. */
+  clock?: Clock | null;
+  /** The random source. Default: the platform's secure generator. */
+  random?: RandomSource | null;
+}
+
+/** A registered sending domain (the WIT `setup`). Every message, thread and use case belongs to one. */
+export interface Setup {
+  /** The setup's id, made by the component (`set_…`). */
+  id: string;
+  /** The workspace that owns it, as the caller named it. */
+  workspace: string;
+  /** The domain, lower-case. */
+  domain: string;
+}
+
+/**
+ * Why a `setups` call failed:
+ * - `'invalid-domain'`: the domain is not a valid host name; the message says why.
+ * - `'invalid-workspace'`: the workspace name is empty or longer than 200 bytes.
+ * - `'domain-taken'`: another setup already has this domain.
+ * - `'not-found'`: no setup has this id.
+ * - `'store'`: the store failed.
+ */
+export type SetupErrorKind = 'invalid-domain' | 'invalid-workspace' | 'domain-taken' | 'not-found' | 'store';
+
+/**
+ * Whether mail is transactional (confirmations, reminders, replies: expected
+ * by the recipient) or marketing (campaigns, newsletters). It decides sending rules.
+ */
+export type UseCaseType = 'transactional' | 'marketing';
+
+/** A use case of a setup: who sends, for what (the WIT `use-case`). Threads belong to one. */
+export interface UseCase {
+  /** The use case's id, made by the component (`uc_…`). */
+  id: string;
+  /** The setup it sends under. */
+  setup: string;
+  /** The From address, on the setup's domain. */
+  sender: string;
+  /** Transactional or marketing. */
+  type: UseCaseType;
+  /** The entity the mail speaks for ("Riverside Clinic"): the From display name. */
+  entityName: string;
+  /** The use case's name, unique within the setup. */
+  useCaseName: string;
+}
+
+/** What {@link Channel.useCases}.create takes: a {@link UseCase} without its id. */
+export type NewUseCase = Omit<UseCase, 'id'>;
+
+/**
+ * Why a `useCases` call failed:
+ * - `'unknown-setup'`: no setup has this id.
+ * - `'invalid-sender'`: the sender is not a valid address on the setup's domain.
+ * - `'invalid-name'`: a name is empty, over 200 bytes, or holds control characters.
+ * - `'name-taken'`: the setup already has a use case with this name.
+ * - `'not-found'`: no use case has this id.
+ * - `'store'`: the store failed.
+ */
+export type UseCaseErrorKind = 'unknown-setup' | 'invalid-sender' | 'invalid-name' | 'name-taken' | 'not-found' | 'store';
+
+/** A recipient of an outgoing message. */
+export interface Recipient {
+  /** Display name; no control characters. */
+  name?: string | null;
+  /** `local@domain`. */
+  address: string;
+}
+
+/** A file to attach to an outgoing message. */
+export interface OutgoingAttachment {
+  /** File name shown to the recipient; no control characters. */
+  filename: string;
+  /** Media type `type/subtype`. */
+  contentType: string;
+  /** Set it to reference the part from `html` as `cid:…`; the part is then inline. */
+  contentId?: string | null;
+  /** The bytes; a string is encoded as UTF-8. */
+  content: Uint8Array | ArrayBuffer | ArrayBufferView | string;
+}
+
+/** What to send (the WIT `send-request`). */
+export interface SendRequest {
+  /** The use case to send under; its sender is the From address and its entity name the display name. */
+  useCase: string;
+  /** Recipients; at least one (else `'invalid-request'`). */
+  to: Recipient[];
+  /** Copy recipients. Default none. */
+  cc?: Recipient[] | null;
+  /** The Subject; no control characters (CR or LF is `'invalid-header'`). A reply keeps it as given. */
+  subject: string;
+  /** Plain-text body. At least one of `text` and `html` (else `'invalid-request'`). */
+  text?: string | null;
+  /** HTML body. */
+  html?: string | null;
+  /** Files to attach. Default none. */
+  attachments?: OutgoingAttachment[] | null;
+  /**
+   * The Message-ID (no angle brackets) of a stored inbound message this
+   * replies to: the reply joins its thread, and carries In-Reply-To and the
+   * whole References chain.
+   */
+  inReplyTo?: string | null;
+}
+
+/** A message the transport accepted (the WIT `sent`). */
+export interface Sent {
+  /** Its Message-ID, without angle brackets: 128 random bits at the setup's domain. */
+  messageId: string;
+  /** The thread it belongs to (`thr_…`); a new one unless it is a reply. */
+  threadId: string;
+  /** The In-Reply-To it carries, if it is a reply; else null. */
+  inReplyTo: string | null;
+  /** The References it carries, oldest first: at most 100 ids, the first and the newest 99 kept. */
+  references: string[];
+  /** The size of the message in bytes. */
+  size: number;
+}
+
+/**
+ * Why `send` sent nothing (nothing reached the transport, except for `'transport'`):
+ * - `'unknown-use-case'`: no use case has this id.
+ * - `'invalid-request'`: no recipient, or no body.
+ * - `'invalid-header'`: a header value (subject, name, address, file name)
+ *   holds CR, LF or another control character, or an address is not
+ *   `local@domain`. Header injection cannot get through.
+ * - `'unknown-parent'`: `inReplyTo` names no stored message of the use case's setup.
+ * - `'cross-use-case'`: `inReplyTo` names a message of another use case's thread.
+ * - `'transport'`: the transport refused the message; it is recorded as failed.
+ * - `'store'`: the store failed.
+ */
+export type SendErrorKind =
+  | 'unknown-use-case'
+  | 'invalid-request'
+  | 'invalid-header'
+  | 'unknown-parent'
+  | 'cross-use-case'
+  | 'transport'
+  | 'store';
+
+/**
+ * What became of a submitted message (the WIT `delivery-outcome`):
+ * - `{ kind: 'accepted', providerMessageId }`: the provider accepted it.
+ *   `providerMessageId` is the Message-ID the provider assigned when it
+ *   replaced ours (Amazon SES writes `<id@region.amazonses.com>`), with or
+ *   without angle brackets, or null; replies quoting it then resolve to this
+ *   message too.
+ * - `{ kind: 'failed', reason }`: delivery failed for good; the reason as the provider gave it.
+ */
+export type DeliveryOutcome =
+  | { kind: 'accepted'; providerMessageId?: string | null }
+  | { kind: 'failed'; reason: string };
+
+/**
+ * Why `report` recorded nothing:
+ * - `'unknown-message'`: no outbound message has this Message-ID.
+ * - `'invalid-id'`: the provider's id is not a valid msg-id.
+ * - `'store'`: the store failed.
+ */
+export type ReportErrorKind = 'unknown-message' | 'invalid-id' | 'store';
+
+/** The SMTP envelope an inbound message arrived with. */
+export interface Envelope {
+  /** The reverse path (MAIL FROM), if known. */
+  mailFrom?: string | null;
+  /** The recipients (RCPT TO). Empty or left out: the To and Cc addresses stand in for them. */
+  rcptTo?: string[] | null;
+}
+
+/** The conversation an inbound message belongs to (the WIT `association`). */
+export interface Association {
+  /** The workspace of the thread. */
+  workspace: string;
+  /** The setup of the thread. */
+  setup: string;
+  /** The use case of the thread. */
+  useCase: string;
+  /** The thread. */
+  threadId: string;
+  /** The Message-ID of the stored message it answers. */
+  parentMessageId: string;
+  /**
+   * True when the sender is not among the parent's recipients: the reply is
+   * associated, but a host may hold it for review.
+   */
+  senderMismatch: boolean;
+}
+
+/**
+ * Where an inbound message belongs (the WIT `resolution`):
+ * - `{ kind: 'matched', association }`: it answers one of ours (or of its thread).
+ * - `{ kind: 'unmatched', reason }`: no stored message matched; `reason` says what was tried.
+ */
+export type Resolution =
+  | { kind: 'matched'; association: Association }
+  | { kind: 'unmatched'; reason: string };
+
+/**
+ * Why an automated message was recognised as one (RFC 3834 and the common
+ * vendor markers), so hosts do not answer it and loop:
+ * - `'auto-replied'`: `Auto-Submitted: auto-replied`.
+ * - `'auto-generated'`: `Auto-Submitted: auto-generated`.
+ * - `'bulk'`: bulk or junk precedence.
+ * - `'out-of-office'`: an out-of-office or vacation answer.
+ */
+export type AutoReplyKind = 'auto-replied' | 'auto-generated' | 'bulk' | 'out-of-office';
+
+/** An automated message, and the header or marker that showed it. */
+export interface AutoReply {
+  kind: AutoReplyKind;
+  /** The header or marker, e.g. `'Auto-Submitted: auto-replied'`. */
+  reason: string;
+}
+
+/** A received, stored message (the WIT `received`). */
+export interface Received {
+  /**
+   * The Message-ID it is stored under: its own, reduced to the bare msg-id
+   * grammar, or one the component made when it had none.
+   */
+  messageId: string;
+  /** Where it belongs. */
+  resolution: Resolution;
+  /** The thread's chain up to and including this message, oldest first, rebuilt from stored records when the client stripped References. */
+  references: string[];
+  /** Set when the message is an automatic reply; else null. */
+  autoReply: AutoReply | null;
+  /** The text of the reply without quoted history and signature; null if none. */
+  newText: string | null;
+  /** Notes on what was dropped or changed, e.g. ids that were not valid msg-ids. */
+  notes: string[];
+  /** The parsed message, as {@link parse} gives it. */
+  message: ParsedMessage;
+}
+
+/**
+ * Why `receive` stored nothing: a {@link ParseErrorKind} (thrown as a
+ * {@link MailroomParseError}: the message could not be parsed), or
+ * `'store'` (the store failed).
+ */
+export type ReceiveErrorKind = ParseErrorKind | 'store';
+
+/**
+ * A channel: its own instance of the component over one store, transport,
+ * clock and random source. Every method is synchronous and throws a
+ * {@link MailroomError} for a WIT error (see there for what else may be thrown).
+ *
+ * The component keeps nothing between calls; everything lives in the store.
+ * So channels over one store see the same setups, use cases and threads,
+ * and a channel whose instance was dropped after a trap carries on as before.
+ * A channel is not re-entrant: calling it from inside its own store or
+ * transport fails.
+ */
+export interface Channel<S extends Store = Store, T extends Transport = Transport> {
+  /** The store this channel uses (the one given, or its own {@link MemoryStore}). */
+  readonly store: S;
+  /** The transport this channel uses (the one given, or its own {@link RecordingTransport}, whose `sent` lists what was sent). */
+  readonly transport: T;
+
+  /** As the top-level {@link parse}: pure, touches neither store nor transport. */
+  parse(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string, limits?: Limits | null): ParsedMessage;
+
+  /**
+   * Parses, resolves and stores an inbound message. `In-Reply-To` is tried
+   * first, then `References` newest to oldest, among stored messages of the
+   * setup that owns a recipient's domain (the envelope's, else To and Cc).
+   * An unmatched message is still stored, never lost.
+   *
+   * @param raw The message bytes, as for {@link parse}.
+   * @param envelope The SMTP envelope; default none.
+   * @param limits Bounds on parsing, as for {@link parse}.
+   * @throws {MailroomParseError} kind {@link ParseErrorKind}: not parsed, nothing stored.
+   * @throws {MailroomError} kind `'store'`.
+   */
+  receive(
+    raw: Uint8Array | ArrayBuffer | ArrayBufferView | string,
+    envelope?: Envelope | null,
+    limits?: Limits | null,
+  ): Received;
+
+  /**
+   * Composes, records and submits a message to the transport (RFC 5322
+   * threading for replies: In-Reply-To and References).
+   * @throws {MailroomError} kind {@link SendErrorKind}.
+   */
+  send(request: SendRequest): Sent;
+
+  /**
+   * Records the outcome of a submitted message, by its Message-ID (ours;
+   * angle brackets optional). Call it when the queued delivery finishes.
+   * @throws {MailroomError} kind {@link ReportErrorKind}.
+   */
+  report(messageId: string, outcome: DeliveryOutcome): void;
+
+  /** Setups: sending domains. */
+  readonly setups: {
+    /**
+     * Registers `domain` for `workspace`.
+     * @throws {MailroomError} kind {@link SetupErrorKind}.
+     */
+    create(workspace: string, domain: string): Setup;
+    /**
+     * Reads a setup by id.
+     * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
+     */
+    get(id: string): Setup;
+  };
+
+  /** Use cases: who sends, for what. */
+  readonly useCases: {
+    /**
+     * Creates a use case of a setup. (The WIT function takes the five fields
+     * as parameters in this order; here they are named.)
+     * @throws {MailroomError} kind {@link UseCaseErrorKind}.
+     * @throws {TypeError} when `type` is not `'transactional'` or `'marketing'`.
+     */
+    create(useCase: NewUseCase): UseCase;
+    /**
+     * Reads a use case by id.
+     * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
+     */
+    get(id: string): UseCase;
+  };
+}
+
+/**
+ * Creates a channel: instantiates the component (compiled once per process,
+ * instantiated once per channel, on its first call) over the given store,
+ * transport, clock and random source.
+ *
+ * @throws {TypeError} when an option lacks a required method.
+ *
+ * @example
+ * ```js
+ * import { createChannel, MailroomError } from '@mailroom/channel';
+ * const channel = createChannel(); // in memory: MemoryStore + RecordingTransport
+ * const setup = channel.setups.create('ws-1', 'clinic.example');
+ * const uc = channel.useCases.create({ setup: setup.id, sender: 'care@clinic.example',
+ *   type: 'transactional', entityName: 'Riverside Clinic', useCaseName: 'Appointments' });
+ * const sent = channel.send({ useCase: uc.id, to: [{ name: 'Pat', address: 'pat@example.com' }],
+ *   subject: 'Your appointment', text: 'Tuesday at 9.' });
+ * channel.transport.sent[0].raw; // the message, as bytes
+ * const reply = channel.receive(rawReply, { mailFrom: 'pat@example.com', rcptTo: ['care@clinic.example'] });
+ * if (reply.resolution.kind === 'matched') console.log(reply.resolution.association.threadId, reply.newText);
+ * ```
+ */
+export function createChannel<S extends Store = MemoryStore, T extends Transport = RecordingTransport>(
+  options?: ChannelOptions<S, T>,
+): Channel<S, T>;
+
+/**
+ * The in-memory {@link Store}: a Map, versions from 1, keys in UTF-8 byte
+ * (Unicode code point) order, values copied in and out. It answers exactly
+ * as the native runner's store does, conflict messages included. The
+ * default store of {@link createChannel}; useful in tests and as the model
+ * for a real store.
+ */
+export class MemoryStore implements Store {
+  constructor();
+  /** The number of keys. */
+  readonly size: number;
+  /** Every `[key, entry]`, in key order (copies), for inspection. */
+  entries(): IterableIterator<[string, { value: Uint8Array; version: number }]>;
+  get(key: string): { value: Uint8Array; version: number } | null;
+  /** @throws {StoreError} `'conflict'`, e.g. `k: expected Absent, found version Some(1)`. */
+  put(key: string, value: Uint8Array, expect: Expect): number;
+  /** @throws {StoreError} `'conflict'`. */
+  delete(key: string, expect: Expect): void;
+  /** `cursor` in the answer is the last key returned when more follow, else null. */
+  list(prefix: string, cursor: string | null, limit: number): { keys: string[]; cursor: string | null };
+}
+
+/**
+ * The {@link Transport} that accepts every message and keeps a copy in
+ * `sent`, in order. The default transport of {@link createChannel}.
+ */
+export class RecordingTransport implements Transport {
+  constructor();
+  /** Every message accepted, oldest first. */
+  sent: Outgoing[];
+  submit(message: Outgoing): void;
+}
+
+/**
+ * Thrown by a {@link Store} to answer with a WIT `store-error`:
+ * - `'conflict'`: the write's {@link Expect} did not hold; nothing was written.
+ * - `'unavailable'`: the storage cannot be reached now; the call may be retried later.
+ * - `'other'`: any other failure.
+ */
+export class StoreError extends Error {
+  /** @throws {TypeError} for another kind. */
+  constructor(kind: 'conflict' | 'unavailable' | 'other', message: string, options?: { cause?: unknown });
+  readonly name: 'StoreError';
+  kind: 'conflict' | 'unavailable' | 'other';
+}
+
+/**
+ * Thrown by a {@link Transport} to refuse a message (a WIT `transport-error`):
+ * - `'rejected'`: it will never be accepted as it is.
+ * - `'unavailable'`: not accepted now; it may be later.
+ * - `'other'`: any other failure.
+ */
+export class TransportError extends Error {
+  /** @throws {TypeError} for another kind. */
+  constructor(kind: 'rejected' | 'unavailable' | 'other', message: string, options?: { cause?: unknown });
+  readonly name: 'TransportError';
+  kind: 'rejected' | 'unavailable' | 'other';
+}

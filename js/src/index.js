@@ -1,142 +1,153 @@
-// The facade over the jco-transpiled mailroom component.
+// The facade over the jco-transpiled mailroom component: plain camelCase
+// objects in and out, null for none, Numbers for u64, typed errors.
 //
-// Runtime-neutral on purpose: no `node:` imports here. The one runtime-specific
-// step, turning `dist/*.wasm` into `WebAssembly.Module`s, comes from `#core-modules`,
-// which package.json maps per runtime (see its "imports").
+// Runtime-neutral on purpose: no `node:` imports here (see runtime.js).
 //
 // Types and documentation: index.d.ts.
 
-import { instantiate } from '../dist/mailroom.js';
-import { getCoreModule } from '#core-modules';
-import * as cli from '@bytecodealliance/preview2-shim/cli';
-import * as clocks from '@bytecodealliance/preview2-shim/clocks';
-import * as io from '@bytecodealliance/preview2-shim/io';
-import * as random from '@bytecodealliance/preview2-shim/random';
+import { instantiateMailroom } from './runtime.js';
+import { MailroomError, MailroomParseError, StoreError, TransportError } from './errors.js';
+import { MemoryStore } from './memory-store.js';
+import { RecordingTransport } from './recording-transport.js';
 
-/** The `kind`s a {@link MailroomParseError} can have, as the WIT names them. */
-const KINDS = new Set(['limit-exceeded', 'invalid-limits', 'malformed']);
-
-/** Why `parse` returned no message: the WIT `parse-error`, as an Error. */
-export class MailroomParseError extends Error {
-  /**
-   * @param {'limit-exceeded' | 'invalid-limits' | 'malformed'} kind
-   * @param {string} message
-   * @param {'max-bytes' | 'max-depth' | 'max-parts' | null} [limit]
-   * @param {number | null} [value]
-   */
-  constructor(kind, message, limit = null, value = null) {
-    super(message);
-    this.name = 'MailroomParseError';
-    this.kind = kind;
-    this.limit = limit;
-    this.value = value;
-  }
-}
-
-// The WASI imports. The component is pure, but Rust's std links a few WASI
-// interfaces (stderr for panic messages and the like). They come from
-// preview2-shim, keyed `wasi:PACKAGE/INTERFACE`, except two overrides: the
-// environment is empty, so no answer can depend on the host's variables, and
-// `exit` throws instead of ending the host process.
-const WASI_PACKAGES = { cli, clocks, io, random };
-const OVERRIDES = {
-  'wasi:cli/environment': {
-    getEnvironment: () => [],
-    getArguments: () => [],
-    initialCwd: () => undefined,
-  },
-  'wasi:cli/exit': {
-    exit() {
-      throw new Error('the mailroom component called wasi:cli/exit');
-    },
-  },
-};
-
-function wasiImports() {
-  const provided = {};
-  for (const [pkg, namespace] of Object.entries(WASI_PACKAGES)) {
-    for (const [name, iface] of Object.entries(namespace)) {
-      if (name.startsWith('_') || typeof iface !== 'object' || iface === null) continue;
-      const kebab = name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-      provided[`wasi:${pkg}/${kebab}`] = iface;
-    }
-  }
-  Object.assign(provided, OVERRIDES);
-  // An import this package does not provide fails instantiation by name
-  // rather than as a destructuring TypeError deep in the generated code.
-  return new Proxy(provided, {
-    get(target, key) {
-      if (typeof key === 'string' && !(key in target)) {
-        throw new Error(`the mailroom component imports ${key}, which @mailroom/channel does not provide`);
-      }
-      return target[key];
-    },
-  });
-}
-
-/** @type {{ parse(raw: Uint8Array, limits: object): any } | null} */
-let inbound = null;
-
-/** Instantiates the component on first use; afterwards returns the same instance. */
-function component() {
-  if (inbound === null) {
-    inbound = instantiate(getCoreModule, wasiImports()).inbound;
-  }
-  return inbound;
-}
+export { MailroomError, MailroomParseError, StoreError, TransportError, MemoryStore, RecordingTransport };
 
 const encoder = new TextEncoder();
+const U32_MAX = 0xffff_ffff;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-function toBytes(raw) {
+// ---------------------------------------------------------------------------
+// Arguments: checked here, before jco lowers them. jco wraps numbers that do
+// not fit (`>>> 0`, `BigInt.asUintN(64, ...)`), so 2**32 + 1 would silently
+// become 1, and a value of the wrong type fails halfway through lowering, in
+// the middle of a call. Anything the WIT type cannot hold is a TypeError or
+// RangeError; what the WIT type holds but the component refuses (a zero
+// limit, a bad address) is the component's to answer.
+
+function bytes(call, name, raw) {
   if (raw instanceof Uint8Array) return raw;
   if (typeof raw === 'string') return encoder.encode(raw);
   if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
   if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-  throw new TypeError('parse: raw must be a Uint8Array, an ArrayBuffer or a string');
+  throw new TypeError(`${call}: ${name} must be a Uint8Array, an ArrayBuffer or a string`);
 }
 
-const U32_MAX = 0xffff_ffff;
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
+function str(call, name, value) {
+  if (typeof value !== 'string') throw new TypeError(`${call}: ${name} must be a string`);
+  return value;
+}
 
-// jco lowers numbers by wrapping (`>>> 0`, `BigInt.asUintN(64, ...)`), so
-// 2**32 + 1 would silently become 1. Anything the WIT type cannot hold is
-// rejected here; zero and values above a limit's maximum are the component's
-// to reject (as `invalid-limits`).
-function u32Limit(name, value) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`parse: limits.${name} must be an integer`);
-  }
-  if (value < 0 || value > U32_MAX) {
-    throw new RangeError(`parse: limits.${name} must be between 0 and ${U32_MAX}`);
+function optStr(call, name, value) {
+  return value === null || value === undefined ? undefined : str(call, name, value);
+}
+
+function obj(call, name, value) {
+  if (value === null || typeof value !== 'object') throw new TypeError(`${call}: ${name} must be an object`);
+  return value;
+}
+
+function list(call, name, value, each, optional = false) {
+  if (optional && (value === undefined || value === null)) return [];
+  if (!Array.isArray(value)) throw new TypeError(`${call}: ${name} must be an array`);
+  return value.map((v, i) => each(call, `${name}[${i}]`, v));
+}
+
+function oneOf(call, name, value, cases) {
+  if (!cases.includes(value)) {
+    throw new TypeError(`${call}: ${name} must be one of ${cases.map((c) => `'${c}'`).join(', ')}`);
   }
   return value;
 }
 
-function u64Limit(name, value) {
+function u32Limit(call, name, value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${call}: limits.${name} must be an integer`);
+  }
+  if (value < 0 || value > U32_MAX) {
+    throw new RangeError(`${call}: limits.${name} must be between 0 and ${U32_MAX}`);
+  }
+  return value;
+}
+
+function u64Limit(call, name, value) {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new TypeError(`parse: limits.${name} must be a safe integer or a bigint`);
+    throw new TypeError(`${call}: limits.${name} must be a safe integer or a bigint`);
   }
   if (typeof value !== 'number' && typeof value !== 'bigint') {
-    throw new TypeError(`parse: limits.${name} must be an integer`);
+    throw new TypeError(`${call}: limits.${name} must be an integer`);
   }
   const big = BigInt(value);
   if (big < 0n || big > U64_MAX) {
-    throw new RangeError(`parse: limits.${name} must be between 0 and ${U64_MAX}`);
+    throw new RangeError(`${call}: limits.${name} must be between 0 and ${U64_MAX}`);
   }
   return big;
 }
 
-function toLimits(limits) {
+function toLimits(call, limits) {
   if (limits === undefined || limits === null) return {};
-  if (typeof limits !== 'object') throw new TypeError('parse: limits must be an object');
+  if (typeof limits !== 'object') throw new TypeError(`${call}: limits must be an object`);
   return {
-    maxBytes: u64Limit('maxBytes', limits.maxBytes),
-    maxDepth: u32Limit('maxDepth', limits.maxDepth),
-    maxParts: u32Limit('maxParts', limits.maxParts),
+    maxBytes: u64Limit(call, 'maxBytes', limits.maxBytes),
+    maxDepth: u32Limit(call, 'maxDepth', limits.maxDepth),
+    maxParts: u32Limit(call, 'maxParts', limits.maxParts),
   };
 }
+
+function toEnvelope(call, envelope) {
+  if (envelope === undefined || envelope === null) return { mailFrom: undefined, rcptTo: [] };
+  obj(call, 'envelope', envelope);
+  return {
+    mailFrom: optStr(call, 'envelope.mailFrom', envelope.mailFrom),
+    rcptTo: list(call, 'envelope.rcptTo', envelope.rcptTo, str, true),
+  };
+}
+
+function toRecipient(call, name, r) {
+  obj(call, name, r);
+  return { name: optStr(call, `${name}.name`, r.name), address: str(call, `${name}.address`, r.address) };
+}
+
+function toAttachment(call, name, a) {
+  obj(call, name, a);
+  return {
+    filename: str(call, `${name}.filename`, a.filename),
+    contentType: str(call, `${name}.contentType`, a.contentType),
+    contentId: optStr(call, `${name}.contentId`, a.contentId),
+    content: bytes(call, `${name}.content`, a.content),
+  };
+}
+
+function toSendRequest(call, r) {
+  obj(call, 'request', r);
+  return {
+    useCase: str(call, 'request.useCase', r.useCase),
+    to: list(call, 'request.to', r.to, toRecipient),
+    cc: list(call, 'request.cc', r.cc, toRecipient, true),
+    subject: str(call, 'request.subject', r.subject),
+    text: optStr(call, 'request.text', r.text),
+    html: optStr(call, 'request.html', r.html),
+    attachments: list(call, 'request.attachments', r.attachments, toAttachment, true),
+    inReplyTo: optStr(call, 'request.inReplyTo', r.inReplyTo),
+  };
+}
+
+function toOutcome(call, outcome) {
+  obj(call, 'outcome', outcome);
+  switch (outcome.kind) {
+    case 'accepted':
+      return { tag: 'accepted', val: optStr(call, 'outcome.providerMessageId', outcome.providerMessageId) };
+    case 'failed':
+      return { tag: 'failed', val: str(call, 'outcome.reason', outcome.reason) };
+    default:
+      throw new TypeError(`${call}: outcome.kind must be 'accepted' or 'failed'`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Results: jco's forms (undefined for none, BigInt u64, {tag, val} variants)
+// to the facade's (null, Number, { kind, ... }).
 
 const orNull = (v) => (v === undefined ? null : v);
 
@@ -144,7 +155,7 @@ function mailboxes(list) {
   return list.map((m) => ({ name: orNull(m.name), address: orNull(m.address) }));
 }
 
-function fromWit(m) {
+function fromParsed(m) {
   return {
     messageId: orNull(m.messageId),
     inReplyTo: m.inReplyTo,
@@ -170,26 +181,230 @@ function fromWit(m) {
   };
 }
 
-/** The `{tag, val}` of a WIT `parse-error`, or undefined for any other throw. */
-function witError(err) {
+function fromResolution(r) {
+  if (r.tag === 'matched') {
+    const a = r.val;
+    return {
+      kind: 'matched',
+      association: {
+        workspace: a.workspace,
+        setup: a.setup,
+        useCase: a.useCase,
+        threadId: a.threadId,
+        parentMessageId: a.parentMessageId,
+        senderMismatch: a.senderMismatch,
+      },
+    };
+  }
+  return { kind: 'unmatched', reason: r.val };
+}
+
+function fromReceived(r) {
+  return {
+    messageId: r.messageId,
+    resolution: fromResolution(r.resolution),
+    references: r.references,
+    autoReply: r.autoReply === undefined ? null : { kind: r.autoReply.kind, reason: r.autoReply.reason },
+    newText: orNull(r.newText),
+    notes: r.notes,
+    message: fromParsed(r.message),
+  };
+}
+
+const fromSetup = (s) => ({ id: s.id, workspace: s.workspace, domain: s.domain });
+
+const fromUseCase = (u) => ({
+  id: u.id,
+  setup: u.setup,
+  sender: u.sender,
+  type: u.type,
+  entityName: u.entityName,
+  useCaseName: u.useCaseName,
+});
+
+const fromSent = (s) => ({
+  messageId: s.messageId,
+  threadId: s.threadId,
+  inReplyTo: orNull(s.inReplyTo),
+  references: s.references,
+  // A message's size in bytes: far below 2**53.
+  size: Number(s.size),
+});
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+/** The `{tag, val}` a jco export threw for a WIT `result` err, or undefined. */
+function witPayload(err) {
   // jco wraps a result's err in a ComponentError with `.payload`; with
   // --no-component-error-wrapping it throws the payload itself.
   const payload =
     err !== null && typeof err === 'object' && Object.prototype.hasOwnProperty.call(err, 'payload')
       ? err.payload
       : err;
-  if (payload !== null && typeof payload === 'object' && KINDS.has(payload.tag) && 'val' in payload) {
+  if (payload !== null && typeof payload === 'object' && typeof payload.tag === 'string' && 'val' in payload) {
     return payload;
   }
   return undefined;
 }
 
-function toParseError({ tag, val }) {
+function toParseError({ tag, val }, options) {
   if (tag === 'limit-exceeded') {
-    return new MailroomParseError(tag, val.message, val.limit, Number(val.value));
+    return new MailroomParseError(tag, val.message, val.limit, Number(val.value), options);
   }
-  return new MailroomParseError(tag, val);
+  return new MailroomParseError(tag, val, null, null, options);
 }
+
+/** Every WIT error but parse-error carries a string: the kind and a sentence. */
+const toError = ({ tag, val }, options) => new MailroomError(tag, val, options);
+
+const toReceiveError = (payload, options) =>
+  payload.tag === 'parse' ? toParseError(payload.val, options) : toError(payload, options);
+
+// ---------------------------------------------------------------------------
+// Channels.
+
+function checkObject(name, value, methods) {
+  if (value === null || typeof value !== 'object' && typeof value !== 'function') {
+    throw new TypeError(`createChannel: ${name} must be an object with ${methods.join(', ')}`);
+  }
+  for (const m of methods) {
+    if (typeof value[m] !== 'function') throw new TypeError(`createChannel: ${name}.${m} must be a function`);
+  }
+}
+
+/**
+ * A channel: one instance of the component over the embedder's store,
+ * transport, clock and random source. See index.d.ts.
+ *
+ * @param {object} [options]
+ */
+export function createChannel(options = {}) {
+  if (options === null || typeof options !== 'object') throw new TypeError('createChannel: options must be an object');
+  const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random } = options;
+  checkObject('store', store, ['get', 'put', 'delete', 'list']);
+  checkObject('transport', transport, ['submit']);
+  if (clock !== undefined && clock !== null) checkObject('clock', clock, ['now']);
+  if (random !== undefined && random !== null) {
+    if (typeof random !== 'object' || (typeof random.getRandomBytes !== 'function' && typeof random.getRandomU64 !== 'function')) {
+      throw new TypeError('createChannel: random must have getRandomBytes(len) or getRandomU64()');
+    }
+  }
+
+  let root = null;
+  let busy = null;
+  let importError;
+  const onImportError = (err) => {
+    importError = err;
+  };
+
+  /**
+   * Runs one export: instantiates on first use, maps a WIT error to a typed
+   * error (its `cause` whatever the store or transport threw during the
+   * call), and drops the instance after anything else (a trap, a throwing
+   * clock or random source), so the next call starts from a fresh one. The
+   * component keeps nothing between calls (all state is in the store), so a
+   * fresh instance answers the same.
+   */
+  function invoke(call, fn, mapError) {
+    if (busy !== null) {
+      throw new Error(`mailroom: ${call} called on a channel that is inside ${busy} (from a store or transport callback?)`);
+    }
+    busy = call;
+    importError = undefined;
+    try {
+      if (root === null) root = instantiateMailroom({ store, transport, clock: clock ?? undefined, random: random ?? undefined, onImportError });
+      return fn(root);
+    } catch (err) {
+      const payload = witPayload(err);
+      if (payload !== undefined) throw mapError(payload, { call, cause: importError });
+      root = null;
+      throw err;
+    } finally {
+      busy = null;
+      importError = undefined;
+    }
+  }
+
+  const channel = {
+    store,
+    transport,
+
+    parse(raw, limits) {
+      const input = bytes('parse', 'raw', raw);
+      const witLimits = toLimits('parse', limits);
+      return invoke('parse', (c) => fromParsed(c.inbound.parse(input, witLimits)), toParseError);
+    },
+
+    receive(raw, envelope, limits) {
+      const input = bytes('receive', 'raw', raw);
+      const env = toEnvelope('receive', envelope);
+      const witLimits = toLimits('receive', limits);
+      return invoke('receive', (c) => fromReceived(c.inbound.receive(input, env, witLimits)), toReceiveError);
+    },
+
+    send(request) {
+      const req = toSendRequest('send', request);
+      return invoke('send', (c) => fromSent(c.outbound.send(req)), toError);
+    },
+
+    report(messageId, outcome) {
+      const id = str('report', 'messageId', messageId);
+      const o = toOutcome('report', outcome);
+      invoke('report', (c) => c.outbound.report(id, o), toError);
+    },
+
+    setups: Object.freeze({
+      create(workspace, domain) {
+        const w = str('setups.create', 'workspace', workspace);
+        const d = str('setups.create', 'domain', domain);
+        return invoke('setups.create', (c) => fromSetup(c.setups.create(w, d)), toError);
+      },
+      get(id) {
+        const i = str('setups.get', 'id', id);
+        return invoke('setups.get', (c) => fromSetup(c.setups.get(i)), toError);
+      },
+    }),
+
+    useCases: Object.freeze({
+      create(useCase) {
+        const call = 'useCases.create';
+        obj(call, 'useCase', useCase);
+        const args = [
+          str(call, 'useCase.setup', useCase.setup),
+          str(call, 'useCase.sender', useCase.sender),
+          oneOf(call, 'useCase.type', useCase.type, ['transactional', 'marketing']),
+          str(call, 'useCase.entityName', useCase.entityName),
+          str(call, 'useCase.useCaseName', useCase.useCaseName),
+        ];
+        return invoke(call, (c) => fromUseCase(c.useCases.create(...args)), toError);
+      },
+      get(id) {
+        const i = str('useCases.get', 'id', id);
+        return invoke('useCases.get', (c) => fromUseCase(c.useCases.get(i)), toError);
+      },
+    }),
+  };
+  return Object.freeze(channel);
+}
+
+// ---------------------------------------------------------------------------
+// The top-level parse: a channel of its own, made on first use. parse is
+// pure, so its store and transport refuse every call; were the component
+// ever to use them from parse, the answer would say so.
+
+const NO_STORE = {
+  get: refuse,
+  put: refuse,
+  delete: refuse,
+  list: refuse,
+};
+const NO_TRANSPORT = { submit: refuse };
+function refuse() {
+  throw new StoreError('other', 'the top-level parse() has no store or transport; use createChannel()');
+}
+
+let parser = null;
 
 /**
  * Parses one raw RFC 5322 / MIME message. See index.d.ts.
@@ -198,19 +413,6 @@ function toParseError({ tag, val }) {
  * @param {{ maxBytes?: number | bigint, maxDepth?: number, maxParts?: number }} [limits]
  */
 export function parse(raw, limits) {
-  const bytes = toBytes(raw);
-  const witLimits = toLimits(limits);
-  const instance = component();
-  let result;
-  try {
-    result = instance.parse(bytes, witLimits);
-  } catch (err) {
-    const wit = witError(err);
-    if (wit) throw toParseError(wit);
-    // A trap (or a throwing import) leaves the instance unusable: jco marks
-    // it trapped. Drop it so the next call starts from a fresh one.
-    inbound = null;
-    throw err;
-  }
-  return fromWit(result);
+  parser ??= createChannel({ store: NO_STORE, transport: NO_TRANSPORT });
+  return parser.parse(raw, limits);
 }

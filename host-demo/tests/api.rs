@@ -1,0 +1,397 @@
+//! The typed API of `Mailroom` for setups, use cases, send, report and
+//! receive, its host state, fixed time and randomness, and the dynamic
+//! scenario caller.
+//!
+//! Needs the component: `cargo build -p guest --target wasm32-wasip2 --release`.
+
+use std::sync::OnceLock;
+
+use host_demo::host::store::{Entry, Expect, Page, StoreError};
+use host_demo::host::transport::TransportError;
+use host_demo::inbound::Envelope;
+use host_demo::{
+    Clock, DeliveryOutcome, Limits, Mailroom, MemoryStore, Outgoing, Recipient, Resolution,
+    SendError, SendRequest, SetupError, Store, Transport, UseCaseType, scenario,
+};
+use serde_json::{Value, json};
+
+const START: u64 = 1_772_442_000; // Mon, 2 Mar 2026 09:00:00 +0000
+const SEED: u64 = 42;
+
+/// The compiled component, loaded once; every test gets its own channel.
+fn component() -> &'static Mailroom {
+    static LOADED: OnceLock<Mailroom> = OnceLock::new();
+    LOADED.get_or_init(|| Mailroom::load_default().expect("the component loads"))
+}
+
+/// A fresh channel with the scenario clock and random stream.
+fn fixed() -> Mailroom {
+    Mailroom::builder()
+        .reuse_component(component())
+        .clock(Clock::Fixed { start: START })
+        .random_seed(SEED)
+        .build()
+        .expect("a channel")
+}
+
+/// A setup and a use case; returns the use case id.
+fn clinic(m: &Mailroom) -> String {
+    let setup = m
+        .create_setup("ws-1", "clinic.example")
+        .expect("no trap")
+        .expect("a setup");
+    m.create_use_case(
+        &setup.id,
+        "care@clinic.example",
+        UseCaseType::Transactional,
+        "Clinic",
+        "Care",
+    )
+    .expect("no trap")
+    .expect("a use case")
+    .id
+}
+
+fn request(use_case: &str, subject: &str) -> SendRequest {
+    SendRequest {
+        use_case: use_case.to_string(),
+        to: vec![Recipient {
+            name: Some("Pat Doe".to_string()),
+            address: "pat@patient.example".to_string(),
+        }],
+        cc: vec![],
+        subject: subject.to_string(),
+        text: Some("Hello Pat.\r\n".to_string()),
+        html: None,
+        attachments: vec![],
+        in_reply_to: None,
+    }
+}
+
+#[test]
+fn host_state_persists_across_calls() {
+    let m = fixed();
+    let setup = m
+        .create_setup("ws-1", "clinic.example")
+        .expect("no trap")
+        .expect("a setup");
+    assert_eq!(setup.domain, "clinic.example");
+    // Each call runs in a fresh wasmtime store; the channel's store is shared.
+    let again = m.get_setup(&setup.id).expect("no trap").expect("found");
+    assert_eq!(again, setup);
+    assert!(matches!(
+        m.create_setup("ws-2", "clinic.example").expect("no trap"),
+        Err(SetupError::DomainTaken(_))
+    ));
+    assert!(
+        !m.store()
+            .lock()
+            .expect("not poisoned")
+            .list("", None, 1)
+            .expect("list")
+            .keys
+            .is_empty()
+    );
+    // Another channel of the same component starts empty.
+    assert!(matches!(
+        fixed().get_setup(&setup.id).expect("no trap"),
+        Err(SetupError::NotFound(_))
+    ));
+}
+
+#[test]
+fn send_report_and_receive_a_reply() {
+    let m = fixed();
+    let use_case = clinic(&m);
+    let sent = m
+        .send(&request(&use_case, "Your appointment"))
+        .expect("no trap")
+        .expect("sent");
+    let messages = m
+        .recorded_messages()
+        .expect("the default transport records");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].message_id, sent.message_id);
+    assert_eq!(messages[0].envelope.mail_from, "care@clinic.example");
+    assert_eq!(messages[0].envelope.rcpt_to, ["pat@patient.example"]);
+    let raw = String::from_utf8_lossy(&messages[0].raw);
+    assert!(
+        raw.contains(&format!("Message-ID: <{}>", sent.message_id)),
+        "{raw}"
+    );
+    // The fixed clock: 2 March 2026, 09:00 and a few reads.
+    assert!(raw.contains("Date: Mon, 2 Mar 2026 09:00:0"), "{raw}");
+
+    assert_eq!(
+        m.report(&sent.message_id, &DeliveryOutcome::Accepted(None))
+            .expect("no trap"),
+        Ok(())
+    );
+
+    let reply = format!(
+        "From: Pat Doe <pat@patient.example>\r\nTo: care@clinic.example\r\n\
+         Subject: Re: Your appointment\r\nMessage-ID: <pat-1@patient.example>\r\n\
+         In-Reply-To: <{}>\r\n\r\nThanks!\r\n",
+        sent.message_id
+    );
+    let envelope = Envelope {
+        mail_from: Some("pat@patient.example".to_string()),
+        rcpt_to: vec!["care@clinic.example".to_string()],
+    };
+    let received = m
+        .receive(reply.as_bytes(), &envelope, Limits::default())
+        .expect("no trap")
+        .expect("received");
+    assert_eq!(received.message_id, "pat-1@patient.example");
+    match received.resolution {
+        Resolution::Matched(a) => {
+            assert_eq!(a.thread_id, sent.thread_id);
+            assert_eq!(a.parent_message_id, sent.message_id);
+            assert_eq!(a.use_case, use_case);
+            assert!(!a.sender_mismatch);
+        }
+        Resolution::Unmatched(why) => panic!("not matched: {why}"),
+    }
+}
+
+#[test]
+fn header_injection_is_a_typed_invalid_header_error() {
+    let m = fixed();
+    let use_case = clinic(&m);
+    for subject in [
+        "Hello\r\nBcc: victim@example.net",
+        "Hello\nBcc: victim@example.net",
+        "Hello\rBcc: victim@example.net",
+    ] {
+        let answer = m.send(&request(&use_case, subject)).expect("no trap");
+        assert!(
+            matches!(answer, Err(SendError::InvalidHeader(_))),
+            "{subject:?}: {answer:?}"
+        );
+    }
+    let mut bad_name = request(&use_case, "Hello");
+    bad_name.to[0].name = Some("Pat\r\nBcc: victim@example.net".to_string());
+    assert!(matches!(
+        m.send(&bad_name).expect("no trap"),
+        Err(SendError::InvalidHeader(_))
+    ));
+    // Nothing reached the transport.
+    assert_eq!(m.recorded_messages().map(|v| v.len()), Some(0));
+}
+
+#[test]
+fn fixed_clock_and_seed_are_reproducible() {
+    let ids = |m: &Mailroom| {
+        let use_case = clinic(m);
+        let sent = m
+            .send(&request(&use_case, "Hi"))
+            .expect("no trap")
+            .expect("sent");
+        let raw = m.recorded_messages().expect("recorded")[0].raw.clone();
+        (use_case, sent.message_id, sent.thread_id, raw)
+    };
+    let first = ids(&fixed());
+    assert_eq!(first, ids(&fixed()), "same seed and clock, same answers");
+
+    let other_seed = Mailroom::builder()
+        .reuse_component(component())
+        .clock(Clock::Fixed { start: START })
+        .random_seed(SEED + 1)
+        .build()
+        .expect("a channel");
+    assert_ne!(first.1, ids(&other_seed).1);
+
+    // The default: real clock, secure randomness.
+    let real = || {
+        Mailroom::builder()
+            .reuse_component(component())
+            .build()
+            .expect("a channel")
+    };
+    let (a, b) = (ids(&real()), ids(&real()));
+    assert_ne!(a.1, b.1, "secure random ids differ");
+    assert!(!String::from_utf8_lossy(&a.3).contains("Date: Mon, 2 Mar 2026 09:00:0"));
+}
+
+/// A transport that refuses everything.
+struct Refusing;
+
+impl Transport for Refusing {
+    fn submit(&mut self, _: &Outgoing) -> Result<(), TransportError> {
+        Err(TransportError::Rejected("no relay".to_string()))
+    }
+}
+
+/// A store whose backend is down.
+struct Down;
+
+impl Store for Down {
+    fn get(&mut self, _: &str) -> Result<Option<Entry>, StoreError> {
+        Err(StoreError::Unavailable("down".to_string()))
+    }
+    fn put(&mut self, _: &str, _: &[u8], _: Expect) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable("down".to_string()))
+    }
+    fn delete(&mut self, _: &str, _: Expect) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("down".to_string()))
+    }
+    fn list(&mut self, _: &str, _: Option<&str>, _: u32) -> Result<Page, StoreError> {
+        Err(StoreError::Unavailable("down".to_string()))
+    }
+}
+
+#[test]
+fn store_and_transport_are_swappable() {
+    let m = Mailroom::builder()
+        .reuse_component(component())
+        .store(MemoryStore::new())
+        .transport(Refusing)
+        .build()
+        .expect("a channel");
+    let use_case = clinic(&m);
+    let answer = m.send(&request(&use_case, "Hi")).expect("no trap");
+    assert!(matches!(answer, Err(SendError::Transport(_))), "{answer:?}");
+    assert!(m.recorded_messages().is_none(), "a custom transport");
+
+    let down = Mailroom::builder()
+        .reuse_component(component())
+        .store(Down)
+        .build()
+        .expect("a channel");
+    let answer = down
+        .create_setup("ws-1", "clinic.example")
+        .expect("no trap");
+    assert!(matches!(answer, Err(SetupError::Store(_))), "{answer:?}");
+}
+
+/// The conversation of `send_report_and_receive_a_reply`, as a scenario.
+fn conversation() -> Value {
+    json!({
+        "description": "typed and dynamic calls agree",
+        "clock-start": START,
+        "random-seed": SEED,
+        "steps": [
+            {"name": "setup", "call": "setups.create", "args": ["ws-1", "clinic.example"]},
+            {"name": "uc", "call": "use-cases.create",
+             "args": ["{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
+            {"name": "out", "call": "outbound.send", "args": [{
+                "use-case": "{{uc.ok.id}}",
+                "to": [{"name": "Pat Doe", "address": "pat@patient.example"}],
+                "cc": [], "subject": "Hi", "text": "Hello Pat.\r\n", "html": null,
+                "attachments": [], "in-reply-to": null}]},
+            {"name": "report", "call": "outbound.report",
+             "args": ["{{out.ok.message-id}}", {"accepted": null}]},
+            {"name": "bad", "call": "outbound.report",
+             "args": ["nobody@clinic.example", {"failed": "550"}]},
+            {"name": "in", "call": "inbound.receive", "args": [
+                "From: pat@patient.example\r\nTo: care@clinic.example\r\nMessage-ID: <pat-1@patient.example>\r\nIn-Reply-To: <{{out.ok.message-id}}>\r\nSubject: Re: Hi\r\n\r\nThanks!\r\n",
+                {"mail-from": null, "rcpt-to": []},
+                {"max-bytes": null, "max-depth": null, "max-parts": null}]}
+        ]
+    })
+}
+
+#[test]
+fn scenario_results_match_the_typed_api() {
+    let transcript = scenario::run(component(), &conversation()).expect("the scenario runs");
+    let step = |name: &str| -> &Value {
+        &transcript
+            .steps
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("step {name}"))
+            .1
+    };
+
+    let m = fixed();
+    let use_case = clinic(&m);
+    let sent = m
+        .send(&request(&use_case, "Hi"))
+        .expect("no trap")
+        .expect("sent");
+
+    let setup = step("setup");
+    assert_eq!(setup["ok"]["domain"], "clinic.example");
+    // Records: WIT field order.
+    let keys: Vec<&str> = setup["ok"]
+        .as_object()
+        .expect("a record")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["id", "workspace", "domain"]);
+    assert_eq!(step("uc")["ok"]["id"], use_case.as_str());
+    assert_eq!(step("uc")["ok"]["type"], "transactional");
+    assert_eq!(
+        step("out"),
+        &json!({"ok": {
+            "message-id": sent.message_id,
+            "thread-id": sent.thread_id,
+            "in-reply-to": null,
+            "references": [],
+            "size": sent.size,
+        }})
+    );
+    assert_eq!(step("report"), &json!({"ok": null}));
+    assert!(step("bad")["err"]["unknown-message"].is_string());
+    let matched = &step("in")["ok"]["resolution"]["matched"];
+    assert_eq!(matched["thread-id"], sent.thread_id.as_str());
+    assert_eq!(step("in")["ok"]["auto-reply"], Value::Null);
+
+    let typed = m.recorded_messages().expect("recorded");
+    assert_eq!(
+        transcript.transport,
+        [scenario::outgoing_json(&typed[0])],
+        "same bytes through both APIs"
+    );
+    assert_eq!(
+        transcript.transport[0]["envelope"]["rcpt-to"],
+        json!(["pat@patient.example"])
+    );
+}
+
+#[test]
+fn dynamic_calls_convert_bytes_and_report_bad_calls() {
+    let m = fixed();
+    let raw = "From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+               Content-Type: text/plain\r\n\r\nhi\r\n--b\r\n\
+               Content-Type: application/octet-stream; name=a.bin\r\n\r\nabc\r\n--b--\r\n";
+    let parsed = scenario::call(&m, "inbound.parse", &[json!(raw), json!({})]).expect("called");
+    let attachment = &parsed["ok"]["attachments"][0];
+    assert_eq!(attachment["filename"], "a.bin");
+    assert_eq!(attachment["disposition"], "unspecified");
+    // list<u8> results are their SHA-256 (of "abc").
+    assert_eq!(
+        attachment["content"],
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let limits = json!({"max-bytes": 0, "max-depth": null, "max-parts": null});
+    let refused = scenario::call(&m, "inbound.parse", &[json!(raw), limits]).expect("called");
+    assert!(refused["err"]["invalid-limits"].is_string(), "{refused}");
+
+    let error = |target: &str, args: &[Value]| {
+        format!(
+            "{:#}",
+            scenario::call(&m, target, args).expect_err("a bad call")
+        )
+    };
+    assert!(error("nowhere.create", &[]).contains("no interface nowhere"));
+    assert!(error("setups.destroy", &[]).contains("no function destroy"));
+    assert!(error("setups.create", &[json!("ws")]).contains("takes 2 arguments"));
+    assert!(error("setups.create", &[json!(1), json!("d")]).contains("argument workspace"));
+    assert!(
+        error(
+            "use-cases.create",
+            &[
+                json!("s"),
+                json!("a@b"),
+                json!("weekly"),
+                json!("E"),
+                json!("N")
+            ]
+        )
+        .contains("no case weekly")
+    );
+    assert!(error("setups", &[]).contains("interface.function"));
+}

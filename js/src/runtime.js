@@ -1,0 +1,280 @@
+// Internal: instantiates the jco-transpiled component with an embedder's
+// store, transport, clock and random source. Used by the facade (index.js)
+// and the scenario runner (scenario.js); not a public entry point.
+//
+// Runtime-neutral on purpose: no `node:` imports here. The one
+// runtime-specific step, turning `dist/*.wasm` into `WebAssembly.Module`s,
+// comes from `#core-modules`, which package.json maps per runtime.
+//
+// How jco (`--instantiation sync`) calls an import that returns
+// `result<T, E>` (see the trampolines in dist/mailroom.js): it calls the
+// function; a normal return is `ok(T)` (unless it is an object tagged
+// 'ok'/'err'); a throw is caught and `getErrorPayload(e)` decides: an object
+// with an own `payload` property gives `err(e.payload)`; any other `Error` is
+// rethrown, unwinding through the component's frames (the instance is left
+// unusable). The adapters below therefore catch everything the embedder
+// throws and rethrow it as `{ payload: { tag, val } }`, so a failing or buggy
+// store or transport becomes a WIT error the component handles, never an
+// exception through WebAssembly.
+
+import { instantiate } from '../dist/mailroom.js';
+import { getCoreModule } from '#core-modules';
+import * as cli from '@bytecodealliance/preview2-shim/cli';
+import * as clocks from '@bytecodealliance/preview2-shim/clocks';
+import * as io from '@bytecodealliance/preview2-shim/io';
+import * as random from '@bytecodealliance/preview2-shim/random';
+import { STORE_ERROR_KINDS, TRANSPORT_ERROR_KINDS } from './errors.js';
+
+// Compiling the core modules is the slow part of instantiation; a compiled
+// WebAssembly.Module serves any number of instances.
+const compiled = new Map();
+function coreModule(path) {
+  let module = compiled.get(path);
+  if (module === undefined) {
+    module = getCoreModule(path);
+    compiled.set(path, module);
+  }
+  return module;
+}
+
+// The WASI imports. Rust's std links a few WASI interfaces (stderr for panic
+// messages and the like). They come from preview2-shim, keyed
+// `wasi:PACKAGE/INTERFACE`, except two overrides: the environment is empty,
+// so no answer can depend on the host's variables, and `exit` throws instead
+// of ending the host process.
+const WASI_PACKAGES = { cli, clocks, io, random };
+const OVERRIDES = {
+  'wasi:cli/environment': {
+    getEnvironment: () => [],
+    getArguments: () => [],
+    initialCwd: () => undefined,
+  },
+  'wasi:cli/exit': {
+    exit() {
+      throw new Error('the mailroom component called wasi:cli/exit');
+    },
+  },
+};
+
+let wasi = null;
+function wasiImports() {
+  if (wasi === null) {
+    wasi = {};
+    for (const [pkg, namespace] of Object.entries(WASI_PACKAGES)) {
+      for (const [name, iface] of Object.entries(namespace)) {
+        if (name.startsWith('_') || typeof iface !== 'object' || iface === null) continue;
+        const kebab = name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+        wasi[`wasi:${pkg}/${kebab}`] = iface;
+      }
+    }
+    Object.assign(wasi, OVERRIDES);
+  }
+  return wasi;
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** A u64 for the embedder: a Number when it is safe, else a BigInt. */
+export const toNumber = (big) => (big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big);
+
+function toU64(what, value) {
+  if (typeof value === 'number' ? !Number.isSafeInteger(value) : typeof value !== 'bigint') {
+    throw new TypeError(`${what} must be a safe integer or a bigint, not ${describe(value)}`);
+  }
+  const big = BigInt(value);
+  if (big < 0n || big > U64_MAX) throw new RangeError(`${what} must be between 0 and ${U64_MAX}`);
+  return big;
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
+  return typeof value;
+}
+
+function isThenable(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+}
+
+function syncOnly(what, value) {
+  if (isThenable(value)) {
+    // Keep an abandoned promise's rejection from surfacing as unhandled.
+    value.then(undefined, () => {});
+    throw new TypeError(
+      `${what} returned a Promise; the store and transport are called synchronously ` +
+        '(load what a call needs before it, or queue and report later; see README "Async storage")',
+    );
+  }
+  return value;
+}
+
+function toBytes(what, value) {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`${what} must be a Uint8Array, not ${describe(value)}`);
+}
+
+/** The error jco turns into `err({ tag, val })` for an import's result. */
+function witError(tag, message) {
+  return Object.assign(new Error(message), { payload: { tag, val: message } });
+}
+
+/**
+ * Runs `fn` (an embedder call and the checks on its answer); anything it
+ * throws becomes a WIT error of `kinds` (by the thrown value's `kind`, else
+ * 'other'), after `onError` has seen the original.
+ */
+function guarded(kinds, onError, fn) {
+  try {
+    return fn();
+  } catch (err) {
+    onError(err);
+    const typed = err !== null && typeof err === 'object' && kinds.has(err.kind);
+    const message =
+      err instanceof Error
+        ? typed
+          ? err.message
+          : `${err.name}: ${err.message}`
+        : typeof err?.message === 'string'
+          ? err.message
+          : String(err);
+    throw witError(typed ? err.kind : 'other', message);
+  }
+}
+
+const expectForEmbedder = (expect) =>
+  expect.tag === 'version' ? { kind: 'version', version: toNumber(expect.val) } : { kind: expect.tag };
+
+/** `mailroom:channel/store` over an embedder's synchronous store. */
+function storeImport(store, onError) {
+  const call = (fn) => guarded(STORE_ERROR_KINDS, onError, fn);
+  return {
+    get: (key) =>
+      call(() => {
+        const entry = syncOnly('store.get', store.get(key));
+        if (entry === null || entry === undefined) return undefined;
+        if (typeof entry !== 'object') throw new TypeError(`store.get must return { value, version } or null, not ${describe(entry)}`);
+        return {
+          value: toBytes('store.get(...).value', entry.value),
+          version: toU64('store.get(...).version', entry.version),
+        };
+      }),
+    put: (key, value, expect) =>
+      call(() => toU64('store.put(...)', syncOnly('store.put', store.put(key, value, expectForEmbedder(expect))))),
+    delete: (key, expect) =>
+      call(() => {
+        syncOnly('store.delete', store.delete(key, expectForEmbedder(expect)));
+      }),
+    list: (prefix, cursor, limit) =>
+      call(() => {
+        const page = syncOnly('store.list', store.list(prefix, cursor ?? null, limit));
+        if (page === null || typeof page !== 'object' || !Array.isArray(page.keys)) {
+          throw new TypeError(`store.list must return { keys: string[], cursor }, not ${describe(page)}`);
+        }
+        for (const key of page.keys) {
+          if (typeof key !== 'string') throw new TypeError(`store.list: every key must be a string, not ${describe(key)}`);
+        }
+        const next = page.cursor ?? undefined;
+        if (next !== undefined && typeof next !== 'string') {
+          throw new TypeError(`store.list: cursor must be a string or null, not ${describe(next)}`);
+        }
+        return { keys: [...page.keys], cursor: next };
+      }),
+  };
+}
+
+/** `mailroom:channel/transport` over an embedder's transport. */
+function transportImport(transport, onError) {
+  return {
+    submit: (message) =>
+      guarded(TRANSPORT_ERROR_KINDS, onError, () => {
+        const outgoing = {
+          messageId: message.messageId,
+          envelope: { mailFrom: message.envelope.mailFrom, rcptTo: message.envelope.rcptTo },
+          raw: message.raw,
+        };
+        syncOnly('transport.submit', transport.submit(outgoing));
+      }),
+  };
+}
+
+/** `wasi:clocks/wall-clock` with `now` from the embedder's clock. */
+function wallClockImport(clock, shim) {
+  return {
+    ...shim,
+    now() {
+      const t = clock.now();
+      if (t === null || typeof t !== 'object') throw new TypeError(`clock.now must return { seconds, nanoseconds }, not ${describe(t)}`);
+      const nanoseconds = t.nanoseconds ?? 0;
+      if (!Number.isInteger(nanoseconds) || nanoseconds < 0 || nanoseconds > 999_999_999) {
+        throw new RangeError('clock.now().nanoseconds must be an integer from 0 to 999999999');
+      }
+      return { seconds: toU64('clock.now().seconds', t.seconds), nanoseconds };
+    },
+  };
+}
+
+/**
+ * `wasi:random/random` from the embedder's source. A source with only one of
+ * the two calls gets the other derived from it: bytes from little-endian u64
+ * draws (ceil(n / 8) draws, the first n bytes kept), or a u64 from 8 bytes
+ * read little-endian.
+ */
+function randomImport(source, shim) {
+  const u64 = source.getRandomU64
+    ? () => toU64('random.getRandomU64()', source.getRandomU64())
+    : () => {
+        const b = source.getRandomBytes(8n);
+        return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+      };
+  const bytes = source.getRandomBytes
+    ? (len) => {
+        const b = toBytes('random.getRandomBytes(...)', source.getRandomBytes(len));
+        if (BigInt(b.length) !== BigInt(len)) {
+          throw new RangeError(`random.getRandomBytes(${len}) returned ${b.length} bytes`);
+        }
+        return b;
+      }
+    : (len) => {
+        const n = Number(len);
+        const out = new Uint8Array(Math.ceil(n / 8) * 8);
+        const view = new DataView(out.buffer);
+        for (let i = 0; i < out.length; i += 8) view.setBigUint64(i, u64(), true);
+        return out.subarray(0, n);
+      };
+  return { ...shim, getRandomBytes: bytes, getRandomU64: u64 };
+}
+
+/**
+ * Instantiates the component; returns jco's root (`inbound`, `outbound`,
+ * `setups`, `useCases`, with jco's value forms).
+ *
+ * @param {object} options
+ * @param {object} options.store  get/put/delete/list, as index.d.ts `Store`
+ * @param {object} options.transport  submit, as index.d.ts `Transport`
+ * @param {object} [options.clock]  `now()`; default: preview2-shim's wall clock
+ * @param {object} [options.random]  `getRandomBytes(len)` / `getRandomU64()`; default: preview2-shim's
+ * @param {(err: unknown) => void} [options.onImportError]  sees whatever the store or transport threw
+ */
+export function instantiateMailroom({ store, transport, clock, random: source, onImportError = () => {} }) {
+  const base = wasiImports();
+  const imports = {
+    ...base,
+    'mailroom:channel/store': storeImport(store, onImportError),
+    'mailroom:channel/transport': transportImport(transport, onImportError),
+  };
+  if (clock) imports['wasi:clocks/wall-clock'] = wallClockImport(clock, base['wasi:clocks/wall-clock']);
+  if (source) imports['wasi:random/random'] = randomImport(source, base['wasi:random/random']);
+  // An import this package does not provide fails instantiation by name
+  // rather than as a destructuring TypeError deep in the generated code.
+  const checked = new Proxy(imports, {
+    get(target, key) {
+      if (typeof key === 'string' && !(key in target)) {
+        throw new Error(`the mailroom component imports ${key}, which @mailroom/channel does not provide`);
+      }
+      return target[key];
+    },
+  });
+  return instantiate(coreModule, checked);
+}

@@ -1,0 +1,315 @@
+// The scenario runner for Node: runs a `tests/fixtures/<suite>/NAME.json`
+// scenario (tests/SCENARIOS.md) against the component's raw jco exports,
+// with a fresh MemoryStore, a RecordingTransport, the fixture's fixed clock
+// and its splitmix64 random stream, and answers in the fixtures' JSON form,
+// so the answers can be compared with the native runner's byte for byte.
+//
+// Typing: the JSON form does not say whether "case" is an enum or a variant
+// without payload, whether a number is a u64 (a BigInt in jco) or whether a
+// string is a `list<u8>`. The runner reads the WIT itself (wit.js, copied to
+// dist/wit/ by `npm run build`, so it matches the transpiled component) and
+// converts every argument and result by its declared type: nothing is
+// guessed from the shape of a value, and a new export or type needs no
+// change here.
+//
+// Test-only: uses node:fs (the WIT) and node:crypto (sha256 of bytes).
+
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { instantiateMailroom } from './runtime.js';
+import { MemoryStore } from './memory-store.js';
+import { RecordingTransport } from './recording-transport.js';
+import { readWit, resolve } from './wit.js';
+
+const WIT_DIR = new URL('../dist/wit/', import.meta.url);
+const MASK64 = (1n << 64n) - 1n;
+
+let cachedWit = null;
+function wit() {
+  if (cachedWit === null) {
+    let files;
+    try {
+      files = readdirSync(WIT_DIR).filter((f) => f.endsWith('.wit')).sort();
+    } catch (err) {
+      throw new Error(`@mailroom/channel/scenario: cannot read ${WIT_DIR.pathname}; build it with \`npm run build\``, { cause: err });
+    }
+    cachedWit = readWit(files.map((file) => ({ file, text: readFileSync(new URL(file, WIT_DIR), 'utf8') })));
+  }
+  return cachedWit;
+}
+
+/** jco's JS name of a WIT name: `use-cases` → `useCases`. */
+const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+/**
+ * The fixed clock of SCENARIOS.md: `clockStart + k` seconds on the k-th call.
+ * @param {number | bigint} start
+ */
+export function fixedClock(start) {
+  let k = 0n;
+  const base = BigInt(start);
+  return { now: () => ({ seconds: base + k++, nanoseconds: 0 }) };
+}
+
+/**
+ * splitmix64 seeded with `seed`, as SCENARIOS.md: `getRandomU64` is one
+ * draw; `getRandomBytes(n)` takes ceil(n / 8) draws, each little-endian, and
+ * keeps the first n bytes.
+ * @param {number | bigint} seed
+ */
+export function splitmix64(seed) {
+  let state = BigInt.asUintN(64, BigInt(seed));
+  const next = () => {
+    state = (state + 0x9e3779b97f4a7c15n) & MASK64;
+    let z = state;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+    return z ^ (z >> 31n);
+  };
+  return {
+    getRandomU64: next,
+    getRandomBytes(len) {
+      const n = Number(len);
+      const out = new Uint8Array(Math.ceil(n / 8) * 8);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < out.length; i += 8) view.setBigUint64(i, next(), true);
+      return out.slice(0, n);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// JSON form → jco values, by WIT type.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+function isU8List(interfaces, type) {
+  return type.kind === 'list' && resolve(interfaces, type.of).kind === 'prim' && resolve(interfaces, type.of).name === 'u8';
+}
+
+function fail(path, message) {
+  throw new TypeError(`${path}: ${message}`);
+}
+
+function toJco(interfaces, type, json, path) {
+  const t = resolve(interfaces, type);
+  switch (t.kind) {
+    case 'prim':
+      if (t.name === 'u64' || t.name === 's64') {
+        if (typeof json !== 'number' || !Number.isInteger(json)) fail(path, `a ${t.name} must be an integer`);
+        return BigInt(json);
+      }
+      if (t.name === 'string' || t.name === 'char') {
+        if (typeof json !== 'string') fail(path, `a ${t.name} must be a string`);
+        return json;
+      }
+      if (t.name === 'bool') {
+        if (typeof json !== 'boolean') fail(path, 'a bool must be true or false');
+        return json;
+      }
+      if (typeof json !== 'number') fail(path, `a ${t.name} must be a number`);
+      return json;
+    case 'list':
+      if (isU8List(interfaces, t)) {
+        if (typeof json !== 'string') fail(path, 'a list<u8> argument is a string (its UTF-8 bytes)');
+        return encoder.encode(json);
+      }
+      if (!Array.isArray(json)) fail(path, 'a list must be an array');
+      return json.map((v, i) => toJco(interfaces, t.of, v, `${path}[${i}]`));
+    case 'tuple':
+      if (!Array.isArray(json) || json.length !== t.of.length) fail(path, `a tuple of ${t.of.length} must be an array of ${t.of.length}`);
+      return json.map((v, i) => toJco(interfaces, t.of[i], v, `${path}[${i}]`));
+    case 'option':
+      return json === null ? undefined : toJco(interfaces, t.of, json, path);
+    case 'result':
+      fail(path, 'a result argument is not supported');
+      break;
+    case 'record': {
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(path, 'a record must be an object');
+      const known = new Set(t.fields.map((f) => f.name));
+      for (const key of Object.keys(json)) if (!known.has(key)) fail(path, `no field ${key} in the record`);
+      const out = {};
+      for (const f of t.fields) {
+        if (!(f.name in json)) fail(path, `field ${f.name} is missing (write null for none)`);
+        out[camel(f.name)] = toJco(interfaces, f.type, json[f.name], `${path}.${f.name}`);
+      }
+      return out;
+    }
+    case 'enum':
+      if (!t.cases.includes(json)) fail(path, `${JSON.stringify(json)} is not one of ${t.cases.join(', ')}`);
+      return json;
+    case 'variant': {
+      let name;
+      let payload;
+      if (typeof json === 'string') {
+        name = json;
+      } else if (json !== null && typeof json === 'object' && !Array.isArray(json) && Object.keys(json).length === 1) {
+        [[name, payload]] = Object.entries(json);
+      } else {
+        fail(path, 'a variant is "case" or {"case": payload}');
+      }
+      const c = t.cases.find((x) => x.name === name);
+      if (c === undefined) fail(path, `${JSON.stringify(name)} is not one of ${t.cases.map((x) => x.name).join(', ')}`);
+      if (c.type === null) {
+        if (payload !== undefined) fail(path, `case ${name} has no payload`);
+        return { tag: name };
+      }
+      if (payload === undefined) fail(path, `case ${name} has a payload: write {"${name}": ...}`);
+      return { tag: name, val: toJco(interfaces, c.type, payload, `${path}.${name}`) };
+    }
+    default:
+      fail(path, `cannot convert a ${t.kind}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// jco values → JSON form, by WIT type: records keyed in WIT order.
+
+function fromJco(interfaces, type, value, path) {
+  const t = resolve(interfaces, type);
+  switch (t.kind) {
+    case 'prim':
+      if (t.name === 'u64' || t.name === 's64') {
+        if (typeof value !== 'bigint') fail(path, `jco gave ${typeof value} for a ${t.name}`);
+        return Number(value);
+      }
+      return value;
+    case 'list':
+      if (isU8List(interfaces, t)) return sha256(value);
+      return Array.from(value, (v, i) => fromJco(interfaces, t.of, v, `${path}[${i}]`));
+    case 'tuple':
+      return t.of.map((ty, i) => fromJco(interfaces, ty, value[i], `${path}[${i}]`));
+    case 'option':
+      return value === undefined || value === null ? null : fromJco(interfaces, t.of, value, path);
+    case 'record': {
+      const out = {};
+      for (const f of t.fields) out[f.name] = fromJco(interfaces, f.type, value[camel(f.name)], `${path}.${f.name}`);
+      return out;
+    }
+    case 'enum':
+      return value;
+    case 'variant': {
+      const c = t.cases.find((x) => x.name === value?.tag);
+      if (c === undefined) fail(path, `jco gave ${JSON.stringify(value)} for a variant`);
+      return c.type === null ? c.name : { [c.name]: fromJco(interfaces, c.type, value.val, `${path}.${c.name}`) };
+    }
+    default:
+      fail(path, `cannot convert a ${t.kind}`);
+  }
+}
+
+/** Calls a jco export and gives its result in the JSON form. */
+function callJson(interfaces, func, fn, args, path) {
+  const result = func.result === null ? null : resolve(interfaces, func.result);
+  if (result === null || result.kind !== 'result') {
+    const value = fn(...args);
+    return func.result === null ? null : fromJco(interfaces, func.result, value, path);
+  }
+  let value;
+  try {
+    value = fn(...args);
+  } catch (err) {
+    // jco throws a ComponentError whose `payload` is the err value.
+    if (err !== null && typeof err === 'object' && Object.prototype.hasOwnProperty.call(err, 'payload')) {
+      return { err: result.err === null ? null : fromJco(interfaces, result.err, err.payload, `${path}.err`) };
+    }
+    throw err;
+  }
+  return { ok: result.ok === null ? null : fromJco(interfaces, result.ok, value, `${path}.ok`) };
+}
+
+// ---------------------------------------------------------------------------
+// {{STEP.path}} placeholders, as the native runner replaces them.
+
+function substitute(value, done) {
+  if (typeof value === 'string') return substituteString(value, done);
+  if (Array.isArray(value)) return value.map((v) => substitute(v, done));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, done)]));
+  }
+  return value;
+}
+
+function substituteString(s, done) {
+  let out = '';
+  let rest = s;
+  for (let start = rest.indexOf('{{'); start !== -1; start = rest.indexOf('{{')) {
+    const len = rest.slice(start).indexOf('}}');
+    if (len === -1) break;
+    out += rest.slice(0, start);
+    const reference = rest.slice(start + 2, start + len);
+    const [step, ...path] = reference.split('.');
+    if (!done.has(step)) throw new Error(`{{${reference}}}: no earlier step named ${step}`);
+    let found = done.get(step);
+    for (const key of path) {
+      if (found === null || typeof found !== 'object' || !(key in found)) {
+        throw new Error(`{{${reference}}}: no ${key} in ${JSON.stringify(found)}`);
+      }
+      found = found[key];
+    }
+    out += typeof found === 'string' ? found : JSON.stringify(found);
+    rest = rest.slice(start + len + 2);
+  }
+  return out + rest;
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * Runs a scenario. See scenario.d.ts.
+ * @param {string | object} fixture  the fixture's JSON text, or its parsed value
+ */
+export function runScenario(fixture) {
+  const scenario = typeof fixture === 'string' ? JSON.parse(fixture) : fixture;
+  if (scenario === null || typeof scenario !== 'object' || !Array.isArray(scenario.steps)) {
+    throw new TypeError('runScenario: a scenario has "steps"');
+  }
+  for (const key of ['clock-start', 'random-seed']) {
+    if (!Number.isInteger(scenario[key])) throw new TypeError(`runScenario: "${key}" must be an integer`);
+  }
+  const interfaces = wit();
+  const store = new MemoryStore();
+  const transport = new RecordingTransport();
+  const root = instantiateMailroom({
+    store,
+    transport,
+    clock: fixedClock(scenario['clock-start']),
+    random: splitmix64(scenario['random-seed']),
+  });
+
+  const done = new Map();
+  const steps = [];
+  for (const step of scenario.steps) {
+    const { name, call } = step;
+    const where = `step ${JSON.stringify(name)} (${call})`;
+    try {
+      const dot = typeof call === 'string' ? call.indexOf('.') : -1;
+      if (dot === -1) throw new Error('"call" is interface.function');
+      const [iface, fname] = [call.slice(0, dot), call.slice(dot + 1)];
+      const func = interfaces.get(iface)?.funcs.get(fname);
+      if (func === undefined) throw new Error(`no function ${fname} in interface ${iface} of the WIT`);
+      const fn = root[camel(iface)]?.[camel(fname)];
+      if (typeof fn !== 'function') throw new Error(`the component exports no ${iface}.${fname}`);
+      const json = substitute(step.args ?? [], done);
+      if (!Array.isArray(json) || json.length !== func.params.length) {
+        throw new Error(`"args" must be an array of ${func.params.length} (${func.params.map((p) => p.name).join(', ')})`);
+      }
+      const args = func.params.map((p, i) => toJco(interfaces, p.type, json[i], `args[${i}] (${p.name})`));
+      const result = callJson(interfaces, func, fn, args, 'result');
+      done.set(name, result);
+      steps.push({ name, result });
+    } catch (err) {
+      throw new Error(`${where}: ${err.message}`, { cause: err });
+    }
+  }
+  return {
+    steps,
+    transport: transport.sent.map((m) => ({
+      'message-id': m.messageId,
+      envelope: { 'mail-from': m.envelope.mailFrom, 'rcpt-to': m.envelope.rcptTo },
+      raw: decoder.decode(m.raw),
+    })),
+  };
+}
