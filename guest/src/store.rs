@@ -129,6 +129,9 @@ impl Store for MemoryStore {
     }
 
     fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError> {
+        if limit == 0 {
+            return Err(StoreError::Other("list: limit must be at least 1".into()));
+        }
         let start = cursor.unwrap_or(prefix);
         let keys: Vec<String> = self
             .entries
@@ -143,5 +146,33 @@ impl Store for MemoryStore {
         let keys: Vec<String> = keys.into_iter().take(limit as usize).collect();
         let cursor = more.then(|| keys.last().cloned()).flatten();
         Ok(Page { keys, cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_conflicts_and_pages() {
+        let mut s = MemoryStore::default();
+        assert_eq!(s.put("a/1", b"x", Expect::Absent), Ok(1));
+        assert!(matches!(
+            s.put("a/1", b"y", Expect::Absent),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.put("a/1", b"y", Expect::Version(1)), Ok(2));
+        assert!(matches!(
+            s.delete("a/1", Expect::Version(1)),
+            Err(StoreError::Conflict(_))
+        ));
+        for k in ["a/2", "a/3", "b/1"] {
+            s.put(k, b"v", Expect::Any).unwrap();
+        }
+        let first = s.list("a/", None, 2).unwrap();
+        assert_eq!(first.keys, ["a/1", "a/2"]);
+        let rest = s.list("a/", first.cursor.as_deref(), 2).unwrap();
+        assert_eq!((rest.keys, rest.cursor), (vec!["a/3".to_string()], None));
+        assert!(matches!(s.list("a/", None, 0), Err(StoreError::Other(_))));
     }
 }

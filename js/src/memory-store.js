@@ -152,6 +152,7 @@ export class MemoryStore {
       throw new TypeError('MemoryStore: cursor must be a string or null');
     }
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('MemoryStore: limit must be a non-negative integer');
+    if (limit === 0) throw new StoreError('other', 'list: limit must be at least 1');
     const after = cursor ?? null;
     const keys = [];
     for (let i = this.#lowerBound(after ?? prefix); i < this.#keys.length && keys.length <= limit; i++) {

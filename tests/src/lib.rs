@@ -10,6 +10,42 @@ use guest::inbound::{Attachment, Mailbox, ParseError, ParsedMessage};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// A channel's native state for tests: an empty store, a recording
+/// transport, a fixed clock and random stream, and one use case of the setup
+/// `clinic.example` (sender `care@clinic.example`).
+pub struct Clinic {
+    pub store: guest::store::MemoryStore,
+    pub transport: guest::transport::RecordingTransport,
+    pub env: guest::env::FixedEnv,
+    pub use_case: guest::use_cases::UseCase,
+}
+
+impl Clinic {
+    /// A fresh clinic whose random stream is seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        use guest::{setups, use_cases};
+        let mut store = guest::store::MemoryStore::default();
+        let mut env = guest::env::FixedEnv::new(1_772_442_000, seed);
+        let setup = setups::create(&mut store, &mut env, "ws", "clinic.example").expect("setup");
+        let use_case = use_cases::create(
+            &mut store,
+            &mut env,
+            &setup.id,
+            "care@clinic.example",
+            guest::use_cases::UseCaseType::Transactional,
+            "Clinic",
+            "Care",
+        )
+        .expect("use case");
+        Clinic {
+            store,
+            transport: Default::default(),
+            env,
+            use_case,
+        }
+    }
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -22,49 +22,11 @@ pub struct Transcript {
     pub transport: Vec<Value>,
 }
 
-/// Replaces every `{{STEP.path}}` in the strings of `value`.
+/// Replaces every `{{STEP.path}}` in the strings of `value` (the same rule
+/// every host's runner follows).
 pub fn substitute(value: &Value, done: &[(String, Value)]) -> Value {
-    match value {
-        Value::String(s) => Value::String(substitute_str(s, done)),
-        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, done)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, done)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn substitute_str(s: &str, done: &[(String, Value)]) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else {
-            break;
-        };
-        out.push_str(&rest[..start]);
-        let reference = &rest[start + 2..start + len];
-        let mut path = reference.split('.');
-        let step = path.next().unwrap_or_default();
-        let mut found = done
-            .iter()
-            .find(|(name, _)| name == step)
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| panic!("{{{{{reference}}}}}: no earlier step named {step}"));
-        for key in path {
-            found = found
-                .get(key)
-                .unwrap_or_else(|| panic!("{{{{{reference}}}}}: no {key} in {found}"));
-        }
-        match found {
-            Value::String(text) => out.push_str(text),
-            other => out.push_str(&other.to_string()),
-        }
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    out
+    host_demo::scenario::substitute(value, done)
+        .unwrap_or_else(|e| panic!("a placeholder does not resolve: {e:#}"))
 }
 
 fn arg<T: serde::de::DeserializeOwned>(args: &[Value], i: usize) -> T {

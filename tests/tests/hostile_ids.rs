@@ -1,31 +1,20 @@
 //! Ids taken from inbound mail never reach an emitted header unless they
 //! reduce to the bare msg-id grammar.
 
-use guest::env::FixedEnv;
+use conformance::Clinic;
+use guest::ids;
 use guest::inbound::Limits;
 use guest::inbound::receive::{Envelope, receive};
 use guest::outbound::{Recipient, SendRequest, send};
-use guest::store::MemoryStore;
-use guest::transport::RecordingTransport;
-use guest::use_cases::UseCaseType;
-use guest::{ids, setups, use_cases};
 
 #[test]
 fn hostile_ids_never_reach_a_header() {
-    let mut store = MemoryStore::default();
-    let mut transport = RecordingTransport::default();
-    let mut env = FixedEnv::new(1_772_442_000, 9);
-    let setup = setups::create(&mut store, &mut env, "ws", "clinic.example").expect("setup");
-    let uc = use_cases::create(
-        &mut store,
-        &mut env,
-        &setup.id,
-        "care@clinic.example",
-        UseCaseType::Transactional,
-        "Clinic",
-        "Care",
-    )
-    .expect("use case");
+    let Clinic {
+        mut store,
+        mut transport,
+        mut env,
+        use_case: uc,
+    } = Clinic::new(9);
     let request = |in_reply_to: Option<String>| SendRequest {
         use_case: uc.id.clone(),
         to: vec![Recipient {

@@ -1,17 +1,12 @@
 //! A real mail client's threading agrees with ours (notmuch).
 
 use conformance::notmuch::thread_sizes;
-use conformance::root;
 use conformance::scenario::{run_native, substitute};
-use guest::env::FixedEnv;
+use conformance::{Clinic, root};
 use guest::inbound::Limits;
 use guest::inbound::receive::{Envelope, receive};
 use guest::outbound::{Recipient, SendRequest, send};
-use guest::store::MemoryStore;
 use guest::thread::MAX_REFERENCES;
-use guest::transport::RecordingTransport;
-use guest::use_cases::UseCaseType;
-use guest::{setups, use_cases};
 use serde_json::Value;
 
 /// The five messages of `threads/five-rounds` (ours as the transport got
@@ -59,20 +54,12 @@ fn notmuch_threads_the_five_rounds_scenario() {
 /// notmuch still sees one thread of 300 messages.
 #[test]
 fn a_long_conversation_stays_bounded_and_threaded() {
-    let mut store = MemoryStore::default();
-    let mut transport = RecordingTransport::default();
-    let mut env = FixedEnv::new(1_772_442_000, 150);
-    let setup = setups::create(&mut store, &mut env, "ws", "clinic.example").expect("setup");
-    let uc = use_cases::create(
-        &mut store,
-        &mut env,
-        &setup.id,
-        "care@clinic.example",
-        UseCaseType::Transactional,
-        "Clinic",
-        "Care",
-    )
-    .expect("use case");
+    let Clinic {
+        mut store,
+        mut transport,
+        mut env,
+        use_case: uc,
+    } = Clinic::new(150);
     let mut messages = Vec::new();
     let mut first = None;
     let mut parent: Option<String> = None;

@@ -9,37 +9,10 @@
 //!
 //! Needs the component: `cargo build -p guest --target wasm32-wasip2 --release`.
 
-use std::path::PathBuf;
-
+use conformance::scenario::scenario_files;
 use serde_json::Value;
 
 const HINT: &str = "fixtures are rewritten by MAILROOM_BLESS=1 (native runner)";
-
-/// `(suite/name, path)` of every `tests/fixtures/<suite>/*.json` in suites
-/// other than `inbound`, sorted.
-fn scenario_files() -> Vec<(String, PathBuf)> {
-    let dir = conformance::root().join("tests/fixtures");
-    let mut out = Vec::new();
-    for suite in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        let suite_name = suite.file_name().to_string_lossy().into_owned();
-        if suite_name == "inbound" || !suite.path().is_dir() {
-            continue;
-        }
-        for file in std::fs::read_dir(suite.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let path = file.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                out.push((format!("{suite_name}/{stem}"), path));
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Exact comparison: the same JSON with the same key order (`Value`'s own
 /// equality ignores the order of object keys).
