@@ -101,8 +101,16 @@ impl env::Env for HostEnv {
 }
 
 impl setups::Guest for Component {
-    fn create(workspace: String, domain: String) -> Result<setups::Setup, setups::SetupError> {
-        setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain)
+    fn create(
+        workspace: String,
+        domain: String,
+        options: setups::SetupOptions,
+    ) -> Result<setups::Setup, setups::SetupError> {
+        let options = setup_domain::SetupOptions {
+            inbound_host: options.inbound_host,
+            spf_include: options.spf_include,
+        };
+        setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain, &options)
             .map(wit_setup)
             .map_err(setup_error)
     }
@@ -112,13 +120,117 @@ impl setups::Guest for Component {
             .map(wit_setup)
             .map_err(setup_error)
     }
+
+    fn lookups(id: String) -> Result<Vec<setups::Lookup>, setups::SetupError> {
+        setup_domain::lookups(&mut HostStore, &id)
+            .map(|list| {
+                list.into_iter()
+                    .map(|l| setups::Lookup {
+                        name: l.name,
+                        type_: wit_record_type(l.kind),
+                    })
+                    .collect()
+            })
+            .map_err(setup_error)
+    }
+
+    fn verify(
+        id: String,
+        answers: Vec<setups::DnsAnswer>,
+    ) -> Result<setups::Verification, setups::SetupError> {
+        use setup_domain::DnsResult as D;
+        let answers: Vec<setup_domain::DnsAnswer> = answers
+            .into_iter()
+            .map(|a| setup_domain::DnsAnswer {
+                name: a.name,
+                kind: match a.type_ {
+                    setups::RecordType::Txt => setup_domain::RecordType::Txt,
+                    setups::RecordType::Mx => setup_domain::RecordType::Mx,
+                },
+                result: match a.result {
+                    setups::DnsResult::Txt(t) => D::Txt(t),
+                    setups::DnsResult::Mx(m) => D::Mx(
+                        m.into_iter()
+                            .map(|m| setup_domain::MxAnswer {
+                                preference: m.preference,
+                                exchange: m.exchange,
+                            })
+                            .collect(),
+                    ),
+                    setups::DnsResult::NoSuchName => D::NoSuchName,
+                    setups::DnsResult::NoRecords => D::NoRecords,
+                    setups::DnsResult::Timeout => D::Timeout,
+                    setups::DnsResult::ServerFailure(m) => D::ServerFailure(m),
+                },
+            })
+            .collect();
+        setup_domain::verify(&mut HostStore, &id, &answers)
+            .map(|v| setups::Verification {
+                setup: wit_setup(v.setup),
+                checks: v
+                    .checks
+                    .into_iter()
+                    .map(|c| setups::RecordCheck {
+                        record: wit_record(c.record),
+                        state: match c.state {
+                            setup_domain::RecordState::Verified => setups::RecordState::Verified,
+                            setup_domain::RecordState::Missing(m) => {
+                                setups::RecordState::Missing(m)
+                            }
+                            setup_domain::RecordState::Mismatched(f) => {
+                                setups::RecordState::Mismatched(f)
+                            }
+                        },
+                    })
+                    .collect(),
+            })
+            .map_err(setup_error)
+    }
+
+    fn rotate_dkim(id: String) -> Result<setups::Setup, setups::SetupError> {
+        setup_domain::rotate_dkim(&mut HostStore, &mut HostEnv, &id)
+            .map(wit_setup)
+            .map_err(setup_error)
+    }
+}
+
+fn wit_record_type(kind: setup_domain::RecordType) -> setups::RecordType {
+    match kind {
+        setup_domain::RecordType::Txt => setups::RecordType::Txt,
+        setup_domain::RecordType::Mx => setups::RecordType::Mx,
+    }
+}
+
+fn wit_record(r: setup_domain::DnsRecord) -> setups::DnsRecord {
+    use setup_domain::RecordPurpose as P;
+    setups::DnsRecord {
+        purpose: match r.purpose {
+            P::Dkim => setups::RecordPurpose::Dkim,
+            P::InboundMx => setups::RecordPurpose::InboundMx,
+            P::Spf => setups::RecordPurpose::Spf,
+            P::Dmarc => setups::RecordPurpose::Dmarc,
+        },
+        name: r.name,
+        type_: wit_record_type(r.kind),
+        value: r.value,
+        required: r.required,
+    }
 }
 
 fn wit_setup(s: setup_domain::Setup) -> setups::Setup {
+    use setup_domain::SetupStatus as S;
     setups::Setup {
         id: s.id,
         workspace: s.workspace,
         domain: s.domain,
+        status: match s.status {
+            S::Pending => setups::SetupStatus::Pending,
+            S::Verified => setups::SetupStatus::Verified,
+            S::Failed => setups::SetupStatus::Failed,
+        },
+        selector: s.selector,
+        next_selector: s.next_selector,
+        records: s.records.into_iter().map(wit_record).collect(),
     }
 }
 
@@ -127,8 +239,10 @@ fn setup_error(e: setup_domain::SetupError) -> setups::SetupError {
     match e {
         D::InvalidDomain(m) => setups::SetupError::InvalidDomain(m),
         D::InvalidWorkspace(m) => setups::SetupError::InvalidWorkspace(m),
+        D::InvalidOptions(m) => setups::SetupError::InvalidOptions(m),
         D::DomainTaken(m) => setups::SetupError::DomainTaken(m),
         D::NotFound(m) => setups::SetupError::NotFound(m),
+        D::KeyGeneration(m) => setups::SetupError::KeyGeneration(m),
         D::Store(m) => setups::SetupError::Store(m),
     }
 }
@@ -163,6 +277,18 @@ impl use_cases::Guest for Component {
             .map(wit_use_case)
             .map_err(use_case_error)
     }
+
+    fn list(setup: String) -> Result<Vec<use_cases::UseCase>, use_cases::UseCaseError> {
+        uc_domain::list(&mut HostStore, &setup)
+            .map(|l| l.into_iter().map(wit_use_case).collect())
+            .map_err(use_case_error)
+    }
+
+    fn disable(id: String) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        uc_domain::disable(&mut HostStore, &id)
+            .map(wit_use_case)
+            .map_err(use_case_error)
+    }
 }
 
 fn wit_use_case(u: uc_domain::UseCase) -> use_cases::UseCase {
@@ -176,6 +302,7 @@ fn wit_use_case(u: uc_domain::UseCase) -> use_cases::UseCase {
         },
         entity_name: u.entity_name,
         use_case_name: u.use_case_name,
+        enabled: u.enabled,
     }
 }
 
@@ -183,6 +310,7 @@ fn use_case_error(e: uc_domain::UseCaseError) -> use_cases::UseCaseError {
     use uc_domain::UseCaseError as D;
     match e {
         D::UnknownSetup(m) => use_cases::UseCaseError::UnknownSetup(m),
+        D::SetupNotVerified(m) => use_cases::UseCaseError::SetupNotVerified(m),
         D::InvalidSender(m) => use_cases::UseCaseError::InvalidSender(m),
         D::InvalidName(m) => use_cases::UseCaseError::InvalidName(m),
         D::NameTaken(m) => use_cases::UseCaseError::NameTaken(m),
@@ -232,6 +360,8 @@ impl outbound::Guest for Component {
                 use out::SendError as D;
                 match e {
                     D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
+                    D::UseCaseDisabled(m) => outbound::SendError::UseCaseDisabled(m),
+                    D::SetupNotVerified(m) => outbound::SendError::SetupNotVerified(m),
                     D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
                     D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
                     D::UnknownParent(m) => outbound::SendError::UnknownParent(m),

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod dkim;
 pub mod env;
 pub mod ids;
 pub mod inbound;

@@ -14,7 +14,7 @@ use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
 use crate::store::{Store, StoreError};
 use crate::transport::{Envelope, Outgoing, Transport, TransportError};
-use crate::{ids, setups, thread, thread_index, use_cases};
+use crate::{dkim, ids, setups, thread, thread_index, use_cases};
 
 /// A recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,8 @@ pub struct Sent {
 #[serde(rename_all = "kebab-case")]
 pub enum SendError {
     UnknownUseCase(String),
+    UseCaseDisabled(String),
+    SetupNotVerified(String),
     InvalidRequest(String),
     InvalidHeader(String),
     UnknownParent(String),
@@ -155,6 +157,19 @@ pub fn send(
     };
     let setup = setups::get(store, &use_case.setup)
         .map_err(|e| SendError::Store(format!("the use case's setup: {e:?}")))?;
+    if !use_case.enabled {
+        return Err(SendError::UseCaseDisabled(format!(
+            "use case {} is disabled",
+            use_case.id
+        )));
+    }
+    if !setups::is_verified(&setup) {
+        return Err(SendError::SetupNotVerified(format!(
+            "setup {} is {}; verify its DNS records first",
+            setup.id,
+            setup.status.name()
+        )));
+    }
     if request.to.is_empty() {
         return Err(SendError::InvalidRequest("no recipient in `to`".into()));
     }
@@ -229,7 +244,10 @@ pub fn send(
         thread_index: &thread_index,
         now,
     };
-    let raw = compose(env, &use_case, request, &threading);
+    let unsigned = compose(env, &use_case, request, &threading);
+    let key = setups::signing_key(store, &setup)?;
+    let raw = dkim::sign(&unsigned, &key, &setup.domain, &setup.selector, now)
+        .map_err(|e| SendError::Store(format!("DKIM signing failed: {e}")))?;
     let mut rcpt_to: Vec<String> = Vec::new();
     for r in request.to.iter().chain(&request.cc) {
         let a = r.address.trim().to_ascii_lowercase();

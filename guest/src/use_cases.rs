@@ -25,6 +25,7 @@ pub struct UseCase {
     pub kind: UseCaseType,
     pub entity_name: String,
     pub use_case_name: String,
+    pub enabled: bool,
 }
 
 /// Why a use-case call failed.
@@ -32,6 +33,7 @@ pub struct UseCase {
 #[serde(rename_all = "kebab-case")]
 pub enum UseCaseError {
     UnknownSetup(String),
+    SetupNotVerified(String),
     InvalidSender(String),
     InvalidName(String),
     NameTaken(String),
@@ -49,7 +51,7 @@ pub(crate) fn key(id: &str) -> String {
     format!("use-case/{id}")
 }
 
-/// Creates a use case of `setup`.
+/// Creates a use case of a verified `setup`.
 pub fn create(
     store: &mut dyn Store,
     env: &mut dyn Env,
@@ -64,6 +66,13 @@ pub fn create(
         Err(setups::SetupError::NotFound(m)) => return Err(UseCaseError::UnknownSetup(m)),
         Err(e) => return Err(UseCaseError::Store(format!("{e:?}"))),
     };
+    if !setups::is_verified(&setup) {
+        return Err(UseCaseError::SetupNotVerified(format!(
+            "setup {} is {}: publish its DNS records and verify it first",
+            setup.id,
+            setup.status.name()
+        )));
+    }
     let sender = crate::outbound::check_address(sender)
         .map_err(UseCaseError::InvalidSender)?
         .to_ascii_lowercase();
@@ -90,6 +99,7 @@ pub fn create(
         kind,
         entity_name: entity_name.to_string(),
         use_case_name: use_case_name.to_string(),
+        enabled: true,
     };
     let name_key = format!(
         "use-case-name/{}/{}",
@@ -113,4 +123,44 @@ pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
     get_json(store, &key(id))?
         .map(|(u, _)| u)
         .ok_or_else(|| UseCaseError::NotFound(format!("no use case has id {id}")))
+}
+
+/// The use cases of a setup, by name.
+pub fn list(store: &mut dyn Store, setup: &str) -> Result<Vec<UseCase>, UseCaseError> {
+    if let Err(setups::SetupError::NotFound(m)) = setups::get(store, setup) {
+        return Err(UseCaseError::UnknownSetup(m));
+    }
+    let prefix = format!("use-case-name/{setup}/");
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list(&prefix, cursor.as_deref(), 100)?;
+        for key in &page.keys {
+            if let Some((id, _)) = get_json::<String>(store, key)? {
+                out.push(get(store, &id)?);
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Disables a use case.
+pub fn disable(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
+    for _ in 0..8 {
+        let Some((mut use_case, version)) = get_json::<UseCase>(store, &key(id))? else {
+            return Err(UseCaseError::NotFound(format!("no use case has id {id}")));
+        };
+        use_case.enabled = false;
+        match put_json(store, &key(id), &use_case, Expect::Version(version)) {
+            Ok(_) => return Ok(use_case),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UseCaseError::Store(format!(
+        "use case {id}: too many concurrent writers"
+    )))
 }

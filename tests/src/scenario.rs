@@ -74,8 +74,18 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
+                &arg::<setups::SetupOptions>(&args, 2),
             )),
             "setups.get" => result(setups::get(&mut store, &text(&args, 0))),
+            "setups.lookups" => result(setups::lookups(&mut store, &text(&args, 0))),
+            "setups.verify" => result(setups::verify(
+                &mut store,
+                &text(&args, 0),
+                &arg::<Vec<setups::DnsAnswer>>(&args, 1),
+            )),
+            "setups.rotate-dkim" => {
+                result(setups::rotate_dkim(&mut store, &mut env, &text(&args, 0)))
+            }
             "use-cases.create" => result(use_cases::create(
                 &mut store,
                 &mut env,
@@ -86,6 +96,8 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &text(&args, 4),
             )),
             "use-cases.get" => result(use_cases::get(&mut store, &text(&args, 0))),
+            "use-cases.list" => result(use_cases::list(&mut store, &text(&args, 0))),
+            "use-cases.disable" => result(use_cases::disable(&mut store, &text(&args, 0))),
             "outbound.send" => result(send(
                 &mut store,
                 &mut transport,

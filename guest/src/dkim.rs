@@ -1,0 +1,280 @@
+//! DKIM (RFC 6376): RSA keys made from the host's random source, the public
+//! key record, and signing with rsa-sha256 and relaxed/relaxed
+//! canonicalization, `t=` from the host's clock so every host signs alike.
+
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rsa::rand_core::{CryptoRng, RngCore};
+use rsa::sha2::{Digest, Sha256};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+
+use crate::env::Env;
+use crate::thread_index::{base64, unbase64};
+
+/// RSA modulus size: what every receiver verifies.
+pub const RSA_BITS: usize = 2048;
+
+/// The headers signed when present, in this order.
+pub const SIGNED_HEADERS: [&str; 12] = [
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "MIME-Version",
+    "Content-Type",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// The host's random source as the `rsa` crate wants it.
+struct HostRng<'a>(&'a mut dyn Env);
+
+impl RngCore for HostRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let b = self.0.random_bytes(4);
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let b = self.0.random_bytes(8);
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        let bytes = self.0.random_bytes(dest.len());
+        dest.copy_from_slice(&bytes);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for HostRng<'_> {}
+
+/// A new key pair: `(private key as PKCS#8 DER, TXT record value)`.
+pub fn generate(env: &mut dyn Env) -> Result<(Vec<u8>, String), String> {
+    let key = RsaPrivateKey::new(&mut HostRng(env), RSA_BITS).map_err(|e| e.to_string())?;
+    let private = key.to_pkcs8_der().map_err(|e| e.to_string())?;
+    let public = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| e.to_string())?;
+    Ok((
+        private.as_bytes().to_vec(),
+        format!("v=DKIM1; k=rsa; p={}", base64(public.as_bytes())),
+    ))
+}
+
+/// The `p=` tag of a DKIM record, white space removed.
+pub fn public_key_tag(record: &str) -> Option<String> {
+    record.split(';').find_map(|tag| {
+        let (name, value) = tag.split_once('=')?;
+        (name.trim() == "p").then(|| value.split_whitespace().collect())
+    })
+}
+
+/// Signs `message` and returns it with a DKIM-Signature field in front.
+pub fn sign(
+    message: &[u8],
+    private_key_der: &[u8],
+    domain: &str,
+    selector: &str,
+    now: i64,
+) -> Result<Vec<u8>, String> {
+    let key = RsaPrivateKey::from_pkcs8_der(private_key_der).map_err(|e| e.to_string())?;
+    let split = find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
+    let (head, body) = message.split_at(split);
+    let body = body.strip_prefix(b"\r\n").unwrap_or(body);
+    let fields = header_fields(head);
+
+    let mut names = Vec::new();
+    let mut hashed = Vec::new();
+    for name in SIGNED_HEADERS {
+        if let Some((field_name, value)) = fields
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            names.push(name.to_ascii_lowercase());
+            hashed.extend_from_slice(&relaxed_header(field_name, value));
+        }
+    }
+    let body_hash = base64(&Sha256::digest(relaxed_body(body)));
+    let unsigned = format!(
+        "v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector}; t={now}; h={}; bh={body_hash}; b=",
+        names.join(":")
+    );
+    let mut signature_field = relaxed_header("DKIM-Signature", unsigned.as_bytes());
+    signature_field.truncate(signature_field.len() - 2);
+    hashed.extend_from_slice(&signature_field);
+    let digest = Sha256::digest(&hashed);
+    let signature = key
+        .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+        .map_err(|e| e.to_string())?;
+    let mut out = format!(
+        "DKIM-Signature: {}",
+        fold(&format!("{unsigned}{}", base64(&signature)))
+    )
+    .into_bytes();
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(message);
+    Ok(out)
+}
+
+/// Folds a tag list at `; ` and inside the long `b=` value, 76 columns.
+fn fold(value: &str) -> String {
+    let mut out = String::new();
+    let mut column = "DKIM-Signature: ".len();
+    for (i, tag) in value.split("; ").enumerate() {
+        let piece = if i == 0 {
+            tag.to_string()
+        } else {
+            format!("; {tag}")
+        };
+        if column + piece.len() > 76 && i > 0 {
+            out.push_str(";\r\n\t");
+            column = 1;
+            let mut rest = &piece[2..];
+            while column + rest.len() > 76 {
+                let cut = 76 - column;
+                out.push_str(&rest[..cut]);
+                out.push_str("\r\n\t");
+                rest = &rest[cut..];
+                column = 1;
+            }
+            out.push_str(rest);
+            column += rest.len();
+        } else {
+            out.push_str(&piece);
+            column += piece.len();
+        }
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `(name, raw value with its folding, without the final CRLF)` of each field.
+fn header_fields(head: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if let Some((_, value)) = fields.last_mut() {
+                value.extend_from_slice(b"\r\n");
+                value.extend_from_slice(line);
+            }
+        } else if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
+            fields.push((name, line[colon + 1..].to_vec()));
+        }
+    }
+    fields
+}
+
+/// RFC 6376 3.4.2: lower-case name, unfolded value, runs of white space as
+/// one space, none around the colon or at the end; CRLF after.
+fn relaxed_header(name: &str, value: &[u8]) -> Vec<u8> {
+    let mut out = name.trim().to_ascii_lowercase().into_bytes();
+    out.push(b':');
+    let mut space = false;
+    let mut started = false;
+    for &b in value {
+        if b == b'\r' || b == b'\n' {
+            continue;
+        }
+        if b == b' ' || b == b'\t' {
+            space = true;
+            continue;
+        }
+        if space && started {
+            out.push(b' ');
+        }
+        space = false;
+        started = true;
+        out.push(b);
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// RFC 6376 3.4.4: white space runs as one space, none at line ends, no
+/// empty lines at the end, a final CRLF unless the body is empty.
+fn relaxed_body(body: &[u8]) -> Vec<u8> {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let text = body.strip_suffix(b"\r\n").unwrap_or(body);
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut out = Vec::with_capacity(line.len());
+        let mut space = false;
+        for &b in line {
+            if b == b' ' || b == b'\t' {
+                space = true;
+                continue;
+            }
+            if space {
+                out.push(b' ');
+            }
+            space = false;
+            out.push(b);
+        }
+        lines.push(out);
+    }
+    while lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        out.extend_from_slice(&line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// The private key stored for a setup's selector.
+pub fn key_name(setup: &str, selector: &str) -> String {
+    format!("dkim-key/{setup}/{selector}")
+}
+
+/// Decodes a stored key.
+pub fn decode_key(stored: &str) -> Option<Vec<u8>> {
+    unbase64(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonicalizes_as_rfc_6376_example() {
+        assert_eq!(
+            relaxed_header("SUBJect", b" AbC\r\n\t de  "),
+            b"subject:AbC de\r\n"
+        );
+        assert_eq!(relaxed_body(b" C \r\nD \t E\r\n\r\n\r\n"), b" C\r\nD E\r\n");
+        assert_eq!(relaxed_body(b""), b"");
+    }
+
+    #[test]
+    fn signs_with_a_generated_key() {
+        let mut env = crate::env::FixedEnv::new(0, 1);
+        let (key, record) = generate(&mut env).unwrap();
+        assert!(public_key_tag(&record).is_some_and(|p| p.len() > 300));
+        let message = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: Hi\r\n\r\nHello.\r\n";
+        let signed = sign(message, &key, "example.com", "s1", 1_700_000_000).unwrap();
+        let text = String::from_utf8(signed).unwrap();
+        assert!(text.starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"));
+        assert!(text.contains("h=from:to:subject;"), "{text}");
+        assert!(text.ends_with("Hello.\r\n"));
+    }
+}

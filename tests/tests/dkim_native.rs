@@ -1,0 +1,77 @@
+//! An independent verifier accepts our signatures: the messages the
+//! `setups/dkim-and-dns` scenario sends natively (before and after a key
+//! rotation) pass dkimpy, and a copy altered after signing fails.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use conformance::root;
+use conformance::scenario::run_native;
+use serde_json::{Value, json};
+
+/// Runs `tests/dkim/verify.py` (dkimpy) and returns one verdict per message.
+pub fn dkimpy(records: &Value, messages: &[String]) -> Vec<String> {
+    let mut child = Command::new("python3")
+        .arg(root().join("tests/dkim/verify.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let request = json!({ "records": records, "messages": messages });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("request written");
+    let out = child.wait_with_output().expect("dkimpy finishes");
+    assert!(
+        out.status.success(),
+        "dkimpy failed (pip install dkimpy; .ci/run installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn dkimpy_verifies_native_signatures() {
+    let path = root().join("tests/fixtures/setups/dkim-and-dns.json");
+    let scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let transcript = run_native(&scenario);
+    let mut records = serde_json::Map::new();
+    for (_, result) in &transcript.steps {
+        let setup = result
+            .pointer("/ok/records")
+            .or(result.pointer("/ok/setup/records"));
+        for r in setup.and_then(Value::as_array).into_iter().flatten() {
+            if r["purpose"] == "dkim" {
+                records.insert(
+                    r["name"].as_str().unwrap_or_default().into(),
+                    r["value"].clone(),
+                );
+            }
+        }
+    }
+    let mut messages: Vec<String> = transcript
+        .transport
+        .iter()
+        .filter_map(|m| m["raw"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        messages.len(),
+        2,
+        "a message before and one after the rotation"
+    );
+    let altered = messages[0].replacen("check-up", "check-ups", 1);
+    assert_ne!(altered, messages[0]);
+    messages.push(altered);
+    assert_eq!(
+        dkimpy(&Value::Object(records), &messages),
+        ["pass", "pass", "fail"]
+    );
+}
