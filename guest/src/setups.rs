@@ -559,6 +559,51 @@ impl SetupStatus {
     }
 }
 
+/// DNS answers that publish `records` exactly, as a resolver would give
+/// them (long TXT values as 255-byte strings): for tests and demos that
+/// stand in for a real zone.
+pub fn answers_publishing(records: &[DnsRecord]) -> Vec<DnsAnswer> {
+    let mut answers: Vec<DnsAnswer> = Vec::new();
+    for r in records {
+        let found = answers
+            .iter_mut()
+            .find(|a| a.name == r.name && a.kind == r.kind);
+        let answer = match found {
+            Some(a) => a,
+            None => {
+                answers.push(DnsAnswer {
+                    name: r.name.clone(),
+                    kind: r.kind,
+                    result: match r.kind {
+                        RecordType::Txt => DnsResult::Txt(Vec::new()),
+                        RecordType::Mx => DnsResult::Mx(Vec::new()),
+                    },
+                });
+                answers.last_mut().expect("just pushed")
+            }
+        };
+        match &mut answer.result {
+            DnsResult::Txt(list) => list.push(
+                // Long values come as 255-byte character-strings.
+                r.value
+                    .as_bytes()
+                    .chunks(255)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect(),
+            ),
+            DnsResult::Mx(list) => {
+                let (preference, exchange) = r.value.split_once(' ').unwrap_or(("10", &r.value));
+                list.push(MxAnswer {
+                    preference: preference.parse().unwrap_or(10),
+                    exchange: format!("{exchange}."),
+                });
+            }
+            _ => {}
+        }
+    }
+    answers
+}
+
 /// Whether outbound mail may go through `setup`.
 pub fn is_verified(setup: &Setup) -> bool {
     setup.status == SetupStatus::Verified

@@ -32,8 +32,12 @@ impl Clinic {
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
-        let verified = setups::verify(&mut store, &setup.id, &published(&setup.records))
-            .expect("verification");
+        let verified = setups::verify(
+            &mut store,
+            &setup.id,
+            &setups::answers_publishing(&setup.records),
+        )
+        .expect("verification");
         assert_eq!(verified.setup.status, setups::SetupStatus::Verified);
         let use_case = use_cases::create(
             &mut store,
@@ -52,50 +56,6 @@ impl Clinic {
             use_case,
         }
     }
-}
-
-/// DNS answers that publish `records` exactly, as a resolver would give them.
-pub fn published(records: &[guest::setups::DnsRecord]) -> Vec<guest::setups::DnsAnswer> {
-    use guest::setups::{DnsAnswer, DnsResult, MxAnswer, RecordType};
-    let mut answers: Vec<DnsAnswer> = Vec::new();
-    for r in records {
-        let found = answers
-            .iter_mut()
-            .find(|a| a.name == r.name && a.kind == r.kind);
-        let answer = match found {
-            Some(a) => a,
-            None => {
-                answers.push(DnsAnswer {
-                    name: r.name.clone(),
-                    kind: r.kind,
-                    result: match r.kind {
-                        RecordType::Txt => DnsResult::Txt(Vec::new()),
-                        RecordType::Mx => DnsResult::Mx(Vec::new()),
-                    },
-                });
-                answers.last_mut().expect("just pushed")
-            }
-        };
-        match &mut answer.result {
-            DnsResult::Txt(list) => list.push(
-                // Long values come as 255-byte character-strings.
-                r.value
-                    .as_bytes()
-                    .chunks(255)
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .collect(),
-            ),
-            DnsResult::Mx(list) => {
-                let (preference, exchange) = r.value.split_once(' ').unwrap_or(("10", &r.value));
-                list.push(MxAnswer {
-                    preference: preference.parse().unwrap_or(10),
-                    exchange: format!("{exchange}."),
-                });
-            }
-            _ => {}
-        }
-    }
-    answers
 }
 
 /// The repository root.
