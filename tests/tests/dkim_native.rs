@@ -37,12 +37,8 @@ pub fn dkimpy(records: &Value, messages: &[String]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn dkimpy_verifies_native_signatures() {
-    let path = root().join("tests/fixtures/setups/dkim-and-dns.json");
-    let scenario: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
-    let transcript = run_native(&scenario);
+/// The DKIM records the setups of a transcript published, by name.
+fn dkim_records(transcript: &conformance::scenario::Transcript) -> Value {
     let mut records = serde_json::Map::new();
     for (_, result) in &transcript.steps {
         let setup = result
@@ -57,11 +53,24 @@ fn dkimpy_verifies_native_signatures() {
             }
         }
     }
-    let mut messages: Vec<String> = transcript
+    Value::Object(records)
+}
+
+fn sent(transcript: &conformance::scenario::Transcript) -> Vec<String> {
+    transcript
         .transport
         .iter()
         .filter_map(|m| m["raw"].as_str().map(str::to_string))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn dkimpy_verifies_native_signatures() {
+    let path = root().join("tests/fixtures/setups/dkim-and-dns.json");
+    let scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let transcript = run_native(&scenario);
+    let mut messages = sent(&transcript);
     assert_eq!(
         messages.len(),
         2,
@@ -71,7 +80,20 @@ fn dkimpy_verifies_native_signatures() {
     assert_ne!(altered, messages[0]);
     messages.push(altered);
     assert_eq!(
-        dkimpy(&Value::Object(records), &messages),
+        dkimpy(&dkim_records(&transcript), &messages),
         ["pass", "pass", "fail"]
     );
+}
+
+/// Replies carry In-Reply-To and References, which are signed too.
+#[test]
+fn dkimpy_verifies_every_reply_of_a_conversation() {
+    let path = root().join("tests/fixtures/threads/five-rounds.json");
+    let scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let transcript = run_native(&scenario);
+    let messages = sent(&transcript);
+    assert!(messages.iter().any(|m| m.contains("\r\nReferences: ")));
+    let verdicts = dkimpy(&dkim_records(&transcript), &messages);
+    assert_eq!(verdicts, vec!["pass"; messages.len()]);
 }
