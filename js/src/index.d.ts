@@ -15,8 +15,12 @@
  * 2^53); bytes are `Uint8Array`s (an argument may be any ArrayBuffer view,
  * an ArrayBuffer, or a string, encoded as UTF-8); WIT enums are their
  * kebab-case case names; a WIT variant is an object whose `kind` is the case
- * name; a WIT `result` error is thrown as a {@link MailroomError} whose
- * `kind` is the case name. Every call is synchronous.
+ * name and whose payload, if any, is a field named for what it is
+ * (`{ kind: 'failed', reason }`, `{ kind: 'txt', records }`); a WIT `result`
+ * error is thrown as a {@link MailroomError} whose `kind` is the case name.
+ * Every call is synchronous, except `setups.verifyWithDns`, which resolves
+ * DNS first (asynchronously, outside the component) and then calls the
+ * synchronous `setups.verify` with the answers.
  *
  * @module
  */
@@ -168,8 +172,8 @@ export type ParseErrorKind = 'limit-exceeded' | 'invalid-limits' | 'malformed';
  * | `receive` | {@link ParseErrorKind} (as {@link MailroomParseError}), `'store'` |
  * | `send` | {@link SendErrorKind} |
  * | `report` | {@link ReportErrorKind} |
- * | `setups.create`, `setups.get` | {@link SetupErrorKind} |
- * | `useCases.create`, `useCases.get` | {@link UseCaseErrorKind} |
+ * | `setups.*` (`create`, `get`, `lookups`, `verify`, `verifyWithDns`, `rotateDkim`) | {@link SetupErrorKind} |
+ * | `useCases.*` (`create`, `get`, `list`, `disable`) | {@link UseCaseErrorKind} |
  */
 export class MailroomError<K extends string = MailroomErrorKind> extends Error {
   constructor(kind: K, message: string, options?: { call?: MailroomCall | null; cause?: unknown });
@@ -196,8 +200,14 @@ export type MailroomCall =
   | 'report'
   | 'setups.create'
   | 'setups.get'
+  | 'setups.lookups'
+  | 'setups.verify'
+  | 'setups.verifyWithDns'
+  | 'setups.rotateDkim'
   | 'useCases.create'
-  | 'useCases.get';
+  | 'useCases.get'
+  | 'useCases.list'
+  | 'useCases.disable';
 
 /** Every `kind` a {@link MailroomError} can have. */
 export type MailroomErrorKind =
@@ -420,29 +430,231 @@ export interface ChannelOptions<S extends Store = Store, T extends Transport = T
   transport?: T;
   /** The wall clock. Default: the system clock. */
   clock?: Clock | null;
-  /** The random source. Default: the platform's secure generator. */
+  /** The random source (ids, Message-IDs, DKIM keys). Default: the platform's secure generator. */
   random?: RandomSource | null;
+  /**
+   * The DNS resolver {@link Channel.setups}.verifyWithDns uses. Default:
+   * `node:dns/promises`, imported on the first `verifyWithDns` (so the
+   * package loads where it does not exist, e.g. workerd; there, pass one).
+   * Only `verifyWithDns` uses it; nothing else of the channel does DNS.
+   */
+  dns?: DnsResolver | null;
 }
 
-/** A registered sending domain (the WIT `setup`). Every message, thread and use case belongs to one. */
+/**
+ * An asynchronous DNS resolver, in the shape of `node:dns/promises` (the
+ * module itself, or a `new Resolver({ timeout, tries })` from it, fits as
+ * is; so does a wrapper over DNS-over-HTTPS in a runtime without `node:dns`).
+ *
+ * Failures are rejections with a `node:dns` error `code`, mapped to a
+ * {@link DnsResult}: `'ENOTFOUND'` (NXDOMAIN) → `no-such-name`,
+ * `'ENODATA'` → `no-records`, `'ETIMEOUT'`/`'ETIMEDOUT'` → `timeout`,
+ * anything else → `server-failure` with the code and message. An answer of
+ * the wrong shape is a `server-failure` too. `verifyWithDns` sets no
+ * timeout of its own: the resolver's apply.
+ */
+export interface DnsResolver {
+  /**
+   * The TXT records at `name`, each as its character-strings (≤ 255 bytes
+   * each, in order; they are joined without separators).
+   */
+  resolveTxt(name: string): Promise<string[][]>;
+  /** The MX records at `name`; `priority` is the preference (0 to 65535). */
+  resolveMx(name: string): Promise<{ priority: number; exchange: string }[]>;
+}
+
+/** A DNS record type a setup uses (the WIT `record-type`). */
+export type RecordType = 'txt' | 'mx';
+
+/**
+ * What a DNS record is for (the WIT `record-purpose`):
+ * - `'dkim'`: the DKIM public key, TXT at `<selector>._domainkey.<domain>`.
+ * - `'inbound-mx'`: MX at the domain, routing replies to the inbound host.
+ * - `'spf'`: TXT at the domain (`v=spf1 include:<spfInclude> ~all`, or
+ *   `v=spf1 mx ~all` without `spfInclude`).
+ * - `'dmarc'`: TXT at `_dmarc.<domain>`; recommended, not required.
+ */
+export type RecordPurpose = 'dkim' | 'inbound-mx' | 'spf' | 'dmarc';
+
+/** A DNS record the customer publishes for a setup (the WIT `dns-record`). */
+export interface DnsRecord {
+  /** What it is for. */
+  purpose: RecordPurpose;
+  /** The fully qualified name, lower-case, no trailing dot. */
+  name: string;
+  /** TXT or MX. */
+  type: RecordType;
+  /**
+   * The value: for TXT, the text (a DKIM key is longer than 255 bytes:
+   * publish it as several character-strings of at most 255, which DNS joins
+   * back); for MX, `'<preference> <exchange>'`, e.g. `'10 inbound.mailroom.example'`.
+   */
+  value: string;
+  /** Whether the setup is verified only with it in place. */
+  required: boolean;
+}
+
+/**
+ * Where a setup stands (the WIT `setup-status`):
+ * - `'pending'`: created; its required records have not all been seen yet.
+ *   Use cases cannot be created and nothing is sent.
+ * - `'verified'`: every required record was seen as published.
+ * - `'failed'`: a required record is wrong, or was removed after
+ *   verification. Nothing is sent until a `verify` sees them all again.
+ *
+ * A lookup that failed transiently (`timeout`, `server-failure`) never
+ * changes the status.
+ */
+export type SetupStatus = 'pending' | 'verified' | 'failed';
+
+/** The host settings a setup's records depend on (the WIT `setup-options`). */
+export interface SetupOptions {
+  /** The host that receives replies: the MX exchange, e.g. `'inbound.mailroom.example'`. */
+  inboundHost: string;
+  /**
+   * The SPF `include:` domain of the sending service (e.g. `'amazonses.com'`),
+   * or null/left out: the SPF record then authorises the domain's MX hosts (`mx`).
+   */
+  spfInclude?: string | null;
+}
+
+/**
+ * A registered sending domain (the WIT `setup`). Every message, thread and
+ * use case belongs to one. The DKIM private keys are in the store and never
+ * leave the component; `records` are what to publish.
+ */
 export interface Setup {
   /** The setup's id, made by the component (`set_…`). */
   id: string;
   /** The workspace that owns it, as the caller named it. */
   workspace: string;
-  /** The domain, lower-case. */
+  /** The domain, lower-case A-labels. */
   domain: string;
+  /** Where it stands. */
+  status: SetupStatus;
+  /** The DKIM selector outbound mail is signed with (`'mailroom1'` at first). */
+  selector: string;
+  /**
+   * During a key rotation, the new selector published beside `selector`; it
+   * replaces `selector` once a `verify` sees its record. Else null.
+   */
+  nextSelector: string | null;
+  /**
+   * The records to publish: the DKIM key(s) (during a rotation the new one
+   * second, not required), the inbound MX, SPF and DMARC.
+   */
+  records: DnsRecord[];
+}
+
+/** A name and type to resolve before `setups.verify` (the WIT `lookup`). */
+export interface Lookup {
+  /** The name to resolve. */
+  name: string;
+  /** TXT or MX. */
+  type: RecordType;
+}
+
+/** One MX answer (the WIT `mx-answer`). Note: `preference`, where `node:dns` says `priority`. */
+export interface MxAnswer {
+  /** The preference, 0 to 65535. */
+  preference: number;
+  /** The exchange host; a trailing dot and case are ignored. */
+  exchange: string;
+}
+
+/**
+ * What the resolver answered for one lookup (the WIT `dns-result`):
+ * - `{ kind: 'txt', records }`: TXT records, each as the list of its
+ *   character-strings (`[['v=spf1 mx ~all']]`; a long DKIM key is
+ *   `[['v=DKIM1; k=rsa; p=MIIB…', '…rest']]`), joined without separators
+ *   (RFC 7208, RFC 6376), exactly as `resolveTxt` of `node:dns` gives them.
+ * - `{ kind: 'mx', records }`: MX records.
+ * - `{ kind: 'no-such-name' }`: the name does not exist (NXDOMAIN; `ENOTFOUND` in `node:dns`).
+ * - `{ kind: 'no-records' }`: the name exists with no records of the type (`ENODATA`).
+ * - `{ kind: 'timeout' }`: the resolver timed out.
+ * - `{ kind: 'server-failure', message }`: SERVFAIL, refused, or another failure; the message says how.
+ *
+ * `timeout` and `server-failure` are transient: the record is `missing` but
+ * the setup keeps its status.
+ */
+export type DnsResult =
+  | { kind: 'txt'; records: string[][] }
+  | { kind: 'mx'; records: MxAnswer[] }
+  | { kind: 'no-such-name' }
+  | { kind: 'no-records' }
+  | { kind: 'timeout' }
+  | { kind: 'server-failure'; message: string };
+
+/**
+ * The answer to one lookup (the WIT `dns-answer`). A record whose name and
+ * type no answer covers is `missing` ("not looked up").
+ *
+ * @example
+ * ```js
+ * { name: 'clinic.example', type: 'mx', result: { kind: 'mx', records: [{ preference: 10, exchange: 'inbound.mailroom.example' }] } }
+ * { name: 'mailroom1._domainkey.clinic.example', type: 'txt', result: { kind: 'no-such-name' } }
+ * ```
+ */
+export interface DnsAnswer {
+  /** The name looked up (case and a trailing dot are ignored). */
+  name: string;
+  /** The type looked up. */
+  type: RecordType;
+  /** What came back. */
+  result: DnsResult;
+}
+
+/**
+ * How one record fared (the WIT `record-state`):
+ * - `{ kind: 'verified' }`: published as expected.
+ * - `{ kind: 'missing', reason }`: not found; `reason` names the lookup
+ *   result (`'no such name'`, `'no records'`, `'no matching record'`,
+ *   `'not looked up'`, or `'dns timeout'` / `'dns server failure: …'`,
+ *   which are transient).
+ * - `{ kind: 'mismatched', found }`: records of its kind were found with
+ *   other values, listed as found (TXT strings joined; MX as `'<preference> <exchange>'`).
+ */
+export type RecordState =
+  | { kind: 'verified' }
+  | { kind: 'missing'; reason: string }
+  | { kind: 'mismatched'; found: string[] };
+
+/** One record and how it fared (the WIT `record-check`). */
+export interface RecordCheck {
+  /** The record. */
+  record: DnsRecord;
+  /** How it fared. */
+  state: RecordState;
+}
+
+/** The result of a verification (the WIT `verification`). */
+export interface Verification {
+  /** The setup with its new status (and, when a rotation completed, its new selector). */
+  setup: Setup;
+  /** Every record and how it fared, in the order of the setup's records before the call. */
+  checks: RecordCheck[];
 }
 
 /**
  * Why a `setups` call failed:
- * - `'invalid-domain'`: the domain is not a valid host name; the message says why.
+ * - `'invalid-domain'`: the domain is not a valid host name (syntax, a
+ *   wildcard, or a bare public suffix); the message says why.
  * - `'invalid-workspace'`: the workspace name is empty or longer than 200 bytes.
+ * - `'invalid-options'`: an option is invalid (an `inboundHost` or
+ *   `spfInclude` that is not a host name).
  * - `'domain-taken'`: another setup already has this domain.
  * - `'not-found'`: no setup has this id.
+ * - `'key-generation'`: a DKIM key could not be made.
  * - `'store'`: the store failed.
  */
-export type SetupErrorKind = 'invalid-domain' | 'invalid-workspace' | 'domain-taken' | 'not-found' | 'store';
+export type SetupErrorKind =
+  | 'invalid-domain'
+  | 'invalid-workspace'
+  | 'invalid-options'
+  | 'domain-taken'
+  | 'not-found'
+  | 'key-generation'
+  | 'store';
 
 /**
  * Whether mail is transactional (confirmations, reminders, replies: expected
@@ -464,21 +676,31 @@ export interface UseCase {
   entityName: string;
   /** The use case's name, unique within the setup. */
   useCaseName: string;
+  /** False once disabled: sends under it fail with `'use-case-disabled'`. */
+  enabled: boolean;
 }
 
-/** What {@link Channel.useCases}.create takes: a {@link UseCase} without its id. */
-export type NewUseCase = Omit<UseCase, 'id'>;
+/** What {@link Channel.useCases}.create takes: a {@link UseCase} without its id and `enabled`. */
+export type NewUseCase = Omit<UseCase, 'id' | 'enabled'>;
 
 /**
  * Why a `useCases` call failed:
  * - `'unknown-setup'`: no setup has this id.
+ * - `'setup-not-verified'`: the setup is not verified yet (or failed verification).
  * - `'invalid-sender'`: the sender is not a valid address on the setup's domain.
  * - `'invalid-name'`: a name is empty, over 200 bytes, or holds control characters.
  * - `'name-taken'`: the setup already has a use case with this name.
  * - `'not-found'`: no use case has this id.
  * - `'store'`: the store failed.
  */
-export type UseCaseErrorKind = 'unknown-setup' | 'invalid-sender' | 'invalid-name' | 'name-taken' | 'not-found' | 'store';
+export type UseCaseErrorKind =
+  | 'unknown-setup'
+  | 'setup-not-verified'
+  | 'invalid-sender'
+  | 'invalid-name'
+  | 'name-taken'
+  | 'not-found'
+  | 'store';
 
 /** A recipient of an outgoing message. */
 export interface Recipient {
@@ -541,6 +763,9 @@ export interface Sent {
 /**
  * Why `send` sent nothing (nothing reached the transport, except for `'transport'`):
  * - `'unknown-use-case'`: no use case has this id.
+ * - `'use-case-disabled'`: the use case is disabled.
+ * - `'setup-not-verified'`: the use case's setup is not verified (pending, or
+ *   failed since: a required record was removed or changed).
  * - `'invalid-request'`: no recipient, or no body.
  * - `'invalid-header'`: a header value (subject, name, address, file name)
  *   holds CR, LF or another control character, or an address is not
@@ -552,6 +777,8 @@ export interface Sent {
  */
 export type SendErrorKind =
   | 'unknown-use-case'
+  | 'use-case-disabled'
+  | 'setup-not-verified'
   | 'invalid-request'
   | 'invalid-header'
   | 'unknown-parent'
@@ -663,8 +890,10 @@ export type ReceiveErrorKind = ParseErrorKind | 'store';
 
 /**
  * A channel: its own instance of the component over one store, transport,
- * clock and random source. Every method is synchronous and throws a
- * {@link MailroomError} for a WIT error (see there for what else may be thrown).
+ * clock and random source (and a DNS resolver for `setups.verifyWithDns`).
+ * Every method but `setups.verifyWithDns` is synchronous and throws a
+ * {@link MailroomError} for a WIT error (see there for what else may be
+ * thrown); `verifyWithDns` returns a Promise that rejects with one.
  *
  * The component keeps nothing between calls; everything lives in the store.
  * So channels over one store see the same setups, use cases and threads,
@@ -700,8 +929,13 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
   ): Received;
 
   /**
-   * Composes, records and submits a message to the transport (RFC 5322
-   * threading for replies: In-Reply-To and References).
+   * Composes, DKIM-signs, records and submits a message to the transport
+   * (RFC 5322 threading for replies: In-Reply-To and References). The
+   * signature: rsa-sha256, relaxed/relaxed, `d=` the setup's domain, `s=`
+   * its current selector, `t=` from the clock, over From, To, Cc, Subject,
+   * Date, Message-ID, In-Reply-To, References, MIME-Version, Content-Type
+   * and, when present, List-Unsubscribe and List-Unsubscribe-Post. The use
+   * case must be enabled and its setup verified.
    * @throws {MailroomError} kind {@link SendErrorKind}.
    */
   send(request: SendRequest): Sent;
@@ -713,26 +947,72 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
    */
   report(messageId: string, outcome: DeliveryOutcome): void;
 
-  /** Setups: sending domains. */
+  /**
+   * Setups: sending domains, their DKIM keys and the DNS records that prove
+   * ownership. A setup is `pending` until a `verify` sees its required
+   * records; use cases are created, and mail is sent, only under a verified one.
+   */
   readonly setups: {
     /**
-     * Registers `domain` for `workspace`.
+     * Registers `domain` for `workspace`: makes an RSA-2048 DKIM key (from
+     * the channel's random source; the private key stays in the store) and
+     * returns the setup, `pending`, with the records to publish.
+     * @param options The inbound host (the MX exchange) and, optionally, the
+     *   sending service's SPF include.
      * @throws {MailroomError} kind {@link SetupErrorKind}.
+     * @throws {TypeError} when `options` or `options.inboundHost` is missing.
      */
-    create(workspace: string, domain: string): Setup;
+    create(workspace: string, domain: string, options: SetupOptions): Setup;
     /**
      * Reads a setup by id.
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      */
     get(id: string): Setup;
+    /**
+     * The names and types to resolve for `verify`: each `(name, type)` of
+     * the setup's records once (the domain's TXT serves SPF, its MX the
+     * inbound MX).
+     * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
+     */
+    lookups(id: string): Lookup[];
+    /**
+     * Checks DNS answers the caller resolved against the setup's records and
+     * stores the new status: `'verified'` when every required record is
+     * published; `'failed'` when one is wrong, or was removed from a verified
+     * setup; else `'pending'` (a transient failure keeps the status as it
+     * was). A published `nextSelector` record completes a rotation.
+     * Synchronous: resolve first (see {@link Lookup}), then call.
+     * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
+     * @throws {TypeError | RangeError} for answers of the wrong shape.
+     */
+    verify(id: string, answers: DnsAnswer[]): Verification;
+    /**
+     * `lookups`, then every lookup resolved with the channel's
+     * {@link DnsResolver} (concurrently, outside any component call), then
+     * `verify` with the answers. Resolver failures become results (see
+     * {@link DnsResolver}), never rejections.
+     * @returns The verification.
+     * @throws {MailroomError} (as a rejection) kind {@link SetupErrorKind}, `call` `'setups.verifyWithDns'`.
+     * @throws {Error} (as a rejection) when no `dns` was given and `node:dns/promises` cannot be imported.
+     */
+    verifyWithDns(id: string): Promise<Verification>;
+    /**
+     * Starts a DKIM key rotation: a new key and selector, whose record is
+     * added beside the current one (not required). Mail stays signed with the
+     * current key until a `verify` sees the new record; the old record then
+     * leaves `records` (unpublish it once mail in flight has been delivered).
+     * While a rotation is under way, returns the setup unchanged.
+     * @throws {MailroomError} kind {@link SetupErrorKind}.
+     */
+    rotateDkim(id: string): Setup;
   };
 
   /** Use cases: who sends, for what. */
   readonly useCases: {
     /**
-     * Creates a use case of a setup. (The WIT function takes the five fields
-     * as parameters in this order; here they are named.)
-     * @throws {MailroomError} kind {@link UseCaseErrorKind}.
+     * Creates a use case of a verified setup, enabled. (The WIT function
+     * takes the five fields as parameters in this order; here they are named.)
+     * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'setup-not-verified'` for a pending or failed setup).
      * @throws {TypeError} when `type` is not `'transactional'` or `'marketing'`.
      */
     create(useCase: NewUseCase): UseCase;
@@ -741,13 +1021,25 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
     get(id: string): UseCase;
+    /**
+     * The use cases of a setup, disabled ones included, in creation order.
+     * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'unknown-setup'`, `'store'`).
+     */
+    list(setup: string): UseCase[];
+    /**
+     * Disables a use case: sends under it fail with `'use-case-disabled'`;
+     * replies already received still resolve to its threads.
+     * @returns The use case, `enabled: false`.
+     * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
+     */
+    disable(id: string): UseCase;
   };
 }
 
 /**
  * Creates a channel: instantiates the component (compiled once per process,
  * instantiated once per channel, on its first call) over the given store,
- * transport, clock and random source.
+ * transport, clock, random source and DNS resolver.
  *
  * @throws {TypeError} when an option lacks a required method.
  *
@@ -755,7 +1047,10 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
  * ```js
  * import { createChannel, MailroomError } from '@mailroom/channel';
  * const channel = createChannel(); // in memory: MemoryStore + RecordingTransport
- * const setup = channel.setups.create('ws-1', 'clinic.example');
+ * const setup = channel.setups.create('ws-1', 'clinic.example', { inboundHost: 'inbound.mailroom.example' });
+ * // The customer publishes setup.records; then:
+ * const { setup: checked, checks } = await channel.setups.verifyWithDns(setup.id);
+ * if (checked.status !== 'verified') console.log(checks.filter((c) => c.state.kind !== 'verified'));
  * const uc = channel.useCases.create({ setup: setup.id, sender: 'care@clinic.example',
  *   type: 'transactional', entityName: 'Riverside Clinic', useCaseName: 'Appointments' });
  * const sent = channel.send({ useCase: uc.id, to: [{ name: 'Pat', address: 'pat@example.com' }],

@@ -1,7 +1,8 @@
 // The facade over the jco-transpiled mailroom component: plain camelCase
 // objects in and out, null for none, Numbers for u64, typed errors.
 //
-// Runtime-neutral on purpose: no `node:` imports here (see runtime.js).
+// Runtime-neutral on purpose: no static `node:` imports here (see runtime.js;
+// `node:dns/promises` is imported on the first verifyWithDns without `dns`).
 //
 // Types and documentation: index.d.ts.
 
@@ -133,6 +134,53 @@ function toSendRequest(call, r) {
   };
 }
 
+function toSetupOptions(call, o) {
+  obj(call, 'options', o);
+  return {
+    inboundHost: str(call, 'options.inboundHost', o.inboundHost),
+    spfInclude: optStr(call, 'options.spfInclude', o.spfInclude),
+  };
+}
+
+const RECORD_TYPES = ['txt', 'mx'];
+
+function toTxtRecord(call, name, r) {
+  return list(call, name, r, str);
+}
+
+function toMxAnswer(call, name, m) {
+  obj(call, name, m);
+  const p = m.preference;
+  if (typeof p !== 'number' || !Number.isInteger(p)) throw new TypeError(`${call}: ${name}.preference must be an integer`);
+  if (p < 0 || p > 0xffff) throw new RangeError(`${call}: ${name}.preference must be between 0 and 65535`);
+  return { preference: p, exchange: str(call, `${name}.exchange`, m.exchange) };
+}
+
+const DNS_RESULT_KINDS = ['txt', 'mx', 'no-such-name', 'no-records', 'timeout', 'server-failure'];
+
+function toDnsResult(call, name, r) {
+  obj(call, name, r);
+  switch (oneOf(call, `${name}.kind`, r.kind, DNS_RESULT_KINDS)) {
+    case 'txt':
+      return { tag: 'txt', val: list(call, `${name}.records`, r.records, toTxtRecord) };
+    case 'mx':
+      return { tag: 'mx', val: list(call, `${name}.records`, r.records, toMxAnswer) };
+    case 'server-failure':
+      return { tag: 'server-failure', val: str(call, `${name}.message`, r.message) };
+    default:
+      return { tag: r.kind };
+  }
+}
+
+function toDnsAnswer(call, name, a) {
+  obj(call, name, a);
+  return {
+    name: str(call, `${name}.name`, a.name),
+    type: oneOf(call, `${name}.type`, a.type, RECORD_TYPES),
+    result: toDnsResult(call, `${name}.result`, a.result),
+  };
+}
+
 function toOutcome(call, outcome) {
   obj(call, 'outcome', outcome);
   switch (outcome.kind) {
@@ -211,7 +259,30 @@ function fromReceived(r) {
   };
 }
 
-const fromSetup = (s) => ({ id: s.id, workspace: s.workspace, domain: s.domain });
+const fromRecord = (r) => ({ purpose: r.purpose, name: r.name, type: r.type, value: r.value, required: r.required });
+
+const fromSetup = (s) => ({
+  id: s.id,
+  workspace: s.workspace,
+  domain: s.domain,
+  status: s.status,
+  selector: s.selector,
+  nextSelector: orNull(s.nextSelector),
+  records: s.records.map(fromRecord),
+});
+
+const fromLookup = (l) => ({ name: l.name, type: l.type });
+
+function fromRecordState(s) {
+  if (s.tag === 'missing') return { kind: 'missing', reason: s.val };
+  if (s.tag === 'mismatched') return { kind: 'mismatched', found: s.val };
+  return { kind: s.tag };
+}
+
+const fromVerification = (v) => ({
+  setup: fromSetup(v.setup),
+  checks: v.checks.map((c) => ({ record: fromRecord(c.record), state: fromRecordState(c.state) })),
+});
 
 const fromUseCase = (u) => ({
   id: u.id,
@@ -220,6 +291,7 @@ const fromUseCase = (u) => ({
   type: u.type,
   entityName: u.entityName,
   useCaseName: u.useCaseName,
+  enabled: u.enabled,
 });
 
 const fromSent = (s) => ({
@@ -262,6 +334,83 @@ const toReceiveError = (payload, options) =>
   payload.tag === 'parse' ? toParseError(payload.val, options) : toError(payload, options);
 
 // ---------------------------------------------------------------------------
+// DNS for setups.verifyWithDns. The component's calls are synchronous and
+// DNS in JS is not, so the facade resolves first and calls `verify` after,
+// with the answers: no host I/O happens inside a component call.
+
+/** The default resolver, `node:dns/promises`, imported on first use. */
+let defaultDns = null;
+function loadDefaultDns() {
+  // A dynamic import of a computed specifier: the facade loads where there
+  // is no `node:dns` (workerd, browsers), and bundlers leave it alone;
+  // there, verifyWithDns needs a `dns` option.
+  const specifier = 'node:dns/promises';
+  defaultDns ??= import(/* webpackIgnore: true */ /* @vite-ignore */ specifier).then(
+    (m) => ({ resolveTxt: m.resolveTxt, resolveMx: m.resolveMx }),
+    (err) => {
+      defaultDns = null;
+      throw new Error(
+        `setups.verifyWithDns: ${specifier} is not available in this runtime; pass createChannel({ dns }) a resolver`,
+        { cause: err },
+      );
+    },
+  );
+  return defaultDns;
+}
+
+/** A resolver's failure as a WIT `dns-result`, by its `node:dns` error code. */
+function dnsFailure(err) {
+  const code = err !== null && typeof err === 'object' && typeof err.code === 'string' ? err.code : null;
+  switch (code) {
+    case 'ENOTFOUND':
+      return { kind: 'no-such-name' };
+    case 'ENODATA':
+      return { kind: 'no-records' };
+    case 'ETIMEOUT':
+    case 'ETIMEDOUT':
+      return { kind: 'timeout' };
+    default: {
+      const message =
+        err !== null && typeof err === 'object' && typeof err.message === 'string' && err.message !== ''
+          ? err.message
+          : String(err);
+      return { kind: 'server-failure', message: code !== null && !message.includes(code) ? `${code}: ${message}` : message };
+    }
+  }
+}
+
+const malformed = (method, what) => ({ kind: 'server-failure', message: `the resolver's ${method} answered with ${what}` });
+
+/** A resolver's answer as a `dns-result` (a wrong shape is a server failure, as a store's wrong answer is `other`). */
+function dnsAnswer(type, answer) {
+  if (type === 'txt') {
+    if (!Array.isArray(answer) || !answer.every((r) => Array.isArray(r) && r.every((c) => typeof c === 'string'))) {
+      return malformed('resolveTxt', 'something other than an array of arrays of strings');
+    }
+    return { kind: 'txt', records: answer.map((r) => [...r]) };
+  }
+  const ok = (m) =>
+    m !== null && typeof m === 'object' && Number.isInteger(m.priority) && m.priority >= 0 && m.priority <= 0xffff &&
+    typeof m.exchange === 'string';
+  if (!Array.isArray(answer) || !answer.every(ok)) {
+    return malformed('resolveMx', 'something other than an array of { priority (0 to 65535), exchange }');
+  }
+  return { kind: 'mx', records: answer.map((m) => ({ preference: m.priority, exchange: m.exchange })) };
+}
+
+/** Resolves one lookup with `resolver`; never rejects. */
+async function resolveLookup(resolver, { name, type }) {
+  let result;
+  try {
+    const answer = await (type === 'txt' ? resolver.resolveTxt(name) : resolver.resolveMx(name));
+    result = dnsAnswer(type, answer);
+  } catch (err) {
+    result = dnsFailure(err);
+  }
+  return { name, type, result };
+}
+
+// ---------------------------------------------------------------------------
 // Channels.
 
 function checkObject(name, value, methods) {
@@ -281,10 +430,11 @@ function checkObject(name, value, methods) {
  */
 export function createChannel(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError('createChannel: options must be an object');
-  const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random } = options;
+  const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random, dns } = options;
   checkObject('store', store, ['get', 'put', 'delete', 'list']);
   checkObject('transport', transport, ['submit']);
   if (clock !== undefined && clock !== null) checkObject('clock', clock, ['now']);
+  if (dns !== undefined && dns !== null) checkObject('dns', dns, ['resolveTxt', 'resolveMx']);
   if (random !== undefined && random !== null) {
     if (typeof random !== 'object' || (typeof random.getRandomBytes !== 'function' && typeof random.getRandomU64 !== 'function')) {
       throw new TypeError('createChannel: random must have getRandomBytes(len) or getRandomU64()');
@@ -355,14 +505,41 @@ export function createChannel(options = {}) {
     },
 
     setups: Object.freeze({
-      create(workspace, domain) {
-        const w = str('setups.create', 'workspace', workspace);
-        const d = str('setups.create', 'domain', domain);
-        return invoke('setups.create', (c) => fromSetup(c.setups.create(w, d)), toError);
+      create(workspace, domain, options) {
+        const call = 'setups.create';
+        const w = str(call, 'workspace', workspace);
+        const d = str(call, 'domain', domain);
+        const o = toSetupOptions(call, options);
+        return invoke(call, (c) => fromSetup(c.setups.create(w, d, o)), toError);
       },
       get(id) {
         const i = str('setups.get', 'id', id);
         return invoke('setups.get', (c) => fromSetup(c.setups.get(i)), toError);
+      },
+      lookups(id) {
+        const i = str('setups.lookups', 'id', id);
+        return invoke('setups.lookups', (c) => c.setups.lookups(i).map(fromLookup), toError);
+      },
+      verify(id, answers) {
+        const call = 'setups.verify';
+        const i = str(call, 'id', id);
+        const a = list(call, 'answers', answers, toDnsAnswer);
+        return invoke(call, (c) => fromVerification(c.setups.verify(i, a)), toError);
+      },
+      async verifyWithDns(id) {
+        const call = 'setups.verifyWithDns';
+        const i = str(call, 'id', id);
+        // 1. The names to resolve (a synchronous call), 2. resolve them all,
+        // outside any component call, 3. verify with the answers.
+        const lookups = invoke(call, (c) => c.setups.lookups(i).map(fromLookup), toError);
+        const resolver = dns ?? (await loadDefaultDns());
+        const answers = await Promise.all(lookups.map((l) => resolveLookup(resolver, l)));
+        const a = answers.map((x, n) => toDnsAnswer(call, `answers[${n}]`, x));
+        return invoke(call, (c) => fromVerification(c.setups.verify(i, a)), toError);
+      },
+      rotateDkim(id) {
+        const i = str('setups.rotateDkim', 'id', id);
+        return invoke('setups.rotateDkim', (c) => fromSetup(c.setups.rotateDkim(i)), toError);
       },
     }),
 
@@ -382,6 +559,14 @@ export function createChannel(options = {}) {
       get(id) {
         const i = str('useCases.get', 'id', id);
         return invoke('useCases.get', (c) => fromUseCase(c.useCases.get(i)), toError);
+      },
+      list(setup) {
+        const s = str('useCases.list', 'setup', setup);
+        return invoke('useCases.list', (c) => c.useCases.list(s).map(fromUseCase), toError);
+      },
+      disable(id) {
+        const i = str('useCases.disable', 'id', id);
+        return invoke('useCases.disable', (c) => fromUseCase(c.useCases.disable(i)), toError);
       },
     }),
   };

@@ -18,18 +18,77 @@ import { fixedClock, splitmix64 } from '../src/scenario.js';
 
 const decode = (bytes) => new TextDecoder().decode(bytes);
 
-/** A channel with a setup and a use case. */
-function clinic(options) {
-  const channel = createChannel(options);
-  const setup = channel.setups.create('ws-1', 'clinic.example');
-  const useCase = channel.useCases.create({
+const OPTIONS = { inboundHost: 'inbound.mailroom.example' };
+
+/** A TXT value as DNS carries it: character-strings of at most 255 bytes (the values are ASCII). */
+const chunks = (value) => (value === '' ? [''] : value.match(/[^]{1,255}/g));
+
+/**
+ * The answers a resolver gives when the setup's records are published as
+ * listed: one answer per name and type; TXT one string[] per record, MX
+ * from `'<preference> <exchange>'`. `except` leaves records out by purpose.
+ */
+function publishedAnswers(setup, { except = [] } = {}) {
+  const answers = new Map();
+  for (const r of setup.records) {
+    const key = `${r.type} ${r.name}`;
+    if (!answers.has(key)) answers.set(key, { name: r.name, type: r.type, result: { kind: r.type, records: [] } });
+    if (except.includes(r.purpose)) continue;
+    const { records } = answers.get(key).result;
+    if (r.type === 'txt') {
+      records.push(chunks(r.value));
+    } else {
+      const [preference, exchange] = r.value.split(' ');
+      records.push({ preference: Number(preference), exchange });
+    }
+  }
+  return [...answers.values()];
+}
+
+/** A verified setup of clinic.example on `channel`. */
+function verifiedSetup(channel, domain = 'clinic.example') {
+  const setup = channel.setups.create('ws-1', domain, OPTIONS);
+  const { setup: verified } = channel.setups.verify(setup.id, publishedAnswers(setup));
+  assert.equal(verified.status, 'verified');
+  return verified;
+}
+
+/**
+ * The store of a channel with a verified setup and a use case, made once:
+ * making a DKIM key takes the component about a second, so channels that do
+ * not fix the random source start from a copy of it.
+ */
+let template = null;
+function templateStore() {
+  if (template === null) {
+    const channel = createChannel();
+    const setup = verifiedSetup(channel);
+    const useCase = makeUseCase(channel, setup);
+    template = { entries: [...channel.store.entries()], setup, useCase };
+  }
+  const store = new MemoryStore();
+  for (const [key, { value }] of template.entries) store.put(key, value, { kind: 'absent' });
+  return { store, setup: template.setup, useCase: template.useCase };
+}
+
+const makeUseCase = (channel, setup) =>
+  channel.useCases.create({
     setup: setup.id,
     sender: 'care@clinic.example',
     type: 'transactional',
     entityName: 'Riverside Clinic',
     useCaseName: 'Care',
   });
-  return { channel, setup, useCase };
+
+/** A channel with a verified setup and a use case. */
+function clinic(options = {}) {
+  if (options.random === undefined && options.store === undefined) {
+    const { store, setup, useCase } = templateStore();
+    return { channel: createChannel({ ...options, store }), setup, useCase };
+  }
+  const channel = createChannel(options);
+  const setup = verifiedSetup(channel);
+  return { channel, setup, useCase: makeUseCase(channel, setup) };
 }
 
 const request = (useCase, extra = {}) => ({
@@ -59,10 +118,12 @@ function throwsKind(fn, kind, call) {
 
 test('a conversation: setup, use case, send, receive the reply, report', () => {
   const { channel, setup, useCase } = clinic();
-  assert.deepEqual(Object.keys(setup), ['id', 'workspace', 'domain']);
+  assert.deepEqual(Object.keys(setup), ['id', 'workspace', 'domain', 'status', 'selector', 'nextSelector', 'records']);
   assert.equal(setup.domain, 'clinic.example');
+  assert.equal(setup.status, 'verified');
   assert.deepEqual(channel.setups.get(setup.id), setup);
-  assert.deepEqual(Object.keys(useCase), ['id', 'setup', 'sender', 'type', 'entityName', 'useCaseName']);
+  assert.deepEqual(Object.keys(useCase), ['id', 'setup', 'sender', 'type', 'entityName', 'useCaseName', 'enabled']);
+  assert.equal(useCase.enabled, true);
   assert.deepEqual(channel.useCases.get(useCase.id), useCase);
 
   const sent = channel.send(request(useCase));
@@ -106,6 +167,126 @@ test('a conversation: setup, use case, send, receive the reply, report', () => {
   channel.report(reply.messageId, { kind: 'failed', reason: '550 5.1.1 user unknown' });
 });
 
+test('a setup: records to publish, lookups, verify (pending, verified, failed), and use cases only under a verified one', () => {
+  const channel = createChannel({ store: templateStore().store });
+  const setup = channel.setups.create('ws-2', 'Surgery.Example', { inboundHost: 'inbound.mailroom.example', spfInclude: 'amazonses.com' });
+  assert.equal(setup.domain, 'surgery.example');
+  assert.equal(setup.status, 'pending');
+  assert.equal(setup.selector, 'mailroom1');
+  assert.equal(setup.nextSelector, null);
+  assert.deepEqual(
+    setup.records.map(({ purpose, name, type, required }) => [purpose, name, type, required]),
+    [
+      ['dkim', 'mailroom1._domainkey.surgery.example', 'txt', true],
+      ['inbound-mx', 'surgery.example', 'mx', true],
+      ['spf', 'surgery.example', 'txt', true],
+      ['dmarc', '_dmarc.surgery.example', 'txt', false],
+    ],
+  );
+  assert.deepEqual(Object.keys(setup.records[0]), ['purpose', 'name', 'type', 'value', 'required']);
+  assert.match(setup.records[0].value, /^v=DKIM1; k=rsa; p=[A-Za-z0-9+/]{300,}=*$/);
+  assert.ok(setup.records[0].value.length > 255);
+  assert.equal(setup.records[1].value, '10 inbound.mailroom.example');
+  assert.equal(setup.records[2].value, 'v=spf1 include:amazonses.com ~all');
+  assert.deepEqual(channel.setups.lookups(setup.id), [
+    { name: 'mailroom1._domainkey.surgery.example', type: 'txt' },
+    { name: 'surgery.example', type: 'mx' },
+    { name: 'surgery.example', type: 'txt' },
+    { name: '_dmarc.surgery.example', type: 'txt' },
+  ]);
+
+  const newUseCase = { setup: setup.id, sender: 'desk@surgery.example', type: 'transactional', entityName: 'Surgery', useCaseName: 'Desk' };
+  throwsKind(() => channel.useCases.create(newUseCase), 'setup-not-verified', 'useCases.create');
+
+  // Nothing published yet: pending, every record missing with the reason.
+  const nothing = channel.setups.verify(
+    setup.id,
+    channel.setups.lookups(setup.id).map(({ name, type }) => ({ name, type, result: { kind: 'no-such-name' } })),
+  );
+  assert.equal(nothing.setup.status, 'pending');
+  assert.deepEqual(nothing.checks.map((c) => c.state), Array(4).fill({ kind: 'missing', reason: 'no such name' }));
+  assert.deepEqual(nothing.checks.map((c) => c.record), setup.records);
+
+  // Everything but DMARC (not required), the DKIM key split in 255-byte strings: verified.
+  const answers = publishedAnswers(setup, { except: ['dmarc'] });
+  assert.ok(answers[0].result.records[0].length >= 2);
+  const verified = channel.setups.verify(setup.id, answers);
+  assert.equal(verified.setup.status, 'verified');
+  assert.deepEqual(verified.checks.map((c) => c.state.kind), ['verified', 'verified', 'verified', 'missing']);
+  assert.deepEqual(channel.setups.get(setup.id), verified.setup);
+  const useCase = channel.useCases.create(newUseCase);
+  assert.equal(useCase.enabled, true);
+
+  // A transient failure keeps the status; a changed SPF record fails the setup, and nothing is sent.
+  const timeout = channel.setups.verify(setup.id, [{ name: 'surgery.example', type: 'txt', result: { kind: 'timeout' } }, ...answers.slice(0, 2)]);
+  assert.equal(timeout.setup.status, 'verified');
+  assert.deepEqual(timeout.checks[2].state, { kind: 'missing', reason: 'dns timeout' });
+  const failure = channel.setups.verify(setup.id, [...answers.slice(0, 2), { name: 'surgery.example', type: 'txt', result: { kind: 'server-failure', message: 'SERVFAIL' } }]);
+  assert.equal(failure.setup.status, 'verified');
+  assert.match(failure.checks[2].state.reason, /SERVFAIL/);
+  const changed = channel.setups.verify(setup.id, [
+    ...answers.slice(0, 2),
+    { name: 'SURGERY.example.', type: 'txt', result: { kind: 'txt', records: [['v=spf1 ', '-all']] } },
+  ]);
+  assert.equal(changed.setup.status, 'failed');
+  assert.deepEqual(changed.checks[2].state, { kind: 'mismatched', found: ['v=spf1 -all'] });
+  throwsKind(() => channel.send(request(useCase, { to: [{ address: 'pat@patient.example' }] })), 'setup-not-verified', 'send');
+  assert.equal(channel.setups.verify(setup.id, answers).setup.status, 'verified');
+  assert.equal(channel.send(request(useCase)).inReplyTo, null);
+});
+
+test('use cases: list, disable, and nothing is sent under a disabled one', () => {
+  const { channel, setup, useCase } = clinic();
+  const news = channel.useCases.create({ setup: setup.id, sender: 'news@clinic.example', type: 'marketing', entityName: 'Riverside Clinic', useCaseName: 'Newsletter' });
+  const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
+  assert.deepEqual(byId(channel.useCases.list(setup.id)), byId([useCase, news]));
+
+  const sent = channel.send(request(news));
+  const disabled = channel.useCases.disable(news.id);
+  assert.deepEqual(disabled, { ...news, enabled: false });
+  assert.deepEqual(channel.useCases.get(news.id), disabled);
+  assert.deepEqual(byId(channel.useCases.list(setup.id)), byId([useCase, disabled]));
+  throwsKind(() => channel.send(request(news)), 'use-case-disabled', 'send');
+  assert.equal(channel.transport.sent.length, 1);
+
+  // Replies to a disabled use case's mail still thread; the other use case still sends.
+  const r = channel.receive(replyTo(sent));
+  assert.equal(r.resolution.kind, 'matched');
+  assert.equal(r.resolution.association.useCase, news.id);
+  assert.equal(channel.send(request(useCase)).inReplyTo, null);
+});
+
+test('DKIM key rotation: the new key beside the old, the switch on verification', () => {
+  const { channel, setup, useCase } = clinic();
+  const sign = () => {
+    channel.send(request(useCase));
+    return decode(channel.transport.sent.at(-1).raw).match(/^DKIM-Signature:[^]*?[\s;]s=([a-z0-9]+);/)[1];
+  };
+  assert.equal(sign(), 'mailroom1');
+
+  const rotating = channel.setups.rotateDkim(setup.id);
+  assert.equal(rotating.selector, 'mailroom1');
+  assert.equal(rotating.nextSelector, 'mailroom2');
+  assert.deepEqual(rotating.records.map((r) => [r.name, r.required]).slice(0, 2), [
+    ['mailroom1._domainkey.clinic.example', true],
+    ['mailroom2._domainkey.clinic.example', false],
+  ]);
+  assert.notEqual(rotating.records[1].value, rotating.records[0].value);
+  assert.deepEqual(channel.setups.rotateDkim(setup.id), rotating); // already under way
+  assert.equal(sign(), 'mailroom1');
+
+  // Not yet published: still the old key.
+  assert.equal(channel.setups.verify(setup.id, publishedAnswers(setup)).setup.selector, 'mailroom1');
+  // Published: the new selector, the old record gone.
+  const done = channel.setups.verify(setup.id, publishedAnswers(rotating));
+  assert.equal(done.setup.status, 'verified');
+  assert.equal(done.setup.selector, 'mailroom2');
+  assert.equal(done.setup.nextSelector, null);
+  assert.deepEqual(done.setup.records.map((r) => [r.purpose, r.name, r.required])[0], ['dkim', 'mailroom2._domainkey.clinic.example', true]);
+  assert.equal(done.setup.records.length, 4);
+  assert.equal(sign(), 'mailroom2');
+});
+
 test('receive: an unmatched message, an automatic reply, and the envelope left out', () => {
   const { channel } = clinic();
   const r = channel.receive(
@@ -138,8 +319,14 @@ test('header injection: CR or LF in a header value is invalid-header, and nothin
 
 test('WIT errors are MailroomErrors with the WIT case as kind', () => {
   const { channel, setup, useCase } = clinic();
-  throwsKind(() => channel.setups.create('ws-2', 'not a domain'), 'invalid-domain', 'setups.create');
-  throwsKind(() => channel.setups.create('ws-2', 'clinic.example'), 'domain-taken', 'setups.create');
+  throwsKind(() => channel.setups.create('ws-2', 'not a domain', OPTIONS), 'invalid-domain', 'setups.create');
+  throwsKind(() => channel.setups.create('ws-2', 'clinic.example', OPTIONS), 'domain-taken', 'setups.create');
+  throwsKind(() => channel.setups.create('ws-2', 'other.example', { inboundHost: 'not a host' }), 'invalid-options', 'setups.create');
+  throwsKind(() => channel.setups.lookups('set_missing'), 'not-found', 'setups.lookups');
+  throwsKind(() => channel.setups.verify('set_missing', []), 'not-found', 'setups.verify');
+  throwsKind(() => channel.setups.rotateDkim('set_missing'), 'not-found', 'setups.rotateDkim');
+  throwsKind(() => channel.useCases.list('set_missing'), 'unknown-setup', 'useCases.list');
+  throwsKind(() => channel.useCases.disable('uc_missing'), 'not-found', 'useCases.disable');
   throwsKind(() => channel.setups.get('set_missing'), 'not-found', 'setups.get');
   throwsKind(
     () => channel.useCases.create({ setup: 'set_missing', sender: 'a@clinic.example', type: 'marketing', entityName: 'E', useCaseName: 'N' }),
@@ -165,8 +352,19 @@ test('WIT errors are MailroomErrors with the WIT case as kind', () => {
 });
 
 test('arguments the WIT types cannot hold are TypeErrors, before the component is called', () => {
-  const { channel, useCase } = clinic();
-  assert.throws(() => channel.setups.create('ws', 42), TypeError);
+  const { channel, setup, useCase } = clinic();
+  assert.throws(() => channel.setups.create('ws', 42, OPTIONS), TypeError);
+  assert.throws(() => channel.setups.create('ws', 'a.example'), TypeError);
+  assert.throws(() => channel.setups.create('ws', 'a.example', { spfInclude: 'amazonses.com' }), TypeError);
+  const answer = (result) => [{ name: 'clinic.example', type: 'txt', result }];
+  assert.throws(() => channel.setups.verify(setup.id, null), TypeError);
+  assert.throws(() => channel.setups.verify(setup.id, [{ name: 'clinic.example', type: 'a', result: { kind: 'timeout' } }]), TypeError);
+  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'nxdomain' })), TypeError);
+  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'txt', records: ['v=spf1 mx ~all'] })), TypeError);
+  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'mx', records: [{ priority: 10, exchange: 'x.example' }] })), TypeError);
+  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'mx', records: [{ preference: 65536, exchange: 'x.example' }] })), RangeError);
+  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'server-failure' })), TypeError);
+  assert.equal(channel.setups.get(setup.id).status, 'verified');
   assert.throws(() => channel.useCases.create({ setup: 's', sender: 'a@b', type: 'newsletter', entityName: 'E', useCaseName: 'N' }), TypeError);
   assert.throws(() => channel.send({ ...request(useCase), to: 'pat@patient.example' }), TypeError);
   assert.throws(() => channel.send({ ...request(useCase), subject: undefined }), TypeError);
@@ -182,14 +380,18 @@ test('each channel has its own instance and, by default, its own store', () => {
   const a = clinic();
   const b = createChannel();
   throwsKind(() => b.setups.get(a.setup.id), 'not-found');
-  assert.equal(b.setups.create('ws-b', 'clinic.example').domain, 'clinic.example');
+  const other = b.setups.create('ws-b', 'clinic.example', OPTIONS);
+  assert.equal(other.domain, 'clinic.example');
   assert.notEqual(a.channel.store, b.store);
+  // Its own id and its own DKIM key (the default source is random).
+  assert.notEqual(other.id, a.setup.id);
+  assert.notEqual(other.records[0].value, a.setup.records[0].value);
 
   // Two channels over one store see the same data.
   const store = new MemoryStore();
   const c = createChannel({ store });
   const d = createChannel({ store });
-  const s = c.setups.create('ws-c', 'shared.example');
+  const s = c.setups.create('ws-c', 'shared.example', OPTIONS);
   assert.deepEqual(d.setups.get(s.id), s);
 });
 
@@ -220,6 +422,8 @@ test('a fixed clock and random source make a channel deterministic', () => {
   };
   const first = run();
   assert.deepEqual(run(), first);
+  // The DKIM key comes from the random source too.
+  assert.match(first.raw, /^DKIM-Signature: v=1; a=rsa-sha256; /);
   // The clock's seconds become the Date header (the k-th call is start + k).
   assert.match(first.raw, /\r\nDate: [A-Z][a-z]{2}, 2 Mar 2026 09:00:0\d \+0000\r\n/);
 
@@ -227,9 +431,6 @@ test('a fixed clock and random source make a channel deterministic', () => {
   const u64Only = splitmix64(42);
   const { useCase } = clinic({ clock: fixedClock(1772442000), random: { getRandomU64: u64Only.getRandomU64 } });
   assert.equal(useCase.id, first.useCase.id);
-
-  // The default source is random.
-  assert.notEqual(clinic().setup.id, clinic().setup.id);
 });
 
 test('splitmix64 gives the reference stream', () => {
@@ -258,21 +459,21 @@ test('a store that fails: the WIT error, its cause, and the channel still works'
   const channel = createChannel({ store });
 
   mode = 'bug';
-  const bug = throwsKind(() => channel.setups.create('ws', 'a.example'), 'store', 'setups.create');
+  const bug = throwsKind(() => channel.setups.create('ws', 'a.example', OPTIONS), 'store', 'setups.create');
   assert.ok(bug.cause instanceof RangeError);
   assert.match(bug.message, /disk on fire/);
 
   mode = 'down';
-  const down = throwsKind(() => channel.setups.create('ws', 'a.example'), 'store');
+  const down = throwsKind(() => channel.setups.create('ws', 'a.example', OPTIONS), 'store');
   assert.ok(down.cause instanceof StoreError);
   assert.match(down.message, /database restarting/);
 
   mode = 'async';
-  const async = throwsKind(() => channel.setups.create('ws', 'a.example'), 'store');
+  const async = throwsKind(() => channel.setups.create('ws', 'a.example', OPTIONS), 'store');
   assert.match(async.message, /Promise/);
 
   mode = 'ok';
-  assert.equal(channel.setups.create('ws', 'a.example').domain, 'a.example');
+  assert.equal(channel.setups.create('ws', 'a.example', OPTIONS).domain, 'a.example');
 });
 
 test('a store must not call back into its own channel', () => {

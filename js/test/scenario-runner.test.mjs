@@ -12,6 +12,23 @@ const NO_LIMITS = { 'max-bytes': null, 'max-depth': null, 'max-parts': null };
 
 const scenario = (steps) => ({ 'clock-start': 1772442000, 'random-seed': 42, steps });
 
+const SETUP = { name: 'setup', call: 'setups.create', args: ['ws', 'clinic.example', { 'inbound-host': 'inbound.mailroom.example', 'spf-include': null }] };
+/** Publishes the setup's required records, by placeholders (a variant with a payload, a list<list<string>>, a u16). */
+const VERIFY = {
+  name: 'verify',
+  call: 'setups.verify',
+  args: [
+    '{{setup.ok.id}}',
+    [
+      { name: '{{setup.ok.records.0.name}}', type: 'txt', result: { txt: [['{{setup.ok.records.0.value}}']] } },
+      { name: 'clinic.example', type: 'mx', result: { mx: [{ preference: 10, exchange: 'inbound.mailroom.example' }] } },
+      { name: 'clinic.example', type: 'txt', result: { txt: [['v=spf1 mx ~all']] } },
+      // A variant case without payload.
+      { name: '_dmarc.clinic.example', type: 'txt', result: 'no-such-name' },
+    ],
+  ],
+};
+
 test('arguments and results follow the JSON form: enums, variants, u64, list<u8>, options', () => {
   const raw =
     'From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n' +
@@ -19,7 +36,8 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
   const run = runScenario(
     JSON.stringify(
       scenario([
-        { name: 'setup', call: 'setups.create', args: ['ws', 'clinic.example'] },
+        SETUP,
+        VERIFY,
         // An enum argument is a plain string.
         { name: 'uc', call: 'use-cases.create', args: ['{{setup.ok.id}}', 'care@clinic.example', 'marketing', 'Clinic', 'Care'] },
         {
@@ -46,10 +64,14 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
       ]),
     ),
   );
-  const [setup, uc, out, report, tooBig, parsed] = run.steps.map((s) => s.result);
-  assert.deepEqual(Object.keys(setup.ok), ['id', 'workspace', 'domain']);
+  const [setup, verify, uc, out, report, tooBig, parsed] = run.steps.map((s) => s.result);
+  assert.deepEqual(Object.keys(setup.ok), ['id', 'workspace', 'domain', 'status', 'selector', 'next-selector', 'records']);
+  assert.equal(setup.ok['next-selector'], null);
+  assert.deepEqual(Object.keys(setup.ok.records[0]), ['purpose', 'name', 'type', 'value', 'required']);
+  assert.equal(verify.ok.setup.status, 'verified');
+  assert.deepEqual(verify.ok.checks.map((c) => c.state), ['verified', 'verified', 'verified', { missing: 'no such name' }]);
   assert.equal(uc.ok.type, 'marketing');
-  assert.deepEqual(Object.keys(uc.ok), ['id', 'setup', 'sender', 'type', 'entity-name', 'use-case-name']);
+  assert.deepEqual(Object.keys(uc.ok), ['id', 'setup', 'sender', 'type', 'entity-name', 'use-case-name', 'enabled']);
   assert.deepEqual(Object.keys(out.ok), ['message-id', 'thread-id', 'in-reply-to', 'references', 'size']);
   assert.equal(out.ok['in-reply-to'], null);
   assert.equal(typeof out.ok.size, 'number');
@@ -64,22 +86,28 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
   assert.deepEqual(Object.keys(run.transport[0]), ['message-id', 'envelope', 'raw']);
   assert.deepEqual(run.transport[0].envelope, { 'mail-from': 'care@clinic.example', 'rcpt-to': ['pat@patient.example'] });
   assert.match(run.transport[0].raw, /\r\nSubject: Hi clinic\.example marketing\r\n/);
+  assert.match(run.transport[0].raw, /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=clinic\.example;/);
 });
 
 test('the same scenario gives the same answers every run', () => {
   const steps = [
-    { name: 'setup', call: 'setups.create', args: ['ws', 'clinic.example'] },
+    SETUP,
+    VERIFY,
     { name: 'uc', call: 'use-cases.create', args: ['{{setup.ok.id}}', 'care@clinic.example', 'transactional', 'C', 'N'] },
   ];
-  assert.deepEqual(runScenario(scenario(steps)), runScenario(scenario(steps)));
+  const first = runScenario(scenario(steps));
+  assert.deepEqual(runScenario(scenario(steps)), first);
+  assert.ok('ok' in first.steps[2].result);
   // The fixed random stream: the first id of seed 42 is the fixtures' own.
-  assert.equal(runScenario(scenario(steps)).steps[0].result.ok.id, 'set_956eeb2f2632d7bd');
+  assert.equal(first.steps[0].result.ok.id, 'set_956eeb2f2632d7bd');
 });
 
 test('a step that cannot run names itself', () => {
   const cases = [
     [{ name: 's', call: 'setups.nothing', args: [] }, /step "s" \(setups\.nothing\): no function nothing/],
-    [{ name: 's', call: 'setups.create', args: ['ws'] }, /"args" must be an array of 2 \(workspace, domain\)/],
+    [{ name: 's', call: 'setups.create', args: ['ws', 'a.example'] }, /"args" must be an array of 3 \(workspace, domain, options\)/],
+    [{ name: 's', call: 'setups.create', args: ['ws', 'a.example', { 'inbound-host': 'in.example' }] }, /field spf-include is missing/],
+    [{ name: 's', call: 'setups.verify', args: ['x', [{ name: 'a', type: 'txt', result: 'txt' }]] }, /case txt has a payload/],
     [{ name: 's', call: 'setups.get', args: ['{{nope.ok.id}}'] }, /no earlier step named nope/],
     [{ name: 's', call: 'use-cases.create', args: ['a', 'b', 'weekly', 'c', 'd'] }, /"weekly" is not one of transactional, marketing/],
     [{ name: 's', call: 'outbound.report', args: ['x', 'accepted'] }, /case accepted has a payload/],
