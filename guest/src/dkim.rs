@@ -270,7 +270,8 @@ mod tests {
 
     #[test]
     fn folds_only_between_tags_and_inside_b() {
-        let h = "h=from:to:cc:subject:date:message-id:in-reply-to:references:mime-version:content-type";
+        let h =
+            "h=from:to:cc:subject:date:message-id:in-reply-to:references:mime-version:content-type";
         let folded = fold(&format!("v=1; a=rsa-sha256; {h}; b={}", "A".repeat(300)));
         assert!(folded.contains(h), "{folded}");
     }

@@ -7,7 +7,10 @@
 //! state, its [`Store`] and its [`Transport`], persists across calls.
 //!
 //! ```no_run
-//! use host_demo::{Clock, Mailroom, Recipient, SendError, SendRequest, UseCaseType};
+//! use host_demo::{
+//!     Clock, Mailroom, Recipient, Resolver, SendError, SendRequest, SetupOptions, SetupStatus,
+//!     UseCaseType,
+//! };
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! // Fixed time and randomness, as in the scenario fixtures; leave both out
@@ -18,7 +21,16 @@
 //!     .build()?;
 //! // The outer `?` is a host failure or a trap, the inner one the
 //! // component's typed error.
-//! let setup = mailroom.create_setup("ws-1", "clinic.example")??;
+//! let options = SetupOptions {
+//!     inbound_host: "inbound.mailroom.example".into(),
+//!     spf_include: None,
+//! };
+//! let setup = mailroom.create_setup("ws-1", "clinic.example", &options)??;
+//! // The customer publishes `setup.records` (DKIM key, MX, SPF, DMARC);
+//! // then the setup is verified against DNS. Use cases need a verified setup.
+//! let resolver = Resolver::new("127.0.0.1:5353".parse()?)?;
+//! let verification = mailroom.verify_setup_with(&setup.id, &resolver)??;
+//! assert_eq!(verification.setup.status, SetupStatus::Verified);
 //! let use_case = mailroom.create_use_case(
 //!     &setup.id,
 //!     "care@clinic.example",
@@ -41,7 +53,7 @@
 //!     Err(SendError::InvalidHeader(why)) => println!("refused: {why}"),
 //!     Err(other) => return Err(other.into()),
 //! }
-//! // The default transport records what it accepted.
+//! // The default transport records what it accepted, DKIM-signed.
 //! let outbox = mailroom.recorded_messages().unwrap_or_default();
 //! # let _ = outbox;
 //! # Ok(())
@@ -72,6 +84,7 @@ use wasmtime_wasi::WasiCtx;
 
 pub use bindings::exports::mailroom::channel::{inbound, outbound, setups, use_cases};
 pub use host::clock::Clock;
+pub use host::dns::{Resolve, Resolver, Zone};
 pub use host::random::SplitMix64;
 pub use host::store::{MemoryStore, SharedStore, Store};
 pub use host::transport::{Outgoing, RecordingTransport, SharedTransport, Transport};
@@ -82,7 +95,10 @@ pub use inbound::{
 pub use outbound::{
     DeliveryOutcome, OutgoingAttachment, Recipient, ReportError, SendError, SendRequest, Sent,
 };
-pub use setups::{Setup, SetupError};
+pub use setups::{
+    DnsAnswer, DnsRecord, DnsResult, Lookup, MxAnswer, RecordCheck, RecordPurpose, RecordState,
+    RecordType, Setup, SetupError, SetupOptions, SetupStatus, Verification,
+};
 pub use use_cases::{UseCase, UseCaseError, UseCaseType};
 
 use host::HostState;
@@ -177,7 +193,8 @@ impl Loaded {
 /// Where a [`MailroomBuilder`] gets its component.
 enum Source {
     Path(PathBuf),
-    Loaded(Loaded),
+    // Boxed: the pre-linked component is large beside a path.
+    Loaded(Box<Loaded>),
 }
 
 /// Configures a [`Mailroom`]: which component, the memory cap, the clock,
@@ -205,7 +222,7 @@ impl MailroomBuilder {
     /// Uses the component `other` already compiled and linked (no file is
     /// read); the new `Mailroom` still gets its own state.
     pub fn reuse_component(mut self, other: &Mailroom) -> Self {
-        self.source = Source::Loaded(other.loaded.clone());
+        self.source = Source::Loaded(Box::new(other.loaded.clone()));
         self
     }
 
@@ -248,7 +265,7 @@ impl MailroomBuilder {
     pub fn build(self) -> anyhow::Result<Mailroom> {
         let loaded = match self.source {
             Source::Path(path) => Loaded::load(&path)?,
-            Source::Loaded(loaded) => loaded,
+            Source::Loaded(loaded) => *loaded,
         };
         let (transport, recorder) = match self.transport {
             Some(transport) => (transport, None),
@@ -409,12 +426,13 @@ impl Mailroom {
         &self,
         workspace: &str,
         domain: &str,
+        options: &setups::SetupOptions,
     ) -> anyhow::Result<Result<Setup, SetupError>> {
         self.call(
             || format!("creating a setup for {domain}"),
             |store, m| {
                 m.mailroom_channel_setups()
-                    .call_create(store, workspace, domain)
+                    .call_create(store, workspace, domain, options)
             },
         )
     }
@@ -424,6 +442,52 @@ impl Mailroom {
         self.call(
             || format!("reading setup {id}"),
             |store, m| m.mailroom_channel_setups().call_get(store, id),
+        )
+    }
+
+    /// Calls `setups.lookups`: the names and types to resolve for
+    /// [`verify_setup`](Self::verify_setup).
+    pub fn setup_lookups(&self, id: &str) -> anyhow::Result<Result<Vec<Lookup>, SetupError>> {
+        self.call(
+            || format!("listing the lookups of setup {id}"),
+            |store, m| m.mailroom_channel_setups().call_lookups(store, id),
+        )
+    }
+
+    /// Calls `setups.verify`: checks DNS answers against the setup's records
+    /// and stores its new status.
+    pub fn verify_setup(
+        &self,
+        id: &str,
+        answers: &[DnsAnswer],
+    ) -> anyhow::Result<Result<Verification, SetupError>> {
+        self.call(
+            || format!("verifying setup {id}"),
+            |store, m| m.mailroom_channel_setups().call_verify(store, id, answers),
+        )
+    }
+
+    /// Verifies a setup against DNS: `setups.lookups`, each resolved by
+    /// `resolver` (a [`Resolver`] asking a nameserver, or a [`Zone`]), then
+    /// `setups.verify` with the answers.
+    pub fn verify_setup_with(
+        &self,
+        id: &str,
+        resolver: &(impl Resolve + ?Sized),
+    ) -> anyhow::Result<Result<Verification, SetupError>> {
+        let lookups = match self.setup_lookups(id)? {
+            Ok(lookups) => lookups,
+            Err(e) => return Ok(Err(e)),
+        };
+        let answers = resolver.resolve_all(&lookups);
+        self.verify_setup(id, &answers)
+    }
+
+    /// Calls `setups.rotate-dkim`: starts a DKIM key rotation.
+    pub fn rotate_dkim(&self, id: &str) -> anyhow::Result<Result<Setup, SetupError>> {
+        self.call(
+            || format!("rotating the DKIM key of setup {id}"),
+            |store, m| m.mailroom_channel_setups().call_rotate_dkim(store, id),
         )
     }
 
@@ -456,6 +520,25 @@ impl Mailroom {
         self.call(
             || format!("reading use case {id}"),
             |store, m| m.mailroom_channel_use_cases().call_get(store, id),
+        )
+    }
+
+    /// Calls `use-cases.list`: a setup's use cases, in creation order.
+    pub fn list_use_cases(
+        &self,
+        setup: &str,
+    ) -> anyhow::Result<Result<Vec<UseCase>, UseCaseError>> {
+        self.call(
+            || format!("listing the use cases of setup {setup}"),
+            |store, m| m.mailroom_channel_use_cases().call_list(store, setup),
+        )
+    }
+
+    /// Calls `use-cases.disable`: nothing is sent under the use case after.
+    pub fn disable_use_case(&self, id: &str) -> anyhow::Result<Result<UseCase, UseCaseError>> {
+        self.call(
+            || format!("disabling use case {id}"),
+            |store, m| m.mailroom_channel_use_cases().call_disable(store, id),
         )
     }
 

@@ -10,8 +10,10 @@ use host_demo::host::store::{Entry, Expect, Page, StoreError};
 use host_demo::host::transport::TransportError;
 use host_demo::inbound::Envelope;
 use host_demo::{
-    Clock, DeliveryOutcome, Limits, Mailroom, MemoryStore, Outgoing, Recipient, Resolution,
-    SendError, SendRequest, SetupError, Store, Transport, UseCaseType, scenario,
+    Clock, DeliveryOutcome, DnsAnswer, DnsResult, Limits, Mailroom, MemoryStore, MxAnswer,
+    Outgoing, Recipient, RecordPurpose, RecordState, RecordType, Resolution, Resolve, SendError,
+    SendRequest, Setup, SetupError, SetupOptions, SetupStatus, Store, Transport, UseCaseError,
+    UseCaseType, Zone, scenario,
 };
 use serde_json::{Value, json};
 
@@ -34,12 +36,89 @@ fn fixed() -> Mailroom {
         .expect("a channel")
 }
 
-/// A setup and a use case; returns the use case id.
-fn clinic(m: &Mailroom) -> String {
-    let setup = m
-        .create_setup("ws-1", "clinic.example")
+fn options() -> SetupOptions {
+    SetupOptions {
+        inbound_host: "inbound.mailroom.example".to_string(),
+        spf_include: None,
+    }
+}
+
+/// A new, pending setup of clinic.example.
+fn pending(m: &Mailroom) -> Setup {
+    m.create_setup("ws-1", "clinic.example", &options())
         .expect("no trap")
-        .expect("a setup");
+        .expect("a setup")
+}
+
+/// The answers a nameserver publishing exactly `records` gives: per name and
+/// type, TXT records each as one list of character-strings of at most 255
+/// bytes, MX records from `<preference> <exchange>`.
+fn published(records: &[host_demo::DnsRecord]) -> Vec<DnsAnswer> {
+    let mut answers: Vec<DnsAnswer> = Vec::new();
+    for record in records {
+        let index = match answers
+            .iter()
+            .position(|a| a.name == record.name && a.type_ == record.type_)
+        {
+            Some(index) => index,
+            None => {
+                answers.push(DnsAnswer {
+                    name: record.name.clone(),
+                    type_: record.type_,
+                    result: match record.type_ {
+                        RecordType::Txt => DnsResult::Txt(vec![]),
+                        RecordType::Mx => DnsResult::Mx(vec![]),
+                    },
+                });
+                answers.len() - 1
+            }
+        };
+        match &mut answers[index].result {
+            DnsResult::Txt(txt) => {
+                let strings = record
+                    .value
+                    .as_bytes()
+                    .chunks(255)
+                    .map(|chunk| String::from_utf8(chunk.to_vec()).expect("ASCII records"))
+                    .collect();
+                txt.push(strings);
+            }
+            DnsResult::Mx(mx) => {
+                let (preference, exchange) = record
+                    .value
+                    .split_once(' ')
+                    .expect("<preference> <exchange>");
+                mx.push(MxAnswer {
+                    preference: preference.parse().expect("a preference"),
+                    exchange: exchange.to_string(),
+                });
+            }
+            other => unreachable!("{other:?}"),
+        }
+    }
+    answers
+}
+
+/// A verified setup of clinic.example: created, then verified with answers
+/// that publish its own records.
+fn verified(m: &Mailroom) -> Setup {
+    let setup = pending(m);
+    let verification = m
+        .verify_setup(&setup.id, &published(&setup.records))
+        .expect("no trap")
+        .expect("verified");
+    assert_eq!(
+        verification.setup.status,
+        SetupStatus::Verified,
+        "{:#?}",
+        verification.checks
+    );
+    verification.setup
+}
+
+/// A verified setup and a use case; returns the use case id.
+fn clinic(m: &Mailroom) -> String {
+    let setup = verified(m);
     m.create_use_case(
         &setup.id,
         "care@clinic.example",
@@ -71,16 +150,14 @@ fn request(use_case: &str, subject: &str) -> SendRequest {
 #[test]
 fn host_state_persists_across_calls() {
     let m = fixed();
-    let setup = m
-        .create_setup("ws-1", "clinic.example")
-        .expect("no trap")
-        .expect("a setup");
+    let setup = pending(&m);
     assert_eq!(setup.domain, "clinic.example");
     // Each call runs in a fresh wasmtime store; the channel's store is shared.
     let again = m.get_setup(&setup.id).expect("no trap").expect("found");
     assert_eq!(again, setup);
     assert!(matches!(
-        m.create_setup("ws-2", "clinic.example").expect("no trap"),
+        m.create_setup("ws-2", "clinic.example", &options())
+            .expect("no trap"),
         Err(SetupError::DomainTaken(_))
     ));
     assert!(
@@ -259,19 +336,44 @@ fn store_and_transport_are_swappable() {
         .build()
         .expect("a channel");
     let answer = down
-        .create_setup("ws-1", "clinic.example")
+        .create_setup("ws-1", "clinic.example", &options())
         .expect("no trap");
     assert!(matches!(answer, Err(SetupError::Store(_))), "{answer:?}");
 }
 
-/// The conversation of `send_report_and_receive_a_reply`, as a scenario.
-fn conversation() -> Value {
+/// `answers` in the scenario JSON form.
+fn answers_json(answers: &[DnsAnswer]) -> Value {
+    let kind = |t: RecordType| match t {
+        RecordType::Txt => "txt",
+        RecordType::Mx => "mx",
+    };
+    answers
+        .iter()
+        .map(|a| {
+            let result = match &a.result {
+                DnsResult::Txt(txt) => json!({ "txt": txt }),
+                DnsResult::Mx(mx) => json!({ "mx": mx
+                    .iter()
+                    .map(|m| json!({"preference": m.preference, "exchange": m.exchange}))
+                    .collect::<Vec<_>>() }),
+                other => panic!("not a published answer: {other:?}"),
+            };
+            json!({"name": a.name, "type": kind(a.type_), "result": result})
+        })
+        .collect()
+}
+
+/// The conversation of `send_report_and_receive_a_reply`, as a scenario;
+/// `answers` verify the setup.
+fn conversation(answers: Value) -> Value {
     json!({
         "description": "typed and dynamic calls agree",
         "clock-start": START,
         "random-seed": SEED,
         "steps": [
-            {"name": "setup", "call": "setups.create", "args": ["ws-1", "clinic.example"]},
+            {"name": "setup", "call": "setups.create", "args": ["ws-1", "clinic.example",
+             {"inbound-host": "inbound.mailroom.example", "spf-include": null}]},
+            {"name": "verify", "call": "setups.verify", "args": ["{{setup.ok.id}}", answers]},
             {"name": "uc", "call": "use-cases.create",
              "args": ["{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
             {"name": "out", "call": "outbound.send", "args": [{
@@ -293,7 +395,32 @@ fn conversation() -> Value {
 
 #[test]
 fn scenario_results_match_the_typed_api() {
-    let transcript = scenario::run(component(), &conversation()).expect("the scenario runs");
+    // The typed calls first; the same seed makes the same setup, so its
+    // published records verify the scenario's setup too.
+    let m = fixed();
+    let typed_setup = pending(&m);
+    let answers = published(&typed_setup.records);
+    m.verify_setup(&typed_setup.id, &answers)
+        .expect("no trap")
+        .expect("verified");
+    let use_case = m
+        .create_use_case(
+            &typed_setup.id,
+            "care@clinic.example",
+            UseCaseType::Transactional,
+            "Clinic",
+            "Care",
+        )
+        .expect("no trap")
+        .expect("a use case")
+        .id;
+    let sent = m
+        .send(&request(&use_case, "Hi"))
+        .expect("no trap")
+        .expect("sent");
+
+    let transcript = scenario::run(component(), &conversation(answers_json(&answers)))
+        .expect("the scenario runs");
     let step = |name: &str| -> &Value {
         &transcript
             .steps
@@ -302,13 +429,6 @@ fn scenario_results_match_the_typed_api() {
             .unwrap_or_else(|| panic!("step {name}"))
             .1
     };
-
-    let m = fixed();
-    let use_case = clinic(&m);
-    let sent = m
-        .send(&request(&use_case, "Hi"))
-        .expect("no trap")
-        .expect("sent");
 
     let setup = step("setup");
     assert_eq!(setup["ok"]["domain"], "clinic.example");
@@ -319,7 +439,21 @@ fn scenario_results_match_the_typed_api() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, ["id", "workspace", "domain"]);
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "workspace",
+            "domain",
+            "status",
+            "selector",
+            "next-selector",
+            "records"
+        ]
+    );
+    assert_eq!(setup["ok"]["id"], typed_setup.id.as_str());
+    assert_eq!(setup["ok"]["status"], "pending");
+    assert_eq!(step("verify")["ok"]["setup"]["status"], "verified");
     assert_eq!(step("uc")["ok"]["id"], use_case.as_str());
     assert_eq!(step("uc")["ok"]["type"], "transactional");
     assert_eq!(
@@ -378,8 +512,11 @@ fn dynamic_calls_convert_bytes_and_report_bad_calls() {
     };
     assert!(error("nowhere.create", &[]).contains("no interface nowhere"));
     assert!(error("setups.destroy", &[]).contains("no function destroy"));
-    assert!(error("setups.create", &[json!("ws")]).contains("takes 2 arguments"));
-    assert!(error("setups.create", &[json!(1), json!("d")]).contains("argument workspace"));
+    assert!(error("setups.create", &[json!("ws")]).contains("takes 3 arguments"));
+    let options = json!({"inbound-host": "inbound.mailroom.example", "spf-include": null});
+    assert!(
+        error("setups.create", &[json!(1), json!("d"), options]).contains("argument workspace")
+    );
     assert!(
         error(
             "use-cases.create",
@@ -394,4 +531,250 @@ fn dynamic_calls_convert_bytes_and_report_bad_calls() {
         .contains("no case weekly")
     );
     assert!(error("setups", &[]).contains("interface.function"));
+}
+
+#[test]
+fn use_cases_need_a_verified_setup() {
+    let m = fixed();
+    let setup = pending(&m);
+    assert_eq!(setup.status, SetupStatus::Pending);
+    assert!(setup.next_selector.is_none());
+    let dkim = setup
+        .records
+        .iter()
+        .find(|r| r.purpose == RecordPurpose::Dkim)
+        .expect("a DKIM record");
+    assert_eq!(
+        dkim.name,
+        format!("{}._domainkey.clinic.example", setup.selector)
+    );
+    assert!(dkim.value.len() > 255, "a 2048-bit key needs two strings");
+    let mx = setup
+        .records
+        .iter()
+        .find(|r| r.purpose == RecordPurpose::InboundMx)
+        .expect("an MX record");
+    assert_eq!(mx.type_, RecordType::Mx);
+    assert!(
+        mx.value.ends_with(" inbound.mailroom.example"),
+        "{}",
+        mx.value
+    );
+
+    let create = |m: &Mailroom| {
+        m.create_use_case(
+            &setup.id,
+            "care@clinic.example",
+            UseCaseType::Transactional,
+            "Clinic",
+            "Care",
+        )
+        .expect("no trap")
+    };
+    assert!(
+        matches!(create(&m), Err(UseCaseError::SetupNotVerified(_))),
+        "pending"
+    );
+
+    // One lookup per name and type the records use.
+    let lookups = m
+        .setup_lookups(&setup.id)
+        .expect("no trap")
+        .expect("lookups");
+    for record in &setup.records {
+        assert!(
+            lookups
+                .iter()
+                .any(|l| l.name == record.name && l.type_ == record.type_),
+            "{} is looked up",
+            record.name
+        );
+    }
+    assert!(matches!(
+        m.setup_lookups("nope").expect("no trap"),
+        Err(SetupError::NotFound(_))
+    ));
+
+    // Nothing published yet: still pending, every required record missing.
+    let nothing = m
+        .verify_setup_with(&setup.id, &Zone::new())
+        .expect("no trap")
+        .expect("checked");
+    assert_eq!(nothing.setup.status, SetupStatus::Pending);
+    assert_eq!(nothing.checks.len(), setup.records.len());
+    assert!(
+        nothing
+            .checks
+            .iter()
+            .all(|c| matches!(&c.state, RecordState::Missing(_))),
+        "{:#?}",
+        nothing.checks
+    );
+    assert!(matches!(create(&m), Err(UseCaseError::SetupNotVerified(_))));
+
+    // The answers the tests build by hand and a `Zone` publishing the
+    // records agree.
+    let zone = Zone::publishing(&setup.records).expect("a zone");
+    assert_eq!(zone.resolve_all(&lookups), published(&setup.records));
+    let verification = m
+        .verify_setup_with(&setup.id, &zone)
+        .expect("no trap")
+        .expect("verified");
+    assert_eq!(verification.setup.status, SetupStatus::Verified);
+    assert!(
+        verification
+            .checks
+            .iter()
+            .all(|c| c.state == RecordState::Verified)
+    );
+    assert_eq!(
+        m.get_setup(&setup.id)
+            .expect("no trap")
+            .expect("found")
+            .status,
+        SetupStatus::Verified,
+        "stored"
+    );
+    assert!(create(&m).is_ok());
+
+    // The DKIM record removed after verification: failed, and the check
+    // says the record is missing.
+    let mut gone = zone.clone();
+    gone.remove(&dkim.name, RecordType::Txt);
+    let failed = m
+        .verify_setup_with(&setup.id, &gone)
+        .expect("no trap")
+        .expect("checked");
+    assert_eq!(failed.setup.status, SetupStatus::Failed);
+    let check = failed
+        .checks
+        .iter()
+        .find(|c| c.record.purpose == RecordPurpose::Dkim)
+        .expect("the DKIM check");
+    assert!(matches!(&check.state, RecordState::Missing(_)), "{check:?}");
+    assert_eq!(check.record.name, dkim.name);
+}
+
+#[test]
+fn dkim_rotation_completes_once_the_new_key_is_published() {
+    let m = fixed();
+    let setup = verified(&m);
+    let rotating = m
+        .rotate_dkim(&setup.id)
+        .expect("no trap")
+        .expect("rotating");
+    let next = rotating.next_selector.clone().expect("a next selector");
+    assert_ne!(next, setup.selector);
+    assert_eq!(
+        rotating.selector, setup.selector,
+        "still signing with the old key"
+    );
+    let new_record = rotating
+        .records
+        .iter()
+        .find(|r| r.name.starts_with(&format!("{next}.")))
+        .expect("the new key's record")
+        .clone();
+    assert!(!new_record.required);
+
+    // Only the old records published: nothing changes.
+    let old = m
+        .verify_setup_with(&setup.id, &Zone::publishing(&setup.records).expect("zone"))
+        .expect("no trap")
+        .expect("checked");
+    assert_eq!(old.setup.status, SetupStatus::Verified);
+    assert_eq!(old.setup.next_selector.as_deref(), Some(next.as_str()));
+
+    // The new key published: the rotation completes.
+    let both = Zone::publishing(&rotating.records).expect("zone");
+    let done = m
+        .verify_setup_with(&setup.id, &both)
+        .expect("no trap")
+        .expect("checked");
+    assert_eq!(done.setup.status, SetupStatus::Verified);
+    assert_eq!(done.setup.selector, next);
+    assert_eq!(done.setup.next_selector, None);
+    assert!(
+        done.setup
+            .records
+            .iter()
+            .filter(|r| r.purpose == RecordPurpose::Dkim)
+            .all(|r| r.name == new_record.name && r.required)
+    );
+    assert!(matches!(
+        m.rotate_dkim("nope").expect("no trap"),
+        Err(SetupError::NotFound(_))
+    ));
+}
+
+#[test]
+fn use_cases_are_listed_and_disabled() {
+    let m = fixed();
+    let setup = verified(&m);
+    let make = |sender: &str, name: &str| {
+        m.create_use_case(
+            &setup.id,
+            sender,
+            UseCaseType::Transactional,
+            "Clinic",
+            name,
+        )
+        .expect("no trap")
+        .expect("a use case")
+    };
+    // Listed by lower-cased name, not in creation order nor byte order
+    // ("Care" < "billing" in bytes).
+    let care = make("care@clinic.example", "Care");
+    let billing = make("billing@clinic.example", "billing");
+    let listed = m
+        .list_use_cases(&setup.id)
+        .expect("no trap")
+        .expect("listed");
+    assert_eq!(listed, [billing.clone(), care.clone()], "name order");
+    assert!(listed.iter().all(|u| u.enabled));
+
+    let disabled = m
+        .disable_use_case(&billing.id)
+        .expect("no trap")
+        .expect("disabled");
+    assert!(!disabled.enabled);
+    assert_eq!(
+        m.get_use_case(&billing.id).expect("no trap"),
+        Ok(disabled.clone())
+    );
+    assert_eq!(
+        m.list_use_cases(&setup.id).expect("no trap"),
+        Ok(vec![disabled, care.clone()])
+    );
+    let answer = m.send(&request(&billing.id, "Invoice")).expect("no trap");
+    assert!(
+        matches!(answer, Err(SendError::UseCaseDisabled(_))),
+        "{answer:?}"
+    );
+    assert!(m.send(&request(&care.id, "Hi")).expect("no trap").is_ok());
+    assert!(matches!(
+        m.disable_use_case("nope").expect("no trap"),
+        Err(UseCaseError::NotFound(_))
+    ));
+}
+
+#[test]
+fn outbound_mail_is_dkim_signed_with_the_setup_key() {
+    let m = fixed();
+    let use_case = clinic(&m);
+    m.send(&request(&use_case, "Signed"))
+        .expect("no trap")
+        .expect("sent");
+    let raw =
+        String::from_utf8(m.recorded_messages().expect("recorded")[0].raw.clone()).expect("UTF-8");
+    assert!(raw.starts_with("DKIM-Signature: "), "{raw}");
+    let signature = raw.split("\r\n\r\n").next().expect("headers");
+    for tag in [
+        "a=rsa-sha256",
+        "c=relaxed/relaxed",
+        "d=clinic.example",
+        "s=mailroom",
+    ] {
+        assert!(signature.contains(tag), "{tag} in {signature}");
+    }
 }

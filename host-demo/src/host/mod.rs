@@ -1,6 +1,7 @@
 //! The host side of the world's imports, one file per interface:
 //! [`store`] and [`transport`] (mailroom's own), [`clock`] and [`random`]
-//! (the WASI interfaces a test host fixes).
+//! (the WASI interfaces a test host fixes); and [`dns`], the resolution the
+//! host does for `setups.verify` (not an import: the host passes answers in).
 //!
 //! [`HostState`] is the per-call state of a wasmtime store. What must outlive
 //! a call (the key-value store, the transport, the fixed clock's and random
@@ -8,6 +9,7 @@
 //! [`Mailroom`](crate::Mailroom), so one `Mailroom` is one channel instance.
 
 pub mod clock;
+pub mod dns;
 pub mod random;
 pub mod store;
 pub mod transport;
