@@ -2,40 +2,9 @@
 //! `setups/dkim-and-dns` scenario sends natively (before and after a key
 //! rotation) pass dkimpy, and a copy altered after signing fails.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use conformance::root;
 use conformance::scenario::run_native;
-use serde_json::{Value, json};
-
-/// Runs `tests/dkim/verify.py` (dkimpy) and returns one verdict per message.
-pub fn dkimpy(records: &Value, messages: &[String]) -> Vec<String> {
-    let mut child = Command::new("python3")
-        .arg(root().join("tests/dkim/verify.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let request = json!({ "records": records, "messages": messages });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(request.to_string().as_bytes())
-        .expect("request written");
-    let out = child.wait_with_output().expect("dkimpy finishes");
-    assert!(
-        out.status.success(),
-        "dkimpy failed (pip install dkimpy; .ci/run installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
+use conformance::{dkimpy, root};
+use serde_json::Value;
 
 /// The DKIM records the setups of a transcript published, by name.
 fn dkim_records(transcript: &conformance::scenario::Transcript) -> Value {

@@ -6,64 +6,15 @@
 //! Needs python3 with dkimpy (`pip install dkimpy`) and the component:
 //! `cargo build -p guest --target wasm32-wasip2 --release`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use conformance::root;
+use conformance::dkimpy;
 use host_demo::inbound::Envelope;
 use host_demo::{
     Limits, Mailroom, OutgoingAttachment, Recipient, RecordPurpose, Resolution, SendRequest,
     SetupOptions, SetupStatus, UseCaseType, Zone,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const DOMAIN: &str = "signed-clinic.example";
-
-/// Fails with what to install when python3 or dkimpy is missing.
-fn require_dkimpy() {
-    let probe = Command::new("python3")
-        .args(["-c", "import dkim"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("python3 is needed to run dkimpy and could not be started: {e}")
-        });
-    assert!(
-        probe.status.success(),
-        "dkimpy is not installed for python3 (pip install dkimpy; .ci/run installs it):\n{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-}
-
-/// Runs `tests/dkim/verify.py` (dkimpy) and returns one verdict per message.
-fn dkimpy(records: &Value, messages: &[String]) -> Vec<String> {
-    require_dkimpy();
-    let mut child = Command::new("python3")
-        .arg(root().join("tests/dkim/verify.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let request = json!({ "records": records, "messages": messages });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(request.to_string().as_bytes())
-        .expect("request written");
-    let out = child.wait_with_output().expect("dkimpy finishes");
-    assert!(
-        out.status.success(),
-        "tests/dkim/verify.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
 
 fn to_pat() -> Vec<Recipient> {
     vec![Recipient {
@@ -81,7 +32,6 @@ fn alter_body(raw: &str, from: &str, to: &str) -> String {
 
 #[test]
 fn dkimpy_verifies_wasmtime_signatures() {
-    require_dkimpy();
     // The real clock and secure randomness, as in production.
     let mailroom = Mailroom::load_default().expect("the component loads");
     let options = SetupOptions {
