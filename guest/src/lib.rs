@@ -13,6 +13,7 @@ pub mod ids;
 pub mod inbound;
 pub mod messages;
 pub mod outbound;
+pub mod reports;
 pub mod setups;
 pub mod store;
 pub mod thread;
