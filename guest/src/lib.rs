@@ -9,16 +9,20 @@
 
 pub mod dkim;
 pub mod env;
+pub mod events;
 pub mod ids;
 pub mod inbound;
 pub mod messages;
 pub mod outbound;
+pub mod reporting;
+pub mod suppression;
 pub mod reports;
 pub mod setups;
 pub mod store;
 pub mod thread;
 pub mod thread_index;
 pub mod transport;
+pub mod unsubscribe;
 pub mod use_cases;
 
 #[cfg(target_arch = "wasm32")]

@@ -146,5 +146,25 @@ pub fn add_alias(
     alias: &str,
     ours: &str,
 ) -> Result<(), StoreError> {
-    put_json(store, &alias_key(setup, alias), &ours, Expect::Any).map(|_| ())
+    put_json(store, &alias_key(setup, alias), &ours, Expect::Any)?;
+    put_json(store, &alias_owner_key(alias), &setup, Expect::Any).map(|_| ())
+}
+
+fn alias_owner_key(id: &str) -> String {
+    format!("alias-owner/{id}")
+}
+
+/// Finds an outbound message by our id or a provider's, whatever its setup.
+pub fn find_outbound(
+    store: &mut dyn Store,
+    id: &str,
+) -> Result<Option<(MessageRecord, u64)>, StoreError> {
+    let found = match find_any(store, id)? {
+        Some(found) => Some(found),
+        None => match get_json::<String>(store, &alias_owner_key(id))? {
+            Some((setup, _)) => find(store, &setup, id)?,
+            None => None,
+        },
+    };
+    Ok(found.filter(|(r, _)| r.direction == Direction::Outbound))
 }

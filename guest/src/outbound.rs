@@ -14,7 +14,9 @@ use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
 use crate::store::{Store, StoreError};
 use crate::transport::{Envelope, Outgoing, Transport, TransportError};
-use crate::{dkim, ids, setups, thread, thread_index, use_cases};
+use crate::reporting::{self, Field};
+use crate::suppression::{self, Decision, Pause, Suppression};
+use crate::{dkim, ids, setups, thread, thread_index, unsubscribe, use_cases};
 
 /// A recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +73,8 @@ pub enum SendError {
     InvalidHeader(String),
     UnknownParent(String),
     CrossUseCase(String),
+    Suppressed(Vec<Suppression>),
+    Paused(Pause),
     Transport(String),
     Store(String),
 }
@@ -191,7 +195,44 @@ pub fn send(
         }
     }
 
+    let mut rcpt_to: Vec<String> = Vec::new();
+    for r in request.to.iter().chain(&request.cc) {
+        let a = r.address.trim().to_ascii_lowercase();
+        if !rcpt_to.contains(&a) {
+            rcpt_to.push(a);
+        }
+    }
+    if use_case.list_unsubscribe && rcpt_to.len() != 1 {
+        return Err(SendError::InvalidRequest(format!(
+            "use case {} carries one-click List-Unsubscribe, so each message goes to one recipient; this one has {}",
+            use_case.id,
+            rcpt_to.len()
+        )));
+    }
+
     let now = env.now();
+    let mut suppressed = Vec::new();
+    for address in &rcpt_to {
+        match suppression::decide(store, &use_case, address, u64::try_from(now).unwrap_or(0))? {
+            Decision::Allow => {}
+            Decision::Suppressed(s) => suppressed.push(s),
+            Decision::Paused(pause) => {
+                let n = rcpt_to.len() as u64;
+                reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Suppressed, n)?;
+                return Err(SendError::Paused(pause));
+            }
+        }
+    }
+    if !suppressed.is_empty() {
+        let n = suppressed.len() as u64;
+        reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Suppressed, n)?;
+        return Err(SendError::Suppressed(suppressed));
+    }
+    let list_unsubscribe = match (use_case.list_unsubscribe, rcpt_to.first()) {
+        (true, Some(address)) => Some(unsubscribe::headers(store, &use_case, address)?),
+        _ => None,
+    };
+
     let (thread_id, in_reply_to, references, thread_index) = match &request.in_reply_to {
         None => {
             let thread_id = format!("thr_{}", env.random_hex(16));
@@ -243,18 +284,12 @@ pub fn send(
         references: &references,
         thread_index: &thread_index,
         now,
+        list_unsubscribe: list_unsubscribe.as_ref(),
     };
     let unsigned = compose(env, &use_case, request, &threading);
     let key = setups::signing_key(store, &setup)?;
     let raw = dkim::sign(&unsigned, &key, &setup.domain, &setup.selector, now)
         .map_err(|e| SendError::Store(format!("DKIM signing failed: {e}")))?;
-    let mut rcpt_to: Vec<String> = Vec::new();
-    for r in request.to.iter().chain(&request.cc) {
-        let a = r.address.trim().to_ascii_lowercase();
-        if !rcpt_to.contains(&a) {
-            rcpt_to.push(a);
-        }
-    }
     let record = MessageRecord {
         message_id: message_id.clone(),
         direction: Direction::Outbound,
@@ -295,6 +330,8 @@ pub fn send(
         }
         return Err(SendError::Transport(reason));
     }
+    let n = outgoing.envelope.rcpt_to.len() as u64;
+    reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Sent, n)?;
     Ok(Sent {
         message_id,
         thread_id,
@@ -311,6 +348,8 @@ struct Threading<'a> {
     references: &'a [String],
     thread_index: &'a str,
     now: i64,
+    /// List-Unsubscribe and List-Unsubscribe-Post.
+    list_unsubscribe: Option<&'a (String, String)>,
 }
 
 fn compose(
@@ -342,6 +381,11 @@ fn compose(
         .header("Thread-Index", Raw::new(t.thread_index.to_string()));
     if !request.cc.is_empty() {
         builder = builder.cc(addresses(&request.cc));
+    }
+    if let Some((list, post)) = t.list_unsubscribe {
+        builder = builder
+            .header("List-Unsubscribe", Raw::new(list.clone()))
+            .header("List-Unsubscribe-Post", Raw::new(post.clone()));
     }
     if let Some(parent) = t.in_reply_to {
         builder = builder

@@ -52,6 +52,8 @@ pub enum SetupStatus {
 pub struct SetupOptions {
     pub inbound_host: String,
     pub spf_include: Option<String>,
+    #[serde(default)]
+    pub unsubscribe_base: Option<String>,
 }
 
 /// A registered sending domain, as the API shows it.
@@ -74,6 +76,9 @@ struct Stored {
     setup: Setup,
     options: SetupOptions,
     selectors_made: u32,
+    /// The HMAC key of unsubscribe tokens, hex.
+    #[serde(default)]
+    unsubscribe_secret: String,
 }
 
 /// A name and type to resolve.
@@ -194,6 +199,13 @@ pub fn create(
             ),
             None => None,
         },
+        unsubscribe_base: match &options.unsubscribe_base {
+            Some(base) => Some(
+                check_https_base(base)
+                    .map_err(|e| SetupError::InvalidOptions(format!("unsubscribe-base: {e}")))?,
+            ),
+            None => None,
+        },
     };
     let id = format!("set_{}", env.random_hex(8));
     match put_json(store, &domain_key(&domain), &id, Expect::Absent) {
@@ -238,6 +250,7 @@ pub fn create(
         setup: setup.clone(),
         options,
         selectors_made: 1,
+        unsubscribe_secret: env.random_hex(32),
     };
     put_json(store, &key(&id), &stored, Expect::Absent)?;
     Ok(setup)
@@ -295,6 +308,57 @@ pub fn signing_key(store: &mut dyn Store, setup: &Setup) -> Result<Vec<u8>, Stor
     stored
         .and_then(|(k, _)| dkim::decode_key(&k))
         .ok_or_else(|| StoreError::Other(format!("no DKIM key for selector {}", setup.selector)))
+}
+
+/// What one-click unsubscribe needs of a setup.
+pub struct UnsubscribeKeys {
+    pub setup: Setup,
+    /// The HMAC key.
+    pub secret: Vec<u8>,
+    /// The https URL tokens are appended to, without a trailing `/`.
+    pub base: String,
+}
+
+/// The setup's unsubscribe secret and base URL; `None` if no setup has `id`.
+pub fn unsubscribe_keys(
+    store: &mut dyn Store,
+    id: &str,
+) -> Result<Option<UnsubscribeKeys>, StoreError> {
+    let Some((stored, _)) = get_json::<Stored>(store, &key(id))? else {
+        return Ok(None);
+    };
+    let base = stored
+        .options
+        .unsubscribe_base
+        .clone()
+        .unwrap_or_else(|| format!("https://{}/unsubscribe", stored.options.inbound_host));
+    Ok(Some(UnsubscribeKeys {
+        secret: stored.unsubscribe_secret.into_bytes(),
+        setup: stored.setup,
+        base,
+    }))
+}
+
+/// Checks an `https://host[/path]` URL with nothing a header could be split
+/// on; returns it without a trailing `/`.
+fn check_https_base(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or("must start with https:// (RFC 8058)")?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host_name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    normalize_domain(host_name)?;
+    if url.len() > 200 {
+        return Err("is longer than 200 bytes".into());
+    }
+    if url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || "<>\"?#,\\".contains(c))
+    {
+        return Err("holds a character a URL path here may not: space, <, >, \", ?, # or ,".into());
+    }
+    Ok(url.to_string())
 }
 
 /// The setup that owns `domain`, if any.

@@ -26,6 +26,8 @@ pub struct UseCase {
     pub entity_name: String,
     pub use_case_name: String,
     pub enabled: bool,
+    #[serde(default)]
+    pub list_unsubscribe: bool,
 }
 
 /// Why a use-case call failed.
@@ -38,6 +40,7 @@ pub enum UseCaseError {
     InvalidName(String),
     NameTaken(String),
     NotFound(String),
+    MarketingNeedsUnsubscribe(String),
     Store(String),
 }
 
@@ -100,6 +103,7 @@ pub fn create(
         entity_name: entity_name.to_string(),
         use_case_name: use_case_name.to_string(),
         enabled: true,
+        list_unsubscribe: kind == UseCaseType::Marketing,
     };
     let name_key = format!(
         "use-case-name/{}/{}",
@@ -149,11 +153,40 @@ pub fn list(store: &mut dyn Store, setup: &str) -> Result<Vec<UseCase>, UseCaseE
 
 /// Disables a use case.
 pub fn disable(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
+    change(store, id, |u| {
+        u.enabled = false;
+        Ok(())
+    })
+}
+
+/// Turns List-Unsubscribe on or off; marketing always keeps it.
+pub fn set_list_unsubscribe(
+    store: &mut dyn Store,
+    id: &str,
+    enabled: bool,
+) -> Result<UseCase, UseCaseError> {
+    change(store, id, |u| {
+        if !enabled && u.kind == UseCaseType::Marketing {
+            return Err(UseCaseError::MarketingNeedsUnsubscribe(format!(
+                "use case {} is marketing: its mail must carry one-click List-Unsubscribe (RFC 8058)",
+                u.id
+            )));
+        }
+        u.list_unsubscribe = enabled;
+        Ok(())
+    })
+}
+
+fn change(
+    store: &mut dyn Store,
+    id: &str,
+    apply: impl Fn(&mut UseCase) -> Result<(), UseCaseError>,
+) -> Result<UseCase, UseCaseError> {
     for _ in 0..8 {
         let Some((mut use_case, version)) = get_json::<UseCase>(store, &key(id))? else {
             return Err(UseCaseError::NotFound(format!("no use case has id {id}")));
         };
-        use_case.enabled = false;
+        apply(&mut use_case)?;
         match put_json(store, &key(id), &use_case, Expect::Version(version)) {
             Ok(_) => return Ok(use_case),
             Err(StoreError::Conflict(_)) => continue,

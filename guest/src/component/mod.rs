@@ -3,6 +3,8 @@
 
 use crate::inbound as domain;
 
+mod delivery;
+
 wit_bindgen::generate!({
     path: "../wit",
     world: "mailroom",
@@ -109,6 +111,7 @@ impl setups::Guest for Component {
         let options = setup_domain::SetupOptions {
             inbound_host: options.inbound_host,
             spf_include: options.spf_include,
+            unsubscribe_base: options.unsubscribe_base,
         };
         setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain, &options)
             .map(wit_setup)
@@ -289,6 +292,15 @@ impl use_cases::Guest for Component {
             .map(wit_use_case)
             .map_err(use_case_error)
     }
+
+    fn set_list_unsubscribe(
+        id: String,
+        enabled: bool,
+    ) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        uc_domain::set_list_unsubscribe(&mut HostStore, &id, enabled)
+            .map(wit_use_case)
+            .map_err(use_case_error)
+    }
 }
 
 fn wit_use_case(u: uc_domain::UseCase) -> use_cases::UseCase {
@@ -303,6 +315,7 @@ fn wit_use_case(u: uc_domain::UseCase) -> use_cases::UseCase {
         entity_name: u.entity_name,
         use_case_name: u.use_case_name,
         enabled: u.enabled,
+        list_unsubscribe: u.list_unsubscribe,
     }
 }
 
@@ -315,6 +328,7 @@ fn use_case_error(e: uc_domain::UseCaseError) -> use_cases::UseCaseError {
         D::InvalidName(m) => use_cases::UseCaseError::InvalidName(m),
         D::NameTaken(m) => use_cases::UseCaseError::NameTaken(m),
         D::NotFound(m) => use_cases::UseCaseError::NotFound(m),
+        D::MarketingNeedsUnsubscribe(m) => use_cases::UseCaseError::MarketingNeedsUnsubscribe(m),
         D::Store(m) => use_cases::UseCaseError::Store(m),
     }
 }
@@ -366,6 +380,10 @@ impl outbound::Guest for Component {
                     D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
                     D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
                     D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
+                    D::Suppressed(list) => outbound::SendError::Suppressed(
+                        list.into_iter().map(delivery::wit_suppression).collect(),
+                    ),
+                    D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
                     D::Transport(m) => outbound::SendError::Transport(m),
                     D::Store(m) => outbound::SendError::Store(m),
                 }
@@ -460,6 +478,7 @@ fn received(r: domain::receive::Received) -> inbound::Received {
             reason: a.reason,
         }),
         new_text: r.new_text,
+        unsubscribed: r.unsubscribed.map(delivery::wit_opt_out),
         notes: r.notes,
         message: parsed_message(r.message),
     }

@@ -1,0 +1,342 @@
+//! Delivery events from webhooks and from report emails, recorded once each
+//! against the outbound message they concern.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::env::Env;
+use crate::messages::{self, MessageRecord};
+use crate::reporting::{self, Field};
+use crate::reports::{self, Class, Finding, ReportFormat};
+use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::suppression::{self, Change, Suppression, Target};
+use crate::{ids, use_cases};
+
+/// The largest report `ingest-report` reads.
+pub const MAX_REPORT_BYTES: usize = 50 * 1024 * 1024;
+/// The longest text field of an event.
+const MAX_TEXT: usize = 1000;
+
+/// Permanent or temporary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BounceType {
+    Hard,
+    Soft,
+}
+
+/// A bounce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Bounce {
+    #[serde(rename = "type")]
+    pub kind: BounceType,
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    Delivered,
+    Bounced(Bounce),
+    Complained(Option<String>),
+    Deferred(Option<String>),
+}
+
+/// A delivery event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Event {
+    pub id: String,
+    pub message_id: String,
+    pub recipient: String,
+    pub at: Option<u64>,
+    pub kind: EventKind,
+}
+
+/// An event as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Recorded {
+    pub id: String,
+    pub message_id: String,
+    pub setup: String,
+    pub use_case: String,
+    pub recipient: String,
+    pub at: u64,
+    pub kind: EventKind,
+    pub duplicate: bool,
+    pub suppressions: Vec<Suppression>,
+}
+
+/// Why an event was not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventError {
+    UnknownMessage(String),
+    InvalidEvent(String),
+    Store(String),
+}
+
+impl From<StoreError> for EventError {
+    fn from(e: StoreError) -> Self {
+        EventError::Store(e.to_string())
+    }
+}
+
+/// What became of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportOutcome {
+    Matched(Vec<Recorded>),
+    Unmatched(String),
+    Ignored,
+}
+
+/// A report email, read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    pub format: ReportFormat,
+    pub class: Class,
+    pub mta: Option<String>,
+    pub original_message_id: Option<String>,
+    pub findings: Vec<Finding>,
+    pub outcome: ReportOutcome,
+}
+
+fn marker_key(setup: &str, id: &str) -> String {
+    format!("event/{setup}/{id}")
+}
+
+fn check_text(what: &str, value: Option<&str>) -> Result<(), EventError> {
+    match value {
+        Some(v) if v.len() > MAX_TEXT => Err(EventError::InvalidEvent(format!(
+            "{what} is longer than {MAX_TEXT} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_status(status: Option<&str>) -> Result<(), EventError> {
+    let Some(status) = status else {
+        return Ok(());
+    };
+    let parts: Vec<&str> = status.split('.').collect();
+    let valid = parts.len() == 3
+        && matches!(parts.first(), Some(&("2" | "4" | "5")))
+        && parts
+            .iter()
+            .skip(1)
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    if valid {
+        Ok(())
+    } else {
+        Err(EventError::InvalidEvent(format!(
+            "status {} is not an enhanced status code X.Y.Z",
+            ids::shown(status)
+        )))
+    }
+}
+
+fn check_event(event: &Event) -> Result<(String, String), EventError> {
+    if event.id.is_empty() || event.id.len() > 200 || event.id.chars().any(char::is_control) {
+        return Err(EventError::InvalidEvent(
+            "id must be 1 to 200 bytes without control characters".into(),
+        ));
+    }
+    let message_id = ids::bare(&event.message_id).ok_or_else(|| {
+        EventError::UnknownMessage(format!(
+            "{} is not a msg-id",
+            ids::shown(&event.message_id)
+        ))
+    })?;
+    let recipient = suppression::normalize_address(&event.recipient)
+        .map_err(|_| {
+            EventError::InvalidEvent(format!(
+                "recipient {} is not an address local@domain",
+                ids::shown(&event.recipient)
+            ))
+        })?;
+    match &event.kind {
+        EventKind::Bounced(b) => {
+            check_status(b.status.as_deref())?;
+            check_text("the diagnostic", b.diagnostic.as_deref())?;
+        }
+        EventKind::Complained(t) => check_text("the feedback type", t.as_deref())?,
+        EventKind::Deferred(d) => check_text("the diagnostic", d.as_deref())?,
+        EventKind::Delivered => {}
+    }
+    Ok((message_id, recipient))
+}
+
+/// `events.record`.
+pub fn record(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    event: &Event,
+) -> Result<Recorded, EventError> {
+    let (message_id, recipient) = check_event(event)?;
+    let Some((message, _)) = messages::find_outbound(store, &message_id)? else {
+        return Err(EventError::UnknownMessage(format!(
+            "no outbound message {message_id}"
+        )));
+    };
+    apply(store, env, &message, &event.id, &recipient, event.at, &event.kind)
+}
+
+fn apply(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    message: &MessageRecord,
+    id: &str,
+    recipient: &str,
+    at: Option<u64>,
+    kind: &EventKind,
+) -> Result<Recorded, EventError> {
+    let (Some(setup), Some(use_case)) = (message.setup.clone(), message.use_case.clone()) else {
+        return Err(EventError::UnknownMessage(format!(
+            "{} has no setup or use case",
+            message.message_id
+        )));
+    };
+    let marker = marker_key(&setup, id);
+    if let Some((mut seen, _)) = get_json::<Recorded>(store, &marker)? {
+        seen.duplicate = true;
+        seen.suppressions.clear();
+        return Ok(seen);
+    }
+    let now = suppression::now(env);
+    let at = at.unwrap_or(now);
+    let (change, field) = match kind {
+        EventKind::Delivered => (Change::Delivered, Field::Delivered),
+        EventKind::Bounced(Bounce {
+            kind: BounceType::Hard,
+            ..
+        }) => (Change::HardBounce, Field::HardBounced),
+        EventKind::Bounced(Bounce {
+            kind: BounceType::Soft,
+            ..
+        }) => (Change::SoftBounce, Field::SoftBounced),
+        EventKind::Complained(_) => {
+            let kind = use_cases::get(store, &use_case)
+                .map_err(|e| EventError::Store(format!("the message's use case: {e:?}")))?
+                .kind;
+            (Change::Complaint(kind), Field::Complained)
+        }
+        EventKind::Deferred(_) => (Change::Nothing, Field::Deferred),
+    };
+    let target = Target {
+        setup: &setup,
+        use_case: &use_case,
+        address: recipient,
+        event: id,
+        at,
+    };
+    let (began, _) = suppression::apply(store, &target, now, &change)?;
+    let mut recorded = Recorded {
+        id: id.to_string(),
+        message_id: message.message_id.clone(),
+        setup: setup.clone(),
+        use_case: use_case.clone(),
+        recipient: recipient.to_string(),
+        at,
+        kind: kind.clone(),
+        duplicate: false,
+        suppressions: began,
+    };
+    match put_json(store, &marker, &recorded, Expect::Absent) {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => {
+            recorded.duplicate = true;
+            recorded.suppressions.clear();
+            return Ok(recorded);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let at_signed = i64::try_from(at).unwrap_or(i64::MAX);
+    reporting::bump(store, &setup, Some(&use_case), at_signed, field, 1)?;
+    if matches!(change, Change::Complaint(_)) {
+        suppression::judge_rate(store, &setup, now)?;
+    }
+    Ok(recorded)
+}
+
+/// `events.ingest-report`.
+pub fn ingest_report(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    raw: &[u8],
+) -> Result<Report, EventError> {
+    if raw.len() > MAX_REPORT_BYTES {
+        return Err(EventError::InvalidEvent(format!(
+            "the report is {} bytes; at most {MAX_REPORT_BYTES}",
+            raw.len()
+        )));
+    }
+    let read = reports::analyze(raw);
+    let class = read.class();
+    let mut report = Report {
+        format: read.format,
+        class,
+        mta: read.mta.clone(),
+        original_message_id: read.original_message_id.clone(),
+        findings: read.findings.clone(),
+        outcome: ReportOutcome::Ignored,
+    };
+    if class == Class::NotABounce {
+        return Ok(report);
+    }
+    let hash = crate::hex(&Sha256::digest(raw));
+    let short = hash.get(..24).unwrap_or(&hash);
+    let message = match &read.original_message_id {
+        Some(id) => messages::find_outbound(store, id)?.map(|(m, _)| m),
+        None => None,
+    };
+    let mut recorded = Vec::new();
+    if let Some(message) = &message {
+        for (n, finding) in read.findings.iter().enumerate() {
+            let recipient = match (&finding.recipient, message.to.as_slice()) {
+                (Some(r), _) => suppression::normalize_address(r).ok(),
+                (None, [only]) => Some(only.clone()),
+                (None, _) => None,
+            };
+            let Some(recipient) = recipient else {
+                continue;
+            };
+            let kind = match finding.class {
+                Class::Hard => EventKind::Bounced(Bounce {
+                    kind: BounceType::Hard,
+                    status: finding.status.clone(),
+                    diagnostic: finding.diagnostic.clone(),
+                }),
+                Class::Soft if finding.action.as_deref() == Some("delayed") => {
+                    EventKind::Deferred(finding.diagnostic.clone())
+                }
+                Class::Soft => EventKind::Bounced(Bounce {
+                    kind: BounceType::Soft,
+                    status: finding.status.clone(),
+                    diagnostic: finding.diagnostic.clone(),
+                }),
+                Class::Complaint => EventKind::Complained(finding.feedback_type.clone()),
+                Class::NotABounce => continue,
+            };
+            let id = format!("report:{short}:{n}");
+            recorded.push(apply(store, env, message, &id, &recipient, None, &kind)?);
+        }
+    }
+    report.outcome = if recorded.is_empty() {
+        let id = format!("rpt_{short}");
+        let stored = serde_json::json!({
+            "report": &report,
+            "raw": crate::thread_index::base64(raw),
+        });
+        put_json(store, &format!("unmatched-report/{id}"), &stored, Expect::Any)?;
+        ReportOutcome::Unmatched(id)
+    } else {
+        ReportOutcome::Matched(recorded)
+    };
+    Ok(report)
+}

@@ -1,0 +1,651 @@
+//! The send decision: per-address suppressions of a setup, the setup's
+//! policy, and its complaint-rate pause.
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+use crate::reporting::{self, Subject};
+use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::use_cases::{self, UseCase, UseCaseType};
+use crate::{outbound, setups};
+
+const HISTORY: usize = 50;
+const REMEMBERED_EVENTS: usize = 100;
+
+/// Which sends a suppression applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    Setup,
+    Marketing,
+    UseCase(String),
+}
+
+/// Why an address is suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    HardBounce,
+    SoftBounces,
+    Complaint,
+    Unsubscribe,
+}
+
+/// One suppression of one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Suppression {
+    pub address: String,
+    pub scope: Scope,
+    pub reason: Reason,
+    pub since: u64,
+    pub until: Option<u64>,
+    pub event: String,
+    pub use_case: Option<String>,
+}
+
+impl Suppression {
+    fn applies_to(&self, use_case: &UseCase) -> bool {
+        match &self.scope {
+            Scope::Setup => true,
+            Scope::Marketing => use_case.kind == UseCaseType::Marketing,
+            Scope::UseCase(id) => *id == use_case.id,
+        }
+    }
+
+    fn in_force(&self, now: u64) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+/// A marketing pause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Pause {
+    pub since: u64,
+    pub reason: String,
+}
+
+/// The decision for one send to one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Allow,
+    Suppressed(Suppression),
+    Paused(Pause),
+}
+
+/// An ended suppression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Ended {
+    pub suppression: Suppression,
+    pub at: u64,
+    pub note: String,
+}
+
+/// An address of a setup as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct AddressState {
+    pub address: String,
+    pub active: Vec<Suppression>,
+    pub history: Vec<Ended>,
+}
+
+/// A setup's suppression policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Policy {
+    pub hard_bounce_scope: Scope,
+    pub soft_bounce_count: u32,
+    pub soft_bounce_window: u64,
+    pub soft_bounce_duration: u64,
+    pub unsubscribe_scope: Scope,
+    pub complaint_rate_ppm: u32,
+    pub complaint_window_days: u32,
+    pub complaint_min_sent: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            hard_bounce_scope: Scope::Setup,
+            soft_bounce_count: 3,
+            soft_bounce_window: 72 * 3600,
+            soft_bounce_duration: 24 * 3600,
+            unsubscribe_scope: Scope::UseCase(String::new()),
+            complaint_rate_ppm: 3000,
+            complaint_window_days: 7,
+            complaint_min_sent: 100,
+        }
+    }
+}
+
+/// Complaint rate and pause of a setup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Health {
+    pub window_days: u32,
+    pub sent: u64,
+    pub complained: u64,
+    pub complaint_rate_ppm: u32,
+    pub paused: Option<Pause>,
+}
+
+/// Why a suppression call failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionError {
+    UnknownUseCase(String),
+    UnknownSetup(String),
+    InvalidAddress(String),
+    InvalidPolicy(String),
+    Store(String),
+}
+
+impl From<StoreError> for SuppressionError {
+    fn from(e: StoreError) -> Self {
+        SuppressionError::Store(e.to_string())
+    }
+}
+
+/// A soft bounce counted towards suppression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Soft {
+    at: u64,
+    event: String,
+}
+
+/// The stored state of an address of a setup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Record {
+    address: String,
+    active: Vec<Suppression>,
+    history: Vec<Ended>,
+    soft: Vec<Soft>,
+    last_delivered: Option<u64>,
+    events: Vec<String>,
+}
+
+impl Record {
+    /// Moves suppressions that ran out by `now` to the history.
+    fn expire(&mut self, now: u64) {
+        let (live, done): (Vec<_>, Vec<_>) = self.active.drain(..).partition(|s| s.in_force(now));
+        self.active = live;
+        for s in done {
+            let at = s.until.unwrap_or(now);
+            self.end(s, at, "expired");
+        }
+    }
+
+    fn end(&mut self, suppression: Suppression, at: u64, note: &str) {
+        self.history.push(Ended {
+            suppression,
+            at,
+            note: note.to_string(),
+        });
+        if self.history.len() > HISTORY {
+            let extra = self.history.len() - HISTORY;
+            self.history.drain(..extra);
+        }
+    }
+
+    fn state(mut self, now: u64) -> AddressState {
+        self.expire(now);
+        AddressState {
+            address: self.address,
+            active: self.active,
+            history: self.history,
+        }
+    }
+
+    /// Adds `s` unless an equal one (scope and reason) is in force;
+    /// returns the one in force.
+    fn add(&mut self, s: Suppression) -> (Suppression, bool) {
+        if let Some(existing) = self
+            .active
+            .iter()
+            .find(|a| a.scope == s.scope && a.reason == s.reason)
+        {
+            return (existing.clone(), false);
+        }
+        self.active.push(s.clone());
+        (s, true)
+    }
+}
+
+fn key(setup: &str, address: &str) -> String {
+    format!("suppression/{setup}/{address}")
+}
+
+fn policy_key(setup: &str) -> String {
+    format!("policy/{setup}")
+}
+
+fn pause_key(setup: &str) -> String {
+    format!("pause/{setup}")
+}
+
+/// Seconds since the epoch, never negative.
+pub fn now(env: &mut dyn Env) -> u64 {
+    u64::try_from(env.now()).unwrap_or(0)
+}
+
+/// An address as stored: trimmed and lower-cased, if it is `local@domain`.
+pub fn normalize_address(address: &str) -> Result<String, SuppressionError> {
+    outbound::check_address(address)
+        .map(str::to_ascii_lowercase)
+        .map_err(SuppressionError::InvalidAddress)
+}
+
+fn known_setup(store: &mut dyn Store, setup: &str) -> Result<(), SuppressionError> {
+    match setups::get(store, setup) {
+        Ok(_) => Ok(()),
+        Err(setups::SetupError::NotFound(m)) => Err(SuppressionError::UnknownSetup(m)),
+        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+    }
+}
+
+fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError> {
+    match use_cases::get(store, id) {
+        Ok(u) => Ok(u),
+        Err(use_cases::UseCaseError::NotFound(m)) => Err(SuppressionError::UnknownUseCase(m)),
+        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+    }
+}
+
+/// The setup's policy (the default until one is set).
+pub fn load_policy(store: &mut dyn Store, setup: &str) -> Result<Policy, StoreError> {
+    Ok(get_json(store, &policy_key(setup))?
+        .map(|(p, _)| p)
+        .unwrap_or_default())
+}
+
+/// The decision for `address` (already normalized) under `use_case`.
+pub fn decide(
+    store: &mut dyn Store,
+    use_case: &UseCase,
+    address: &str,
+    now: u64,
+) -> Result<Decision, StoreError> {
+    if use_case.kind == UseCaseType::Marketing
+        && let Some((pause, _)) = get_json::<Pause>(store, &pause_key(&use_case.setup))?
+    {
+        return Ok(Decision::Paused(pause));
+    }
+    let Some((record, _)) = get_json::<Record>(store, &key(&use_case.setup, address))? else {
+        return Ok(Decision::Allow);
+    };
+    Ok(record
+        .active
+        .into_iter()
+        .find(|s| s.in_force(now) && s.applies_to(use_case))
+        .map_or(Decision::Allow, Decision::Suppressed))
+}
+
+/// `suppression.check`.
+pub fn check(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    use_case_id: &str,
+    address: &str,
+) -> Result<Decision, SuppressionError> {
+    let use_case = use_case(store, use_case_id)?;
+    let address = normalize_address(address)?;
+    let now = now(env);
+    Ok(decide(store, &use_case, &address, now)?)
+}
+
+/// `suppression.get`.
+pub fn get(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+    address: &str,
+) -> Result<AddressState, SuppressionError> {
+    known_setup(store, setup)?;
+    let address = normalize_address(address)?;
+    let now = now(env);
+    Ok(get_json::<Record>(store, &key(setup, &address))?
+        .map(|(r, _)| r)
+        .unwrap_or(Record {
+            address,
+            ..Record::default()
+        })
+        .state(now))
+}
+
+/// `suppression.list`: addresses with a suppression in force.
+pub fn list(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Vec<AddressState>, SuppressionError> {
+    known_setup(store, setup)?;
+    let limit = usize::try_from(limit.clamp(1, 100)).unwrap_or(100);
+    let now = now(env);
+    let prefix = format!("suppression/{setup}/");
+    let mut after = cursor.map(|c| format!("{prefix}{}", c.to_ascii_lowercase()));
+    let mut out = Vec::new();
+    loop {
+        let page = store.list(&prefix, after.as_deref(), 100)?;
+        for k in &page.keys {
+            if let Some((record, _)) = get_json::<Record>(store, k)? {
+                let state = record.state(now);
+                if !state.active.is_empty() {
+                    out.push(state);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        match page.cursor {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// `suppression.remove`.
+pub fn remove(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+    address: &str,
+    note: &str,
+) -> Result<AddressState, SuppressionError> {
+    known_setup(store, setup)?;
+    let address = normalize_address(address)?;
+    let now = now(env);
+    let note = if note.trim().is_empty() {
+        "removed".to_string()
+    } else {
+        note.chars().filter(|c| !c.is_control()).take(500).collect()
+    };
+    let record = update(store, setup, &address, now, |r| {
+        for s in std::mem::take(&mut r.active) {
+            r.end(s, now, &note);
+        }
+        r.soft.clear();
+        Ok(())
+    })?;
+    Ok(record.state(now))
+}
+
+/// Applies `change` to the stored record of an address, retrying on
+/// conflicts; suppressions that ran out are moved to the history first.
+fn update<T>(
+    store: &mut dyn Store,
+    setup: &str,
+    address: &str,
+    now: u64,
+    mut change: impl FnMut(&mut Record) -> Result<T, StoreError>,
+) -> Result<Record, StoreError> {
+    let k = key(setup, address);
+    for _ in 0..16 {
+        let (mut record, expect) = match get_json::<Record>(store, &k)? {
+            Some((r, v)) => (r, Expect::Version(v)),
+            None => (
+                Record {
+                    address: address.to_string(),
+                    ..Record::default()
+                },
+                Expect::Absent,
+            ),
+        };
+        record.expire(now);
+        change(&mut record)?;
+        match put_json(store, &k, &record, expect) {
+            Ok(_) => return Ok(record),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "{k}: too many concurrent writers"
+    )))
+}
+
+/// What an event does to an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Delivered,
+    HardBounce,
+    SoftBounce,
+    /// A complaint about mail of a use case of this type.
+    Complaint(UseCaseType),
+    Unsubscribe(Scope),
+    /// Counted elsewhere, changes nothing here.
+    Nothing,
+}
+
+/// Who and what an event is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub setup: &'a str,
+    pub use_case: &'a str,
+    /// Normalized (`normalize_address`).
+    pub address: &'a str,
+    /// The event's id.
+    pub event: &'a str,
+    /// When it happened.
+    pub at: u64,
+}
+
+/// Applies what an event says of an address; returns the suppressions it
+/// began and, for unsubscribes, the one in force. Applying an event id twice
+/// changes nothing; an unsubscribe is idempotent by its scope instead, so a
+/// link used again after `remove` suppresses again.
+pub fn apply(
+    store: &mut dyn Store,
+    target: &Target<'_>,
+    now: u64,
+    change: &Change,
+) -> Result<(Vec<Suppression>, Option<Suppression>), StoreError> {
+    if *change == Change::Nothing {
+        return Ok((Vec::new(), None));
+    }
+    let Target {
+        setup,
+        use_case,
+        address,
+        event,
+        at,
+    } = *target;
+    let policy = load_policy(store, setup)?;
+    let mut began = Vec::new();
+    let mut in_force = None;
+    let suppression = |scope: Scope, reason: Reason, until: Option<u64>| Suppression {
+        address: address.to_string(),
+        scope,
+        reason,
+        since: at,
+        until,
+        event: event.to_string(),
+        use_case: Some(use_case.to_string()),
+    };
+    update(store, setup, address, now, |r| {
+        began.clear();
+        in_force = None;
+        if !matches!(change, Change::Unsubscribe(_)) {
+            if r.events.iter().any(|e| e == event) {
+                return Ok(());
+            }
+            r.events.push(event.to_string());
+            if r.events.len() > REMEMBERED_EVENTS {
+                r.events.remove(0);
+            }
+        }
+        let mut add = |r: &mut Record, s: Suppression| {
+            let (current, new) = r.add(s);
+            if new {
+                began.push(current.clone());
+            }
+            current
+        };
+        match change {
+            Change::Delivered => {
+                r.last_delivered = Some(r.last_delivered.map_or(at, |d| d.max(at)));
+                r.soft.retain(|s| s.at > at);
+            }
+            Change::HardBounce => {
+                add(r, suppression(policy.hard_bounce_scope.clone(), Reason::HardBounce, None));
+            }
+            Change::SoftBounce => {
+                let delivered = r.last_delivered.unwrap_or(0);
+                let window_start = at.saturating_sub(policy.soft_bounce_window);
+                r.soft.push(Soft {
+                    at,
+                    event: event.to_string(),
+                });
+                r.soft.retain(|s| s.at > delivered && s.at >= window_start);
+                let count = usize::try_from(policy.soft_bounce_count).unwrap_or(usize::MAX);
+                if count > 0 && r.soft.iter().filter(|s| s.at <= at).count() >= count {
+                    let until = at.saturating_add(policy.soft_bounce_duration);
+                    if until > now {
+                        add(r, suppression(Scope::Setup, Reason::SoftBounces, Some(until)));
+                    }
+                    r.soft.clear();
+                }
+            }
+            Change::Complaint(kind) => {
+                add(r, suppression(Scope::Marketing, Reason::Complaint, None));
+                if *kind != UseCaseType::Marketing {
+                    add(
+                        r,
+                        suppression(Scope::UseCase(use_case.to_string()), Reason::Complaint, None),
+                    );
+                }
+            }
+            Change::Unsubscribe(scope) => {
+                in_force = Some(add(r, suppression(scope.clone(), Reason::Unsubscribe, None)));
+            }
+            Change::Nothing => {}
+        }
+        Ok(())
+    })?;
+    Ok((began, in_force))
+}
+
+/// `suppression.policy`.
+pub fn policy(store: &mut dyn Store, setup: &str) -> Result<Policy, SuppressionError> {
+    known_setup(store, setup)?;
+    Ok(load_policy(store, setup)?)
+}
+
+/// `suppression.set-policy`.
+pub fn set_policy(
+    store: &mut dyn Store,
+    setup: &str,
+    policy: &Policy,
+) -> Result<Policy, SuppressionError> {
+    known_setup(store, setup)?;
+    let bad = |m: &str| Err(SuppressionError::InvalidPolicy(m.to_string()));
+    if matches!(policy.hard_bounce_scope, Scope::UseCase(_)) {
+        return bad("hard-bounce-scope is setup or marketing");
+    }
+    if policy.unsubscribe_scope == Scope::Marketing {
+        return bad("unsubscribe-scope is setup or use-case");
+    }
+    if policy.soft_bounce_window > 30 * 86_400 || policy.soft_bounce_duration > 365 * 86_400 {
+        return bad("soft-bounce-window is at most 30 days and soft-bounce-duration 365 days");
+    }
+    if policy.complaint_rate_ppm > 1_000_000 {
+        return bad("complaint-rate-ppm is at most 1000000");
+    }
+    if !(1..=90).contains(&policy.complaint_window_days) {
+        return bad("complaint-window-days is 1 to 90");
+    }
+    let mut policy = policy.clone();
+    if let Scope::UseCase(id) = &mut policy.unsubscribe_scope {
+        id.clear();
+    }
+    put_json(store, &policy_key(setup), &policy, Expect::Any)?;
+    Ok(policy)
+}
+
+fn measure(store: &mut dyn Store, setup: &str, policy: &Policy, now: u64) -> Result<Health, StoreError> {
+    let today = now / 86_400;
+    let first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
+    let counts = reporting::sum_days(store, &Subject::Setup(setup.to_string()), first, today)?;
+    let rate = if counts.sent == 0 {
+        0
+    } else {
+        u32::try_from(counts.complained.saturating_mul(1_000_000) / counts.sent).unwrap_or(u32::MAX)
+    };
+    Ok(Health {
+        window_days: policy.complaint_window_days,
+        sent: counts.sent,
+        complained: counts.complained,
+        complaint_rate_ppm: rate,
+        paused: get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
+    })
+}
+
+/// Pauses marketing sends of the setup if its complaint rate is over the
+/// line; called after each complaint.
+pub fn judge_rate(store: &mut dyn Store, setup: &str, now: u64) -> Result<(), StoreError> {
+    let policy = load_policy(store, setup)?;
+    let health = measure(store, setup, &policy, now)?;
+    if health.paused.is_none()
+        && health.sent >= policy.complaint_min_sent
+        && health.sent > 0
+        && health.complaint_rate_ppm > policy.complaint_rate_ppm
+    {
+        let pause = Pause {
+            since: now,
+            reason: format!(
+                "complaint rate {}.{:03}% ({} complaints, {} recipients in {} days) is over {}.{:03}%",
+                health.complaint_rate_ppm / 10_000,
+                health.complaint_rate_ppm % 10_000 / 10,
+                health.complained,
+                health.sent,
+                health.window_days,
+                policy.complaint_rate_ppm / 10_000,
+                policy.complaint_rate_ppm % 10_000 / 10,
+            ),
+        };
+        match put_json(store, &pause_key(setup), &pause, Expect::Absent) {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `suppression.health`.
+pub fn health(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+) -> Result<Health, SuppressionError> {
+    known_setup(store, setup)?;
+    let policy = load_policy(store, setup)?;
+    let now = now(env);
+    Ok(measure(store, setup, &policy, now)?)
+}
+
+/// `suppression.clear-pause`.
+pub fn clear_pause(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &str,
+    note: &str,
+) -> Result<Health, SuppressionError> {
+    known_setup(store, setup)?;
+    let now = now(env);
+    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+        let note: String = note.chars().filter(|c| !c.is_control()).take(500).collect();
+        let log = format!("pause-history/{setup}/{:020}", pause.since);
+        let ended = serde_json::json!({ "pause": pause, "cleared-at": now, "note": note });
+        put_json(store, &log, &ended, Expect::Any)?;
+        store.delete(&pause_key(setup), Expect::Any)?;
+    }
+    let policy = load_policy(store, setup)?;
+    Ok(measure(store, setup, &policy, now)?)
+}
