@@ -60,6 +60,7 @@ pub struct Sent {
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
     pub size: u64,
+    pub unsubscribe_url: Option<String>,
 }
 
 /// Why a message was not sent.
@@ -232,6 +233,18 @@ pub fn send(
         (true, Some(address)) => Some(unsubscribe::headers(store, &use_case, address)?),
         _ => None,
     };
+    let mut request = std::borrow::Cow::Borrowed(request);
+    if let Some((url, _, _)) = &list_unsubscribe {
+        let fill = |body: &Option<String>| {
+            body.as_ref()
+                .map(|b| b.replace("[[unsubscribe-url]]", url))
+        };
+        let (text, html) = (fill(&request.text), fill(&request.html));
+        let owned = request.to_mut();
+        owned.text = text;
+        owned.html = html;
+    }
+    let request = request.as_ref();
 
     let (thread_id, in_reply_to, references, thread_index) = match &request.in_reply_to {
         None => {
@@ -338,6 +351,7 @@ pub fn send(
         in_reply_to,
         references,
         size: outgoing.raw.len() as u64,
+        unsubscribe_url: list_unsubscribe.map(|(url, _, _)| url),
     })
 }
 
@@ -349,7 +363,7 @@ struct Threading<'a> {
     thread_index: &'a str,
     now: i64,
     /// List-Unsubscribe and List-Unsubscribe-Post.
-    list_unsubscribe: Option<&'a (String, String)>,
+    list_unsubscribe: Option<&'a (String, String, String)>,
 }
 
 fn compose(
@@ -382,7 +396,7 @@ fn compose(
     if !request.cc.is_empty() {
         builder = builder.cc(addresses(&request.cc));
     }
-    if let Some((list, post)) = t.list_unsubscribe {
+    if let Some((_, list, post)) = t.list_unsubscribe {
         builder = builder
             .header("List-Unsubscribe", Raw::new(list.clone()))
             .header("List-Unsubscribe-Post", Raw::new(post.clone()));

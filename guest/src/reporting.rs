@@ -162,7 +162,7 @@ pub fn sum_days(
 }
 
 /// The counts of the days that overlap `[from, until)`.
-pub fn counts(
+pub fn count(
     store: &mut dyn Store,
     subject: &Subject,
     from: u64,

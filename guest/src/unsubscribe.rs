@@ -145,13 +145,13 @@ pub fn verify(store: &mut dyn Store, token: &str) -> Result<Claim, UnsubscribeEr
     Ok(claim)
 }
 
-/// The List-Unsubscribe and List-Unsubscribe-Post values for mail of
-/// `use_case` to `address`.
+/// The one-click URL and the List-Unsubscribe and List-Unsubscribe-Post
+/// values for mail of `use_case` to `address`.
 pub fn headers(
     store: &mut dyn Store,
     use_case: &use_cases::UseCase,
     address: &str,
-) -> Result<(String, String), StoreError> {
+) -> Result<(String, String, String), StoreError> {
     let keys = setups::unsubscribe_keys(store, &use_case.setup)?
         .ok_or_else(|| StoreError::Other(format!("setup {} is missing", use_case.setup)))?;
     let policy = suppression::load_policy(store, &use_case.setup)?;
@@ -163,10 +163,12 @@ pub fn headers(
     };
     let token = token(&claim, &keys.secret)
         .ok_or_else(|| StoreError::Other("an id is not one the component made".into()))?;
+    let url = format!("{}/{token}", keys.base);
     Ok((
+        url.clone(),
         format!(
-            "<{}/{token}>,\r\n <mailto:unsubscribe@{}?subject={token}>",
-            keys.base, keys.setup.domain
+            "<{url}>,\r\n <mailto:unsubscribe@{}?subject={token}>",
+            keys.setup.domain
         ),
         "List-Unsubscribe=One-Click".to_string(),
     ))
@@ -302,6 +304,7 @@ pub fn one_click(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<OptOut, UnsubscribeError> {
+    let token = token.trim().rsplit('/').next().unwrap_or_default();
     let claim = verify(store, token)?;
     check_body(content_type, body)?;
     opt_out(store, env, &claim)
@@ -309,7 +312,8 @@ pub fn one_click(
 
 /// The token of a mailto unsubscribe: a word of the subject that verifies.
 pub fn from_subject(store: &mut dyn Store, subject: &str) -> Result<Option<Claim>, StoreError> {
-    for word in subject.split(|c: char| c.is_whitespace() || c == ':').take(20) {
+    let separator = |c: char| c.is_whitespace() || ":/?=&<>".contains(c);
+    for word in subject.split(separator).take(40) {
         if unverified(word).is_none() {
             continue;
         }

@@ -24,6 +24,7 @@
 //! let options = SetupOptions {
 //!     inbound_host: "inbound.mailroom.example".into(),
 //!     spf_include: None,
+//!     unsubscribe_base: None,
 //! };
 //! let setup = mailroom.create_setup("ws-1", "clinic.example", &options)??;
 //! // The customer publishes `setup.records` (DKIM key, MX, SPF, DMARC);

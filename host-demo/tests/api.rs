@@ -40,6 +40,7 @@ fn options() -> SetupOptions {
     SetupOptions {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
+        unsubscribe_base: None,
     }
 }
 

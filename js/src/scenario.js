@@ -132,8 +132,13 @@ function toJco(interfaces, type, json, path) {
       for (const key of Object.keys(json)) if (!known.has(key)) fail(path, `no field ${key} in the record`);
       const out = {};
       for (const f of t.fields) {
-        if (!(f.name in json)) fail(path, `field ${f.name} is missing (write null for none)`);
-        out[camel(f.name)] = toJco(interfaces, f.type, json[f.name], `${path}.${f.name}`);
+        // A field left out is null, which only an option accepts (as in
+        // every host's runner).
+        const value = f.name in json ? json[f.name] : null;
+        if (value === null && resolve(interfaces, f.type).kind !== 'option') {
+          fail(path, `field ${f.name} is missing or null, and is not an option`);
+        }
+        out[camel(f.name)] = toJco(interfaces, f.type, value, `${path}.${f.name}`);
       }
       return out;
     }

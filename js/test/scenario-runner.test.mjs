@@ -71,8 +71,8 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
   assert.equal(verify.ok.setup.status, 'verified');
   assert.deepEqual(verify.ok.checks.map((c) => c.state), ['verified', 'verified', 'verified', { missing: 'no such name' }]);
   assert.equal(uc.ok.type, 'marketing');
-  assert.deepEqual(Object.keys(uc.ok), ['id', 'setup', 'sender', 'type', 'entity-name', 'use-case-name', 'enabled']);
-  assert.deepEqual(Object.keys(out.ok), ['message-id', 'thread-id', 'in-reply-to', 'references', 'size']);
+  assert.deepEqual(Object.keys(uc.ok), ['id', 'setup', 'sender', 'type', 'entity-name', 'use-case-name', 'enabled', 'list-unsubscribe']);
+  assert.deepEqual(Object.keys(out.ok), ['message-id', 'thread-id', 'in-reply-to', 'references', 'size', 'unsubscribe-url']);
   assert.equal(out.ok['in-reply-to'], null);
   assert.equal(typeof out.ok.size, 'number');
   assert.deepEqual(report, { ok: null });
@@ -106,12 +106,12 @@ test('a step that cannot run names itself', () => {
   const cases = [
     [{ name: 's', call: 'setups.nothing', args: [] }, /step "s" \(setups\.nothing\): no function nothing/],
     [{ name: 's', call: 'setups.create', args: ['ws', 'a.example'] }, /"args" must be an array of 3 \(workspace, domain, options\)/],
-    [{ name: 's', call: 'setups.create', args: ['ws', 'a.example', { 'inbound-host': 'in.example' }] }, /field spf-include is missing/],
+    [{ name: 's', call: 'setups.create', args: ['ws', 'a.example', { 'spf-include': null }] }, /field inbound-host is missing or null, and is not an option/],
     [{ name: 's', call: 'setups.verify', args: ['x', [{ name: 'a', type: 'txt', result: 'txt' }]] }, /case txt has a payload/],
     [{ name: 's', call: 'setups.get', args: ['{{nope.ok.id}}'] }, /no earlier step named nope/],
     [{ name: 's', call: 'use-cases.create', args: ['a', 'b', 'weekly', 'c', 'd'] }, /"weekly" is not one of transactional, marketing/],
     [{ name: 's', call: 'outbound.report', args: ['x', 'accepted'] }, /case accepted has a payload/],
-    [{ name: 's', call: 'inbound.parse', args: ['x', { 'max-bytes': 1 }] }, /field max-depth is missing/],
+    [{ name: 's', call: 'inbound.parse', args: ['x', { 'max-bytes': 1, 'extra': 2 }] }, /no field extra/],
   ];
   for (const [step, message] of cases) {
     assert.throws(() => runScenario(scenario([step])), message);

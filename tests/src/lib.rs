@@ -29,6 +29,7 @@ impl Clinic {
         let options = setups::SetupOptions {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
+            unsubscribe_base: None,
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");

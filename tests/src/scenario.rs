@@ -9,7 +9,7 @@ use guest::outbound::{DeliveryOutcome, SendRequest, report, send};
 use guest::store::MemoryStore;
 use guest::transport::RecordingTransport;
 use guest::use_cases::UseCaseType;
-use guest::{setups, use_cases};
+use guest::{events, reporting, setups, suppression, unsubscribe, use_cases};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -98,6 +98,75 @@ pub fn run_native(scenario: &Value) -> Transcript {
             "use-cases.get" => result(use_cases::get(&mut store, &text(&args, 0))),
             "use-cases.list" => result(use_cases::list(&mut store, &text(&args, 0))),
             "use-cases.disable" => result(use_cases::disable(&mut store, &text(&args, 0))),
+            "use-cases.set-list-unsubscribe" => result(use_cases::set_list_unsubscribe(
+                &mut store,
+                &text(&args, 0),
+                arg::<bool>(&args, 1),
+            )),
+            "suppression.check" => result(suppression::check(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "suppression.get" => result(suppression::get(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "suppression.list" => result(suppression::list(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                arg::<Option<String>>(&args, 1).as_deref(),
+                arg::<u32>(&args, 2),
+            )),
+            "suppression.remove" => result(suppression::remove(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                &text(&args, 2),
+            )),
+            "suppression.get-policy" => result(suppression::policy(&mut store, &text(&args, 0))),
+            "suppression.set-policy" => result(suppression::set_policy(
+                &mut store,
+                &text(&args, 0),
+                &arg::<suppression::Policy>(&args, 1),
+            )),
+            "suppression.get-health" => {
+                result(suppression::health(&mut store, &mut env, &text(&args, 0)))
+            }
+            "suppression.clear-pause" => result(suppression::clear_pause(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "events.record" => result(events::record(
+                &mut store,
+                &mut env,
+                &arg::<events::Event>(&args, 0),
+            )),
+            "events.ingest-report" => result(events::ingest_report(
+                &mut store,
+                &mut env,
+                text(&args, 0).as_bytes(),
+            )),
+            "unsubscribe.one-click" => result(unsubscribe::one_click(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                arg::<Option<String>>(&args, 1).as_deref(),
+                text(&args, 2).as_bytes(),
+            )),
+            "reporting.count" => result(reporting::count(
+                &mut store,
+                &arg::<reporting::Subject>(&args, 0),
+                arg::<u64>(&args, 1),
+                arg::<u64>(&args, 2),
+            )),
             "outbound.send" => result(send(
                 &mut store,
                 &mut transport,

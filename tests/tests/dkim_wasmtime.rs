@@ -37,6 +37,7 @@ fn dkimpy_verifies_wasmtime_signatures() {
     let options = SetupOptions {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
+        unsubscribe_base: None,
     };
     let setup = mailroom
         .create_setup("ws-dkim", DOMAIN, &options)

@@ -171,6 +171,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     let options = SetupOptions {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
+        unsubscribe_base: None,
     };
     let setup = mailroom
         .create_setup("ws-dns", DOMAIN, &options)

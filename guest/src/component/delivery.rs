@@ -335,7 +335,7 @@ impl reporting::Guest for Component {
             reporting::Subject::Setup(id) => rep::Subject::Setup(id),
             reporting::Subject::UseCase(id) => rep::Subject::UseCase(id),
         };
-        rep::counts(&mut HostStore, &subject, from, until)
+        rep::count(&mut HostStore, &subject, from, until)
             .map(|p| reporting::Period {
                 from: p.from,
                 until: p.until,

@@ -369,6 +369,7 @@ impl outbound::Guest for Component {
                 in_reply_to: s.in_reply_to,
                 references: s.references,
                 size: s.size,
+                unsubscribe_url: s.unsubscribe_url,
             })
             .map_err(|e| {
                 use out::SendError as D;

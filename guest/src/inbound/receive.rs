@@ -9,6 +9,7 @@ use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
 use crate::setups::{self, Setup};
 use crate::store::{Store, StoreError};
+use crate::unsubscribe::{self, OptOut, UnsubscribeError};
 use crate::{ids, thread, thread_index};
 
 /// The SMTP envelope an inbound message arrived with.
@@ -57,6 +58,7 @@ pub struct Received {
     pub references: Vec<String>,
     pub auto_reply: Option<AutoReply>,
     pub new_text: Option<String>,
+    pub unsubscribed: Option<OptOut>,
     pub notes: Vec<String>,
     pub message: ParsedMessage,
 }
@@ -212,15 +214,52 @@ pub fn receive(
             reason: a.reason,
         });
     let new_text = message.text.as_deref().map(reply_text::new_text);
+    let unsubscribed = match &setup {
+        Some(setup) => mailto_unsubscribe(store, env, setup, envelope, &message, &mut notes)?,
+        None => None,
+    };
     Ok(Received {
         message_id: own_id.clone(),
         resolution,
         references: thread::extend(&chain, std::slice::from_ref(&own_id)),
         auto_reply,
         new_text,
+        unsubscribed,
         notes,
         message,
     })
+}
+
+/// The mailto form of one-click unsubscribe: a message to
+/// `unsubscribe@DOMAIN` whose subject holds a token of the setup.
+fn mailto_unsubscribe(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    setup: &Setup,
+    envelope: &Envelope,
+    message: &ParsedMessage,
+    notes: &mut Vec<String>,
+) -> Result<Option<OptOut>, StoreError> {
+    let mailbox = format!("unsubscribe@{}", setup.domain);
+    if !recipients(envelope, message).contains(&mailbox) {
+        return Ok(None);
+    }
+    let subject = message.subject.as_deref().unwrap_or_default();
+    let claim = unsubscribe::from_subject(store, subject)?.filter(|c| c.setup == setup.id);
+    let Some(claim) = claim else {
+        notes.push(format!(
+            "to {mailbox} without a valid unsubscribe token in the subject; nothing was unsubscribed"
+        ));
+        return Ok(None);
+    };
+    match unsubscribe::opt_out(store, env, &claim) {
+        Ok(out) => Ok(Some(out)),
+        Err(UnsubscribeError::Store(m)) => Err(StoreError::Other(m)),
+        Err(e) => {
+            notes.push(format!("the unsubscribe token was refused: {e:?}"));
+            Ok(None)
+        }
+    }
 }
 
 fn kind_name<S: serde::Serializer>(kind: &AutoReplyKind, s: S) -> Result<S::Ok, S::Error> {
