@@ -148,18 +148,14 @@ fn check_event(event: &Event) -> Result<(String, String), EventError> {
         ));
     }
     let message_id = ids::bare(&event.message_id).ok_or_else(|| {
-        EventError::UnknownMessage(format!(
-            "{} is not a msg-id",
-            ids::shown(&event.message_id)
+        EventError::UnknownMessage(format!("{} is not a msg-id", ids::shown(&event.message_id)))
+    })?;
+    let recipient = suppression::normalize_address(&event.recipient).map_err(|_| {
+        EventError::InvalidEvent(format!(
+            "recipient {} is not an address local@domain",
+            ids::shown(&event.recipient)
         ))
     })?;
-    let recipient = suppression::normalize_address(&event.recipient)
-        .map_err(|_| {
-            EventError::InvalidEvent(format!(
-                "recipient {} is not an address local@domain",
-                ids::shown(&event.recipient)
-            ))
-        })?;
     match &event.kind {
         EventKind::Bounced(b) => {
             check_status(b.status.as_deref())?;
@@ -184,7 +180,15 @@ pub fn record(
             "no outbound message {message_id}"
         )));
     };
-    apply(store, env, &message, &event.id, &recipient, event.at, &event.kind)
+    apply(
+        store,
+        env,
+        &message,
+        &event.id,
+        &recipient,
+        event.at,
+        &event.kind,
+    )
 }
 
 fn apply(
@@ -333,7 +337,12 @@ pub fn ingest_report(
             "report": &report,
             "raw": crate::thread_index::base64(raw),
         });
-        put_json(store, &format!("unmatched-report/{id}"), &stored, Expect::Any)?;
+        put_json(
+            store,
+            &format!("unmatched-report/{id}"),
+            &stored,
+            Expect::Any,
+        )?;
         ReportOutcome::Unmatched(id)
     } else {
         ReportOutcome::Matched(recorded)

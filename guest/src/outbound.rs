@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::messages::{self, Direction, MessageRecord, Status};
-use crate::store::{Store, StoreError};
-use crate::transport::{Envelope, Outgoing, Transport, TransportError};
 use crate::reporting::{self, Field};
+use crate::store::{Store, StoreError};
 use crate::suppression::{self, Decision, Pause, Suppression};
+use crate::transport::{Envelope, Outgoing, Transport, TransportError};
 use crate::{dkim, ids, setups, thread, thread_index, unsubscribe, use_cases};
 
 /// A recipient.
@@ -219,14 +219,28 @@ pub fn send(
             Decision::Suppressed(s) => suppressed.push(s),
             Decision::Paused(pause) => {
                 let n = rcpt_to.len() as u64;
-                reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Suppressed, n)?;
+                reporting::bump(
+                    store,
+                    &setup.id,
+                    Some(&use_case.id),
+                    now,
+                    Field::Suppressed,
+                    n,
+                )?;
                 return Err(SendError::Paused(pause));
             }
         }
     }
     if !suppressed.is_empty() {
         let n = suppressed.len() as u64;
-        reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Suppressed, n)?;
+        reporting::bump(
+            store,
+            &setup.id,
+            Some(&use_case.id),
+            now,
+            Field::Suppressed,
+            n,
+        )?;
         return Err(SendError::Suppressed(suppressed));
     }
     let list_unsubscribe = match (use_case.list_unsubscribe, rcpt_to.first()) {
@@ -235,10 +249,8 @@ pub fn send(
     };
     let mut request = std::borrow::Cow::Borrowed(request);
     if let Some((url, _, _)) = &list_unsubscribe {
-        let fill = |body: &Option<String>| {
-            body.as_ref()
-                .map(|b| b.replace("[[unsubscribe-url]]", url))
-        };
+        let fill =
+            |body: &Option<String>| body.as_ref().map(|b| b.replace("[[unsubscribe-url]]", url));
         let (text, html) = (fill(&request.text), fill(&request.html));
         let owned = request.to_mut();
         owned.text = text;

@@ -494,7 +494,10 @@ pub fn apply(
                 r.soft.retain(|s| s.at > at);
             }
             Change::HardBounce => {
-                add(r, suppression(policy.hard_bounce_scope.clone(), Reason::HardBounce, None));
+                add(
+                    r,
+                    suppression(policy.hard_bounce_scope.clone(), Reason::HardBounce, None),
+                );
             }
             Change::SoftBounce => {
                 let delivered = r.last_delivered.unwrap_or(0);
@@ -508,7 +511,10 @@ pub fn apply(
                 if count > 0 && r.soft.iter().filter(|s| s.at <= at).count() >= count {
                     let until = at.saturating_add(policy.soft_bounce_duration);
                     if until > now {
-                        add(r, suppression(Scope::Setup, Reason::SoftBounces, Some(until)));
+                        add(
+                            r,
+                            suppression(Scope::Setup, Reason::SoftBounces, Some(until)),
+                        );
                     }
                     r.soft.clear();
                 }
@@ -518,12 +524,19 @@ pub fn apply(
                 if *kind != UseCaseType::Marketing {
                     add(
                         r,
-                        suppression(Scope::UseCase(use_case.to_string()), Reason::Complaint, None),
+                        suppression(
+                            Scope::UseCase(use_case.to_string()),
+                            Reason::Complaint,
+                            None,
+                        ),
                     );
                 }
             }
             Change::Unsubscribe(scope) => {
-                in_force = Some(add(r, suppression(scope.clone(), Reason::Unsubscribe, None)));
+                in_force = Some(add(
+                    r,
+                    suppression(scope.clone(), Reason::Unsubscribe, None),
+                ));
             }
             Change::Nothing => {}
         }
@@ -569,15 +582,20 @@ pub fn set_policy(
     Ok(policy)
 }
 
-fn measure(store: &mut dyn Store, setup: &str, policy: &Policy, now: u64) -> Result<Health, StoreError> {
+fn measure(
+    store: &mut dyn Store,
+    setup: &str,
+    policy: &Policy,
+    now: u64,
+) -> Result<Health, StoreError> {
     let today = now / 86_400;
     let first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
     let counts = reporting::sum_days(store, &Subject::Setup(setup.to_string()), first, today)?;
-    let rate = if counts.sent == 0 {
-        0
-    } else {
-        u32::try_from(counts.complained.saturating_mul(1_000_000) / counts.sent).unwrap_or(u32::MAX)
-    };
+    let rate = counts
+        .complained
+        .saturating_mul(1_000_000)
+        .checked_div(counts.sent)
+        .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX));
     Ok(Health {
         window_days: policy.complaint_window_days,
         sent: counts.sent,
@@ -648,4 +666,68 @@ pub fn clear_pause(
     }
     let policy = load_policy(store, setup)?;
     Ok(measure(store, setup, &policy, now)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn use_case(kind: UseCaseType) -> UseCase {
+        UseCase {
+            id: "uc_1".into(),
+            setup: "set_1".into(),
+            sender: "a@clinic.example".into(),
+            kind,
+            entity_name: "Clinic".into(),
+            use_case_name: "A".into(),
+            enabled: true,
+            list_unsubscribe: false,
+        }
+    }
+
+    fn soft(store: &mut MemoryStore, event: &str, at: u64) {
+        let target = Target {
+            setup: "set_1",
+            use_case: "uc_1",
+            address: "pat@example.org",
+            event,
+            at,
+        };
+        apply(store, &target, at, &Change::SoftBounce).expect("applied");
+    }
+
+    #[test]
+    fn soft_bounce_suppression_ends_after_its_duration() {
+        let mut store = MemoryStore::default();
+        let uc = use_case(UseCaseType::Transactional);
+        let t = 1_772_442_000;
+        soft(&mut store, "s1", t);
+        soft(&mut store, "s2", t + 3600);
+        soft(&mut store, "s3", t + 7200);
+        let during = decide(&mut store, &uc, "pat@example.org", t + 7200 + 86_399).expect("read");
+        assert!(matches!(during, Decision::Suppressed(ref s) if s.reason == Reason::SoftBounces));
+        let after = decide(&mut store, &uc, "pat@example.org", t + 7200 + 86_400).expect("read");
+        assert_eq!(after, Decision::Allow);
+    }
+
+    #[test]
+    fn soft_bounces_outside_the_window_do_not_add_up() {
+        let mut store = MemoryStore::default();
+        let uc = use_case(UseCaseType::Transactional);
+        let t = 1_772_442_000;
+        soft(&mut store, "s1", t);
+        soft(&mut store, "s2", t + 40 * 3600);
+        soft(&mut store, "s3", t + 73 * 3600);
+        let now = t + 73 * 3600;
+        assert_eq!(
+            decide(&mut store, &uc, "pat@example.org", now).expect("read"),
+            Decision::Allow
+        );
+        soft(&mut store, "s4", t + 74 * 3600);
+        assert!(matches!(
+            decide(&mut store, &uc, "pat@example.org", now + 3600).expect("read"),
+            Decision::Suppressed(_)
+        ));
+    }
 }

@@ -253,7 +253,11 @@ pub fn opt_out(
     let now = suppression::now(env);
     let event = format!(
         "unsubscribe:{}:{}",
-        if claim.whole_setup { "setup" } else { "use-case" },
+        if claim.whole_setup {
+            "setup"
+        } else {
+            "use-case"
+        },
         use_case.id
     );
     let target = Target {
@@ -264,8 +268,8 @@ pub fn opt_out(
         at: now,
     };
     let (began, in_force) = suppression::apply(store, &target, now, &Change::Unsubscribe(scope))?;
-    let suppression = in_force
-        .ok_or_else(|| UnsubscribeError::Store("the opt-out was not recorded".into()))?;
+    let suppression =
+        in_force.ok_or_else(|| UnsubscribeError::Store("the opt-out was not recorded".into()))?;
     let new = !began.is_empty();
     if new {
         reporting::bump(
@@ -358,6 +362,93 @@ mod tests {
         assert_ne!(&hmac(b"secret", &payload)[..MAC_LEN], mac.as_slice());
     }
 
+    /// Counts reads and writes of a memory store.
+    #[derive(Default)]
+    struct Counting {
+        inner: crate::store::MemoryStore,
+        reads: Vec<String>,
+        writes: usize,
+    }
+
+    impl Store for Counting {
+        fn get(&mut self, key: &str) -> Result<Option<crate::store::Entry>, StoreError> {
+            self.reads.push(key.to_string());
+            self.inner.get(key)
+        }
+        fn put(
+            &mut self,
+            key: &str,
+            value: &[u8],
+            expect: crate::store::Expect,
+        ) -> Result<u64, StoreError> {
+            self.writes += 1;
+            self.inner.put(key, value, expect)
+        }
+        fn delete(&mut self, key: &str, expect: crate::store::Expect) -> Result<(), StoreError> {
+            self.writes += 1;
+            self.inner.delete(key, expect)
+        }
+        fn list(
+            &mut self,
+            prefix: &str,
+            cursor: Option<&str>,
+            limit: u32,
+        ) -> Result<crate::store::Page, StoreError> {
+            self.inner.list(prefix, cursor, limit)
+        }
+    }
+
+    #[test]
+    fn a_token_with_any_byte_changed_is_refused_reading_only_the_setup() {
+        let mut store = Counting::default();
+        let mut env = crate::env::FixedEnv::new(1_772_442_000, 7);
+        let options = setups::SetupOptions {
+            inbound_host: "in.example".into(),
+            spf_include: None,
+            unsubscribe_base: None,
+        };
+        let setup = setups::create(&mut store, &mut env, "ws", "clinic.example", &options)
+            .expect("a setup");
+        let keys = setups::unsubscribe_keys(&mut store, &setup.id)
+            .expect("read")
+            .expect("keys");
+        let claim = Claim {
+            setup: setup.id.clone(),
+            use_case: "uc_0011223344556677".into(),
+            whole_setup: false,
+            address: "pat@example.org".into(),
+        };
+        let good = token(&claim, &keys.secret).expect("a token");
+        assert_eq!(verify(&mut store, &good), Ok(claim));
+        let bytes = Base64UrlUnpadded::decode_vec(&good).expect("base64url");
+        for i in 0..bytes.len() {
+            for flip in [1u8, 0x80] {
+                let mut changed = bytes.clone();
+                changed[i] ^= flip;
+                let forged = Base64UrlUnpadded::encode_string(&changed);
+                store.reads.clear();
+                store.writes = 0;
+                let refused = one_click(
+                    &mut store,
+                    &mut env,
+                    &forged,
+                    None,
+                    b"List-Unsubscribe=One-Click",
+                );
+                assert!(
+                    matches!(refused, Err(UnsubscribeError::InvalidToken(_))),
+                    "byte {i} ^ {flip}: {refused:?}"
+                );
+                assert_eq!(store.writes, 0, "byte {i}: a forged token wrote");
+                assert!(
+                    store.reads.iter().all(|k| k.starts_with("setup/")) && store.reads.len() <= 1,
+                    "byte {i}: read {:?}",
+                    store.reads
+                );
+            }
+        }
+    }
+
     #[test]
     fn bodies() {
         assert!(check_body(None, b"List-Unsubscribe=One-Click").is_ok());
@@ -372,7 +463,8 @@ mod tests {
         assert!(check_body(Some("text/plain"), b"List-Unsubscribe=One-Click").is_err());
         let form = b"--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n";
         assert!(check_body(Some("multipart/form-data; boundary=b"), form).is_ok());
-        let other = b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nOne-Click\r\n--b--\r\n";
+        let other =
+            b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nOne-Click\r\n--b--\r\n";
         assert!(check_body(Some("multipart/form-data; boundary=b"), other).is_err());
     }
 }

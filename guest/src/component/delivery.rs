@@ -137,7 +137,11 @@ impl suppression::Guest for Component {
         .map_err(suppression_error)
     }
 
-    fn remove(setup: String, address: String, note: String) -> SupResult<suppression::AddressState> {
+    fn remove(
+        setup: String,
+        address: String,
+        note: String,
+    ) -> SupResult<suppression::AddressState> {
         sup::remove(&mut HostStore, &mut HostEnv, &setup, &address, &note)
             .map(wit_state)
             .map_err(suppression_error)
@@ -279,9 +283,9 @@ impl events::Guest for Component {
                     })
                     .collect(),
                 outcome: match r.outcome {
-                    ev::ReportOutcome::Matched(list) => events::ReportOutcome::Matched(
-                        list.into_iter().map(wit_recorded).collect(),
-                    ),
+                    ev::ReportOutcome::Matched(list) => {
+                        events::ReportOutcome::Matched(list.into_iter().map(wit_recorded).collect())
+                    }
                     ev::ReportOutcome::Unmatched(id) => events::ReportOutcome::Unmatched(id),
                     ev::ReportOutcome::Ignored => events::ReportOutcome::Ignored,
                 },
