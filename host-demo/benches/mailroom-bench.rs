@@ -298,6 +298,7 @@ fn native_sends(kind: &SendKind, file: &[u8]) -> anyhow::Result<Duration> {
     let options = setups::SetupOptions {
         inbound_host: "inbound.mailroom.example".into(),
         spf_include: None,
+        unsubscribe_base: None,
     };
     let setup = setups::create(&mut store, &mut env, "ws-1", "clinic.example", &options)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -352,6 +353,7 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
             &host_demo::SetupOptions {
                 inbound_host: "inbound.mailroom.example".into(),
                 spf_include: None,
+                unsubscribe_base: None,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -1,0 +1,216 @@
+//! The bounce and complaint analyzer on sisimai's set of real reports
+//! (`../shared/corpus/sisimai-set-of-emails/maildir/{bsd,not}`): counts per
+//! class and format, the share classified, and a golden of every file's
+//! outcome (`tests/fixtures/reports-corpus/expected.json`; rewrite it with
+//! `MAILROOM_BLESS=1`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use conformance::{blessing, root};
+use guest::reports::{Class, Report, ReportFormat, analyze};
+use serde_json::{Map, Value, json};
+
+/// Files whose real nature differs from the folder sisimai filed them in:
+/// `not/rb-issue-368-bug.eml` is a genuine "Mailbox full" bounce
+/// notification sent by a postmaster (sisimai keeps it as a regression
+/// sample for a parser crash).
+const NOT_BOUNCE_EXCEPTIONS: &[&str] = &["not/rb-issue-368-bug.eml"];
+
+fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn name(v: impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn outcome(report: &Report) -> Value {
+    let recipients: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| f.recipient.clone())
+        .collect();
+    let statuses: Vec<_> = report.findings.iter().map(|f| f.status.clone()).collect();
+    let reasons: Vec<_> = report.findings.iter().map(|f| f.reason.clone()).collect();
+    json!({
+        "format": name(report.format),
+        "class": name(report.class()),
+        "mta": report.mta,
+        "recipients": recipients,
+        "original-message-id": report.original_message_id,
+        "statuses": statuses,
+        "reasons": reasons,
+    })
+}
+
+/// `lhost-postfix` of `lhost-postfix-01.eml`.
+fn prefix(file: &str) -> &str {
+    let stem = file.trim_end_matches(".eml");
+    stem.rsplit_once('-').map_or(stem, |(p, _)| p)
+}
+
+#[test]
+fn reports_corpus() {
+    let base = root().join("../shared/corpus/sisimai-set-of-emails/maildir");
+    if !base.join("bsd").is_dir() {
+        eprintln!("NOT RUN: {} is missing", base.join("bsd").display());
+        return;
+    }
+    let mut actual = Map::new();
+    let mut per_class: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_format: BTreeMap<String, usize> = BTreeMap::new();
+    let mut missed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut bounces, mut classified, mut with_recipient, mut with_original) = (0, 0, 0, 0);
+    let mut wrong = Vec::new();
+
+    for folder in ["bsd", "not"] {
+        for path in eml_files(&base.join(folder)) {
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let key = format!("{folder}/{file}");
+            let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{key}: {e}"));
+            let report = std::panic::catch_unwind(|| analyze(&raw))
+                .unwrap_or_else(|_| panic!("{key}: the analyzer panicked"));
+            let class = report.class();
+            *per_class.entry(name(class)).or_default() += 1;
+            *per_format.entry(name(report.format)).or_default() += 1;
+            if report.findings.iter().any(|f| f.recipient.is_some()) {
+                with_recipient += 1;
+            }
+            if report.original_message_id.is_some() {
+                with_original += 1;
+            }
+            let expected_bounce = folder == "bsd" && !file.starts_with("rfc3834-");
+            if expected_bounce {
+                bounces += 1;
+                if class == Class::NotABounce {
+                    missed
+                        .entry(prefix(&file).to_string())
+                        .or_default()
+                        .push(file.clone());
+                } else {
+                    classified += 1;
+                }
+            }
+            let not_spam = report
+                .findings
+                .iter()
+                .any(|f| f.feedback_type.as_deref() == Some("not-spam"));
+            let ok = if folder == "not" {
+                NOT_BOUNCE_EXCEPTIONS.contains(&key.as_str())
+                    || (class == Class::NotABounce
+                        && matches!(
+                            report.format,
+                            ReportFormat::NotAReport | ReportFormat::AutoReply
+                        ))
+            } else if file.starts_with("arf-") {
+                not_spam || class == Class::Complaint
+            } else if file.starts_with("rfc3834-") {
+                class == Class::NotABounce
+            } else {
+                true
+            };
+            if !ok {
+                wrong.push(format!("{key}: {:?} {:?}", report.format, class));
+            }
+            actual.insert(key, outcome(&report));
+        }
+    }
+
+    eprintln!("reports corpus: {} files", actual.len());
+    for (class, n) in &per_class {
+        eprintln!("  class  {n:>4}  {class}");
+    }
+    for (format, n) in &per_format {
+        eprintln!("  format {n:>4}  {format}");
+    }
+    eprintln!(
+        "  classified {classified}/{bounces} bounces ({:.1}%); {with_recipient} with a recipient, \
+         {with_original} with the original Message-ID",
+        100.0 * classified as f64 / bounces.max(1) as f64
+    );
+    for (prefix, files) in &missed {
+        eprintln!("  missed {prefix}: {}", files.join(" "));
+    }
+
+    let golden = root().join("tests/fixtures/reports-corpus/expected.json");
+    let text = serde_json::to_string_pretty(&Value::Object(actual.clone())).expect("json") + "\n";
+    if blessing() {
+        std::fs::create_dir_all(golden.parent().expect("parent")).expect("golden folder");
+        std::fs::write(&golden, &text).expect("golden written");
+    } else {
+        let expected: Map<String, Value> = std::fs::read_to_string(&golden)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let mut differ: Vec<String> = actual
+            .iter()
+            .filter(|(k, v)| expected.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: expected {:?}\n    got {v}", expected.get(k)))
+            .collect();
+        differ.extend(
+            expected
+                .keys()
+                .filter(|k| !actual.contains_key(*k))
+                .map(|k| format!("{k}: in the golden, not in the corpus")),
+        );
+        assert!(
+            differ.is_empty(),
+            "{} files differ from {} (MAILROOM_BLESS=1 rewrites it):\n{}",
+            differ.len(),
+            golden.display(),
+            differ.join("\n")
+        );
+    }
+    assert!(wrong.is_empty(), "misclassified:\n{}", wrong.join("\n"));
+}
+
+/// `events.ingest-report` in wasmtime gives, for every report of the corpus,
+/// the JSON the native library gives (no message is stored, so each report
+/// is unmatched or ignored, and its analysis is compared whole).
+#[test]
+fn ingest_report_is_the_same_in_wasmtime() {
+    let dir = root().join("../shared/corpus/sisimai-set-of-emails/maildir");
+    if !dir.is_dir() {
+        eprintln!("NOT RUN: {} is missing", dir.display());
+        return;
+    }
+    let mailroom = host_demo::Mailroom::load_default().expect("the component loads");
+    let mut store = guest::store::MemoryStore::default();
+    let mut env = guest::env::FixedEnv::new(1_772_442_000, 1);
+    let mut differ = Vec::new();
+    for path in eml_files(&dir.join("bsd"))
+        .into_iter()
+        .chain(eml_files(&dir.join("not")))
+    {
+        let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let native = match guest::events::ingest_report(&mut store, &mut env, &raw) {
+            Ok(r) => json!({ "ok": r }),
+            Err(e) => json!({ "err": e }),
+        };
+        let bytes = Value::Array(raw.iter().map(|b| json!(b)).collect());
+        let wasm = host_demo::scenario::call(&mailroom, "events.ingest-report", &[bytes])
+            .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        if wasm != native {
+            differ.push(path.display().to_string());
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "wasmtime and native differ on:\n{}",
+        differ.join("\n")
+    );
+}
