@@ -465,6 +465,7 @@ fn scenario_results_match_the_typed_api() {
             "in-reply-to": null,
             "references": [],
             "size": sent.size,
+            "unsubscribe-url": null,
         }})
     );
     assert_eq!(step("report"), &json!({"ok": null}));
