@@ -112,6 +112,14 @@ pub const COMPONENT_ENV: &str = "MAILROOM_COMPONENT";
 /// Default cap on the component's linear memory: 512 MiB.
 pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
 
+/// The default cap on one call's running time; a call still running then
+/// traps, so no input can hold the host.
+pub const DEFAULT_MAX_CALL_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often the engine's epoch advances: the resolution of the call-time
+/// cap.
+const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The command that builds the component this host loads by default.
 pub const BUILD_COMMAND: &str = "cargo build -p guest --target wasm32-wasip2 --release";
 
@@ -170,7 +178,10 @@ impl Loaded {
             }
         };
 
-        let engine = Engine::new(&Config::new())?;
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        spawn_epoch_ticker(&engine);
         let (component, cache) = compile_cached(&engine, &bytes, &cache_dir())
             .with_context(|| format!("compiling component {}", path.display()))?;
 
@@ -191,6 +202,18 @@ impl Loaded {
     }
 }
 
+/// Advances the engine's epoch every [`EPOCH_TICK`] while the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+}
+
 /// Where a [`MailroomBuilder`] gets its component.
 enum Source {
     Path(PathBuf),
@@ -207,6 +230,7 @@ enum Source {
 pub struct MailroomBuilder {
     source: Source,
     max_memory: usize,
+    max_call_time: std::time::Duration,
     clock: Clock,
     random_seed: Option<u64>,
     store: Option<SharedStore>,
@@ -227,8 +251,16 @@ impl MailroomBuilder {
         self
     }
 
-    /// Caps the component's linear memory, in bytes. Growing past it traps
-    /// the call.
+    /// Caps each call's running time (default [`DEFAULT_MAX_CALL_TIME`],
+    /// checked every 10 ms through wasmtime's epoch interruption). A call
+    /// still running then traps.
+    pub fn max_call_time(mut self, limit: std::time::Duration) -> Self {
+        self.max_call_time = limit;
+        self
+    }
+
+    /// Caps the component's linear memory, in bytes (default
+    /// [`DEFAULT_MAX_MEMORY`]). Growing past it traps the call.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self
@@ -278,6 +310,7 @@ impl MailroomBuilder {
         Ok(Mailroom {
             loaded,
             max_memory: self.max_memory,
+            max_call_time: self.max_call_time,
             clock: match self.clock {
                 Clock::System => None,
                 Clock::Fixed { start } => Some(FixedWallClock::new(start)),
@@ -304,6 +337,7 @@ impl MailroomBuilder {
 pub struct Mailroom {
     loaded: Loaded,
     max_memory: usize,
+    max_call_time: std::time::Duration,
     clock: Option<FixedWallClock>,
     random: Option<Arc<Mutex<SplitMix64>>>,
     store: SharedStore,
@@ -317,6 +351,7 @@ impl Mailroom {
         MailroomBuilder {
             source: Source::Path(default_component_path()),
             max_memory: DEFAULT_MAX_MEMORY,
+            max_call_time: DEFAULT_MAX_CALL_TIME,
             clock: Clock::System,
             random_seed: None,
             store: None,
@@ -559,8 +594,9 @@ impl Mailroom {
     /// The context of a failed call.
     fn failed_while(&self, what: &str) -> String {
         format!(
-            "the mailroom component failed while {what} (memory cap {} MiB)",
-            self.max_memory / (1024 * 1024)
+            "the mailroom component failed while {what} (memory cap {} MiB, time cap {} ms)",
+            self.max_memory / (1024 * 1024),
+            self.max_call_time.as_millis()
         )
     }
 
@@ -597,6 +633,9 @@ impl Mailroom {
             },
         );
         store.limiter(|state| &mut state.limits);
+        let ticks = self.max_call_time.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
+        store.epoch_deadline_trap();
         store
     }
 }

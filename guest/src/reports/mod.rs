@@ -37,8 +37,8 @@ use serde::Serialize;
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Most findings (recipient groups, failed addresses) kept per report.
 pub const MAX_FINDINGS: usize = 1000;
-/// Most characters kept of a diagnostic.
-pub const MAX_DIAGNOSTIC_CHARS: usize = 500;
+/// Most bytes kept of a diagnostic (cut on a character boundary).
+pub const MAX_DIAGNOSTIC_BYTES: usize = 500;
 /// Most bytes of human-readable text looked at.
 const MAX_TEXT_BYTES: usize = 512 * 1024;
 
@@ -86,7 +86,7 @@ pub struct Finding {
     /// Enhanced status code `X.Y.Z`.
     pub status: Option<String>,
     /// The diagnostic text, white space collapsed, at most
-    /// [`MAX_DIAGNOSTIC_CHARS`] characters.
+    /// [`MAX_DIAGNOSTIC_BYTES`] bytes.
     pub diagnostic: Option<String>,
     /// Short machine reason from the list in this module's documentation.
     pub reason: Option<String>,
@@ -197,7 +197,33 @@ pub fn analyze(raw: &[u8]) -> Report {
             report.mta = Some(vendor.to_string());
         }
     }
+    for finding in &mut report.findings {
+        finding.recipient = finding.recipient.take().and_then(|r| clean_recipient(&r));
+    }
     report
+}
+
+/// A recipient as an addr-spec `local@domain`, lower-case: the value itself
+/// (without an RFC 5321 source route) when nothing in it could break a
+/// header, else the first plain address in it, else none.
+fn clean_recipient(value: &str) -> Option<String> {
+    let value = value.trim();
+    let value = match value.strip_prefix('@') {
+        Some(routed) => routed.rsplit_once(':').map_or("", |(_, a)| a),
+        None => value,
+    };
+    let safe = value.len() <= 320
+        && value
+            .rsplit_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+        && !value
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "<>,;()[]\\".contains(c));
+    if safe {
+        Some(value.to_ascii_lowercase())
+    } else {
+        text::addresses(value, 1).into_iter().next()
+    }
 }
 
 pub(crate) fn not_a_report(report_message_id: Option<String>) -> Report {

@@ -161,7 +161,7 @@ fn hostile_input_never_panics() {
         let r = analyze(&raw);
         assert!(r.findings.len() <= MAX_FINDINGS);
         for f in &r.findings {
-            assert!(f.diagnostic.as_ref().is_none_or(|d| d.chars().count() <= MAX_DIAGNOSTIC_CHARS));
+            assert!(f.diagnostic.as_ref().is_none_or(|d| d.len() <= MAX_DIAGNOSTIC_BYTES));
         }
     }
 }

@@ -1,24 +1,22 @@
 //! Text helpers shared by the analyzers: white space, status codes, e-mail
 //! addresses and Message-IDs found in free text.
 
-use super::MAX_DIAGNOSTIC_CHARS;
+use super::MAX_DIAGNOSTIC_BYTES;
 
 /// White space collapsed to single spaces, trimmed, cut to
-/// [`MAX_DIAGNOSTIC_CHARS`] characters; `None` when empty.
+/// [`MAX_DIAGNOSTIC_BYTES`] bytes; `None` when empty.
 pub fn collapse(text: &str) -> Option<String> {
     let mut out = String::new();
-    let mut chars = 0usize;
     for word in text.split_whitespace() {
         for c in (!out.is_empty())
             .then_some(' ')
             .into_iter()
             .chain(word.chars())
         {
-            if chars == MAX_DIAGNOSTIC_CHARS {
+            if out.len() + c.len_utf8() > MAX_DIAGNOSTIC_BYTES {
                 return Some(out);
             }
             out.push(c);
-            chars += 1;
         }
     }
     (!out.is_empty()).then_some(out)
@@ -274,7 +272,7 @@ mod tests {
     fn collapses_and_cuts() {
         assert_eq!(collapse("  a \n\t b "), Some("a b".into()));
         assert_eq!(
-            collapse("é".repeat(600).as_str()).map(|s| s.chars().count()),
+            collapse("é".repeat(600).as_str()).map(|s| s.len()),
             Some(500)
         );
         assert_eq!(collapse(" \n"), None);

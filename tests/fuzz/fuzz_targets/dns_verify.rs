@@ -1,0 +1,81 @@
+//! `setups.verify` with arbitrary DNS answers: no panic; a setup is
+//! verified only when every required record was seen as published.
+
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use arbitrary::Arbitrary;
+use guest::setups::{self, DnsAnswer, DnsResult, MxAnswer, RecordState, RecordType, SetupStatus};
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Debug, Arbitrary)]
+enum Result_ {
+    Txt(Vec<Vec<String>>),
+    Mx(Vec<(u16, String)>),
+    NoSuchName,
+    NoRecords,
+    Timeout,
+    ServerFailure(String),
+}
+
+#[derive(Debug, Arbitrary)]
+struct Answer {
+    /// Which of the setup's names, or `other`.
+    name: u8,
+    other: String,
+    mx: bool,
+    result: Result_,
+}
+
+fuzz_target!(|answers: Vec<Answer>| {
+    let clinic = common::clinic();
+    let mut store = clinic.store.clone();
+    let names: Vec<String> = clinic
+        .setup
+        .records
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    let answers: Vec<DnsAnswer> = answers
+        .into_iter()
+        .take(16)
+        .map(|a| DnsAnswer {
+            name: names.get(usize::from(a.name)).cloned().unwrap_or(a.other),
+            kind: if a.mx {
+                RecordType::Mx
+            } else {
+                RecordType::Txt
+            },
+            result: match a.result {
+                Result_::Txt(t) => DnsResult::Txt(t),
+                Result_::Mx(m) => DnsResult::Mx(
+                    m.into_iter()
+                        .map(|(preference, exchange)| MxAnswer {
+                            preference,
+                            exchange,
+                        })
+                        .collect(),
+                ),
+                Result_::NoSuchName => DnsResult::NoSuchName,
+                Result_::NoRecords => DnsResult::NoRecords,
+                Result_::Timeout => DnsResult::Timeout,
+                Result_::ServerFailure(m) => DnsResult::ServerFailure(m),
+            },
+        })
+        .collect();
+    let Ok(v) = setups::verify(&mut store, &clinic.setup.id, &answers) else {
+        return;
+    };
+    if v.setup.status == SetupStatus::Verified {
+        for c in &v.checks {
+            assert!(
+                !c.record.required || c.state == RecordState::Verified,
+                "verified with {:?} {:?}",
+                c.record.purpose,
+                c.state
+            );
+        }
+    }
+});
