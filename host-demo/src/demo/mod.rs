@@ -1,7 +1,11 @@
-//! The `demo` command: a sequence of steps over embedded sample messages.
+//! The `demo` command: a clinic's email channel from its DNS records to the
+//! send decisions that bounces, complaints and unsubscribes cause, then the
+//! parsing of embedded sample messages.
 //!
-//! Each [`Step`] prints what it does and what the component answered. New
-//! steps of the mail lifecycle are added to [`STEPS`].
+//! Each [`Step`] prints what it does and what the component answered; the
+//! lifecycle steps live in [`lifecycle`].
+
+mod lifecycle;
 
 use std::io::Write;
 use std::path::Path;
@@ -23,7 +27,7 @@ struct Sample {
 
 const APPLE_REPLY: Sample = Sample {
     file: "samples/apple-mail-reply.eml",
-    bytes: include_bytes!("../samples/apple-mail-reply.eml"),
+    bytes: include_bytes!("../../samples/apple-mail-reply.eml"),
     title: "an Apple Mail reply with a PDF between two HTML fragments",
     note: "Apple Mail puts the PDF inside multipart/alternative > multipart/mixed, \
            between two HTML fragments. The fragments are joined into one `html`, \
@@ -34,7 +38,7 @@ const APPLE_REPLY: Sample = Sample {
 
 const OUTLOOK_INLINE: Sample = Sample {
     file: "samples/outlook-inline-image.eml",
-    bytes: include_bytes!("../samples/outlook-inline-image.eml"),
+    bytes: include_bytes!("../../samples/outlook-inline-image.eml"),
     title: "an Outlook message with a cid-referenced image",
     note: "The HTML shows image001.png through src=\"cid:...\", so that part is \
            inline and named by its Content-ID, which is how a renderer finds it. \
@@ -44,7 +48,7 @@ const OUTLOOK_INLINE: Sample = Sample {
 
 const GMAIL_FORWARD: Sample = Sample {
     file: "samples/gmail-forward.eml",
-    bytes: include_bytes!("../samples/gmail-forward.eml"),
+    bytes: include_bytes!("../../samples/gmail-forward.eml"),
     title: "a Gmail forward that carries the original message",
     note: "The forwarded message/rfc822 part is one .eml attachment, named from \
            its Subject. The CSV attached to the original stays inside that .eml; \
@@ -55,6 +59,8 @@ const GMAIL_FORWARD: Sample = Sample {
 enum Step {
     /// Compile (or load from the cache) and link the component.
     Load,
+    /// One step of the clinic's lifecycle.
+    Life(Life),
     /// Parse a sample and show what it yields.
     Parse(&'static Sample),
     /// Parse the first `.eml` attachment of a sample, as a message of its own.
@@ -63,8 +69,35 @@ enum Step {
     DeepNesting { depth: usize },
 }
 
+/// The lifecycle steps, in order.
+#[derive(Clone, Copy)]
+enum Life {
+    Setup,
+    Verify,
+    UseCases,
+    Confirmation,
+    PatientReply,
+    OurReply,
+    Newsletter,
+    Bounce,
+    Complaint,
+    Unsubscribe,
+    Decisions,
+}
+
 const STEPS: &[Step] = &[
     Step::Load,
+    Step::Life(Life::Setup),
+    Step::Life(Life::Verify),
+    Step::Life(Life::UseCases),
+    Step::Life(Life::Confirmation),
+    Step::Life(Life::PatientReply),
+    Step::Life(Life::OurReply),
+    Step::Life(Life::Newsletter),
+    Step::Life(Life::Bounce),
+    Step::Life(Life::Complaint),
+    Step::Life(Life::Unsubscribe),
+    Step::Life(Life::Decisions),
     Step::Parse(&APPLE_REPLY),
     Step::Parse(&OUTLOOK_INLINE),
     Step::Parse(&GMAIL_FORWARD),
@@ -76,6 +109,22 @@ impl Step {
     fn title(&self) -> String {
         match self {
             Step::Load => "Load the mailroom component into wasmtime".to_string(),
+            Step::Life(life) => match life {
+                Life::Setup => "Register the clinic's sending domain: its DNS records",
+                Life::Verify => "Verify the records (answered by a local zone)",
+                Life::UseCases => "Create two use cases: appointments and a newsletter",
+                Life::Confirmation => "Send an appointment confirmation (transactional)",
+                Life::PatientReply => {
+                    "Receive the patient's reply: iPhone Mail, a PDF, References stripped"
+                }
+                Life::OurReply => "Answer in the same thread",
+                Life::Newsletter => "Send the newsletter (marketing, one-click unsubscribe)",
+                Life::Bounce => "Ingest a bounce report (RFC 3464)",
+                Life::Complaint => "Ingest a spam complaint (RFC 5965 ARF)",
+                Life::Unsubscribe => "A patient unsubscribes with one click (RFC 8058)",
+                Life::Decisions => "The send decisions they caused",
+            }
+            .to_string(),
             Step::Parse(sample) => format!("Parse {}", sample.title),
             Step::OpenForwarded(sample) => {
                 format!("Open the message forwarded in {}", sample.file)
@@ -91,6 +140,7 @@ impl Step {
 struct Demo<'a> {
     out: &'a mut dyn Write,
     mailroom: Option<Mailroom>,
+    clinic: Option<lifecycle::Clinic>,
 }
 
 /// Runs every step in order, stopping at the first failure.
@@ -98,12 +148,15 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "mailroom demo: the mailroom WebAssembly component, run by a wasmtime host,\n\
-         reads {} sample messages. Each step says what it does and what came back.",
+         runs a clinic's email channel (setup, DNS, sends, a reply, a bounce, a\n\
+         complaint, an unsubscribe), then reads {} sample messages. Each step says\n\
+         what it does and what came back.",
         STEPS.iter().filter(|s| matches!(s, Step::Parse(_))).count()
     )?;
     let mut demo = Demo {
         out,
         mailroom: None,
+        clinic: None,
     };
     for (i, step) in STEPS.iter().enumerate() {
         writeln!(
@@ -115,6 +168,9 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
         match step {
             Step::Load => load(&mut demo)?,
+            Step::Life(life) => {
+                live(&mut demo, *life).with_context(|| format!("step {}", i + 1))?;
+            }
             Step::Parse(sample) => parse_sample(&mut demo, sample)
                 .with_context(|| format!("step {}: {}", i + 1, sample.file))?,
             Step::OpenForwarded(sample) => open_forwarded(&mut demo, sample)
@@ -127,6 +183,33 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
         "\nDone. `host-demo parse FILE.eml` prints the full canonical JSON of any message."
     )?;
     Ok(())
+}
+
+fn live(demo: &mut Demo<'_>, life: Life) -> anyhow::Result<()> {
+    let Some(m) = demo.mailroom.as_ref() else {
+        bail!("the component is not loaded");
+    };
+    let out = &mut *demo.out;
+    if let Life::Setup = life {
+        demo.clinic = Some(lifecycle::setup(m, out)?);
+        return Ok(());
+    }
+    let Some(c) = demo.clinic.as_mut() else {
+        bail!("no setup yet");
+    };
+    match life {
+        Life::Setup => Ok(()),
+        Life::Verify => lifecycle::verify(m, c, out),
+        Life::UseCases => lifecycle::use_cases(m, c, out),
+        Life::Confirmation => lifecycle::confirmation(m, c, out),
+        Life::PatientReply => lifecycle::patient_reply(m, c, out),
+        Life::OurReply => lifecycle::our_reply(m, c, out),
+        Life::Newsletter => lifecycle::newsletter(m, c, out),
+        Life::Bounce => lifecycle::bounce(m, c, out),
+        Life::Complaint => lifecycle::complaint(m, c, out),
+        Life::Unsubscribe => lifecycle::unsubscribe(m, c, out),
+        Life::Decisions => lifecycle::decisions(m, c, out),
+    }
 }
 
 fn load(demo: &mut Demo<'_>) -> anyhow::Result<()> {
