@@ -14,17 +14,19 @@ rustup toolchain install 1.98 --profile minimal --component rustfmt,clippy \
   --target wasm32-wasip2 >/dev/null
 
 # Real peers the tests start: notmuch (a mail client's threading), dnsmasq
-# (a DNS server) and dkimpy (an independent DKIM verifier).
-if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null; then
+# (a DNS server), curl (an HTTP client), dkimpy (an independent DKIM
+# verifier) and aiosmtpd (an SMTP server).
+if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null || ! command -v curl >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq notmuch dnsmasq-base
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq notmuch dnsmasq-base curl
   else
-    echo "install notmuch and dnsmasq (Debian/Ubuntu: apt-get install notmuch dnsmasq-base)" >&2
+    echo "install notmuch, dnsmasq and curl (Debian/Ubuntu: apt-get install notmuch dnsmasq-base curl)" >&2
     exit 1
   fi
 fi
 python3 -c "import dkim" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check dkimpy
+python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 
 cargo build -p guest --target wasm32-wasip2 --release
 if [ ! -d js/node_modules ]; then (cd js && npm ci --no-audit --no-fund); fi
