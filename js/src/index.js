@@ -3,10 +3,13 @@
 //
 // Runtime-neutral on purpose: no static `node:` imports here (see runtime.js;
 // `node:dns/promises` is imported on the first verifyWithDns without `dns`).
+// createChannel and createAsyncChannel share everything but `invoke`: the
+// synchronous one runs an export and returns, the async one (JSPI glue)
+// queues it and returns a Promise.
 //
 // Types and documentation: index.d.ts.
 
-import { instantiateMailroom } from './runtime.js';
+import { instantiateMailroom, instantiateMailroomAsync } from './runtime.js';
 import { MailroomError, MailroomParseError, StoreError, TransportError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { RecordingTransport } from './recording-transport.js';
@@ -60,31 +63,24 @@ function oneOf(call, name, value, cases) {
   return value;
 }
 
-function u32Limit(call, name, value) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${call}: limits.${name} must be an integer`);
-  }
-  if (value < 0 || value > U32_MAX) {
-    throw new RangeError(`${call}: limits.${name} must be between 0 and ${U32_MAX}`);
-  }
+function u32(call, name, value) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${call}: ${name} must be an integer`);
+  if (value < 0 || value > U32_MAX) throw new RangeError(`${call}: ${name} must be between 0 and ${U32_MAX}`);
   return value;
 }
 
-function u64Limit(call, name, value) {
-  if (value === undefined || value === null) return undefined;
+function u64(call, name, value) {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new TypeError(`${call}: limits.${name} must be a safe integer or a bigint`);
+    throw new TypeError(`${call}: ${name} must be a safe integer or a bigint`);
   }
-  if (typeof value !== 'number' && typeof value !== 'bigint') {
-    throw new TypeError(`${call}: limits.${name} must be an integer`);
-  }
+  if (typeof value !== 'number' && typeof value !== 'bigint') throw new TypeError(`${call}: ${name} must be an integer`);
   const big = BigInt(value);
-  if (big < 0n || big > U64_MAX) {
-    throw new RangeError(`${call}: limits.${name} must be between 0 and ${U64_MAX}`);
-  }
+  if (big < 0n || big > U64_MAX) throw new RangeError(`${call}: ${name} must be between 0 and ${U64_MAX}`);
   return big;
 }
+
+const u32Limit = (call, name, value) => (value === undefined || value === null ? undefined : u32(call, `limits.${name}`, value));
+const u64Limit = (call, name, value) => (value === undefined || value === null ? undefined : u64(call, `limits.${name}`, value));
 
 function toLimits(call, limits) {
   if (limits === undefined || limits === null) return {};
@@ -193,11 +189,105 @@ function toOutcome(call, outcome) {
   }
 }
 
+function toScope(call, name, scope) {
+  obj(call, name, scope);
+  switch (oneOf(call, `${name}.kind`, scope.kind, ['setup', 'marketing', 'use-case'])) {
+    case 'use-case':
+      return { tag: 'use-case', val: str(call, `${name}.useCase`, scope.useCase) };
+    default:
+      return { tag: scope.kind };
+  }
+}
+
+function toPolicy(call, p) {
+  obj(call, 'policy', p);
+  return {
+    hardBounceScope: toScope(call, 'policy.hardBounceScope', p.hardBounceScope),
+    softBounceCount: u32(call, 'policy.softBounceCount', p.softBounceCount),
+    softBounceWindow: u64(call, 'policy.softBounceWindow', p.softBounceWindow),
+    softBounceDuration: u64(call, 'policy.softBounceDuration', p.softBounceDuration),
+    unsubscribeScope: toScope(call, 'policy.unsubscribeScope', p.unsubscribeScope),
+    complaintRatePpm: u32(call, 'policy.complaintRatePpm', p.complaintRatePpm),
+    complaintWindowDays: u32(call, 'policy.complaintWindowDays', p.complaintWindowDays),
+    complaintMinSent: u64(call, 'policy.complaintMinSent', p.complaintMinSent),
+  };
+}
+
+function toEventKind(call, k) {
+  obj(call, 'event.kind', k);
+  switch (oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred'])) {
+    case 'bounced': {
+      const b = obj(call, 'event.kind.bounce', k.bounce);
+      return {
+        tag: 'bounced',
+        val: {
+          type: oneOf(call, 'event.kind.bounce.type', b.type, ['hard', 'soft']),
+          status: optStr(call, 'event.kind.bounce.status', b.status),
+          diagnostic: optStr(call, 'event.kind.bounce.diagnostic', b.diagnostic),
+        },
+      };
+    }
+    case 'complained':
+      return { tag: 'complained', val: optStr(call, 'event.kind.feedbackType', k.feedbackType) };
+    case 'deferred':
+      return { tag: 'deferred', val: optStr(call, 'event.kind.diagnostic', k.diagnostic) };
+    default:
+      return { tag: 'delivered' };
+  }
+}
+
+function toEvent(call, e) {
+  obj(call, 'event', e);
+  return {
+    id: str(call, 'event.id', e.id),
+    messageId: str(call, 'event.messageId', e.messageId),
+    recipient: str(call, 'event.recipient', e.recipient),
+    at: e.at === undefined || e.at === null ? undefined : u64(call, 'event.at', e.at),
+    kind: toEventKind(call, e.kind),
+  };
+}
+
+function toSubject(call, s) {
+  obj(call, 'subject', s);
+  return oneOf(call, 'subject.kind', s.kind, ['setup', 'use-case']) === 'setup'
+    ? { tag: 'setup', val: str(call, 'subject.setup', s.setup) }
+    : { tag: 'use-case', val: str(call, 'subject.useCase', s.useCase) };
+}
+
 // ---------------------------------------------------------------------------
 // Results: jco's forms (undefined for none, BigInt u64, {tag, val} variants)
 // to the facade's (null, Number, { kind, ... }).
 
 const orNull = (v) => (v === undefined ? null : v);
+
+/** The field a variant case's payload is named by, for the delivery interfaces' results. */
+const PAYLOAD = {
+  'use-case': 'useCase',
+  suppressed: 'suppression',
+  paused: 'pause',
+  bounced: 'bounce',
+  complained: 'feedbackType',
+  deferred: 'diagnostic',
+  matched: 'events',
+  unmatched: 'id',
+};
+
+/**
+ * A delivery interface's result (suppression, events, unsubscribe,
+ * reporting) in the facade's form, by shape: none → null, u64 → Number
+ * (timestamps and counts), `{ tag, val }` → `{ kind, [PAYLOAD[tag]]: val }`
+ * (no record of those interfaces has a field named `tag`).
+ */
+function plain(v) {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'bigint') return Number(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v !== 'object') return v;
+  if (typeof v.tag === 'string') {
+    return v.tag in PAYLOAD ? { kind: v.tag, [PAYLOAD[v.tag]]: plain(v.val) } : { kind: v.tag };
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+}
 
 function mailboxes(list) {
   return list.map((m) => ({ name: orNull(m.name), address: orNull(m.address) }));
@@ -254,6 +344,7 @@ function fromReceived(r) {
     references: r.references,
     autoReply: r.autoReply === undefined ? null : { kind: r.autoReply.kind, reason: r.autoReply.reason },
     newText: orNull(r.newText),
+    unsubscribed: plain(r.unsubscribed),
     notes: r.notes,
     message: fromParsed(r.message),
   };
@@ -292,6 +383,7 @@ const fromUseCase = (u) => ({
   entityName: u.entityName,
   useCaseName: u.useCaseName,
   enabled: u.enabled,
+  listUnsubscribe: u.listUnsubscribe,
 });
 
 const fromSent = (s) => ({
@@ -301,6 +393,7 @@ const fromSent = (s) => ({
   references: s.references,
   // A message's size in bytes: far below 2**53.
   size: Number(s.size),
+  unsubscribeUrl: orNull(s.unsubscribeUrl),
 });
 
 // ---------------------------------------------------------------------------
@@ -422,13 +515,7 @@ function checkObject(name, value, methods) {
   }
 }
 
-/**
- * A channel: one instance of the component over the embedder's store,
- * transport, clock and random source. See index.d.ts.
- *
- * @param {object} [options]
- */
-export function createChannel(options = {}) {
+function checkOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('createChannel: options must be an object');
   const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random, dns } = options;
   checkObject('store', store, ['get', 'put', 'delete', 'list']);
@@ -440,137 +527,272 @@ export function createChannel(options = {}) {
       throw new TypeError('createChannel: random must have getRandomBytes(len) or getRandomU64()');
     }
   }
+  return { store, transport, clock: clock ?? undefined, random: random ?? undefined, dns: dns ?? null };
+}
 
+/**
+ * A channel: one instance of the component over the embedder's store,
+ * transport, clock and random source. See index.d.ts.
+ *
+ * @param {object} [options]
+ */
+export function createChannel(options = {}) {
+  const opts = checkOptions(options);
   let root = null;
   let busy = null;
   let importError;
-  const onImportError = (err) => {
-    importError = err;
-  };
 
-  /**
-   * Runs one export: instantiates on first use, maps a WIT error to a typed
-   * error (its `cause` whatever the store or transport threw during the
-   * call), and drops the instance after anything else (a trap, a throwing
-   * clock or random source), so the next call starts from a fresh one. The
-   * component keeps nothing between calls (all state is in the store), so a
-   * fresh instance answers the same.
-   */
-  function invoke(call, fn, mapError) {
+  function invoke(call, run, map, mapError) {
     if (busy !== null) {
       throw new Error(`mailroom: ${call} called on a channel that is inside ${busy} (from a store or transport callback?)`);
     }
     busy = call;
     importError = undefined;
     try {
-      if (root === null) root = instantiateMailroom({ store, transport, clock: clock ?? undefined, random: random ?? undefined, onImportError });
-      return fn(root);
+      root ??= instantiateMailroom({ ...opts, onImportError: (err) => (importError = err) });
+      return map(run(root));
     } catch (err) {
-      const payload = witPayload(err);
-      if (payload !== undefined) throw mapError(payload, { call, cause: importError });
-      root = null;
-      throw err;
+      throw rethrown(err, call, mapError, importError, () => (root = null));
     } finally {
       busy = null;
       importError = undefined;
     }
   }
+  return channelOver(opts, invoke);
+}
 
-  const channel = {
+/**
+ * As createChannel, over the JSPI glue: the store's and transport's methods
+ * may return Promises, and every method returns one. See index.d.ts.
+ *
+ * @param {object} [options]
+ */
+export function createAsyncChannel(options = {}) {
+  if (typeof WebAssembly.Suspending !== 'function') {
+    throw new Error(
+      'createAsyncChannel needs JSPI (WebAssembly.Suspending): Node.js 24 or later, Deno 2, workerd; use createChannel with a synchronous store',
+    );
+  }
+  const opts = checkOptions(options);
+  let root = null;
+  let queue = Promise.resolve();
+
+  // One call at a time: the component's stack is suspended while the store
+  // answers, and another call must not run on the same instance meanwhile.
+  function invoke(call, run, map, mapError) {
+    const result = queue.then(async () => {
+      let importError;
+      try {
+        root ??= await instantiateMailroomAsync({ ...opts, onImportError: (err) => (importError = err) });
+        return map(await run(root));
+      } catch (err) {
+        throw rethrown(err, call, mapError, importError, () => (root = null));
+      }
+    });
+    queue = result.then(nothing, nothing);
+    return result;
+  }
+  return channelOver(opts, invoke);
+}
+
+function nothing() {}
+
+/**
+ * What an export threw, as the channel throws it: a WIT error as its typed
+ * error (`cause`: what the store or transport threw during the call), else
+ * as it is, after `drop()`: a trap, or a throwing clock or random source,
+ * may leave the instance unusable, and the component keeps nothing between
+ * calls, so a fresh one answers the same.
+ */
+function rethrown(err, call, mapError, cause, drop) {
+  const payload = witPayload(err);
+  if (payload !== undefined) return mapError(payload, { call, cause });
+  drop();
+  return err;
+}
+
+/**
+ * The channel's methods over `invoke(call, run, map, mapError)`, which runs
+ * `run(root)` on the instance and maps its result (or its WIT error):
+ * synchronously or, for createAsyncChannel, as a Promise.
+ */
+function channelOver({ store, transport, dns }, invoke) {
+  /** `invoke` for the delivery interfaces: results in the plain() form, every error a MailroomError. */
+  const call = (name, run) => invoke(name, run, plain, toError);
+
+  return Object.freeze({
     store,
     transport,
 
     parse(raw, limits) {
       const input = bytes('parse', 'raw', raw);
       const witLimits = toLimits('parse', limits);
-      return invoke('parse', (c) => fromParsed(c.inbound.parse(input, witLimits)), toParseError);
+      return invoke('parse', (c) => c.inbound.parse(input, witLimits), fromParsed, toParseError);
     },
 
     receive(raw, envelope, limits) {
       const input = bytes('receive', 'raw', raw);
       const env = toEnvelope('receive', envelope);
       const witLimits = toLimits('receive', limits);
-      return invoke('receive', (c) => fromReceived(c.inbound.receive(input, env, witLimits)), toReceiveError);
+      return invoke('receive', (c) => c.inbound.receive(input, env, witLimits), fromReceived, toReceiveError);
     },
 
     send(request) {
       const req = toSendRequest('send', request);
-      return invoke('send', (c) => fromSent(c.outbound.send(req)), toError);
+      return invoke('send', (c) => c.outbound.send(req), fromSent, toError);
     },
 
     report(messageId, outcome) {
-      const id = str('report', 'messageId', messageId);
+      const i = str('report', 'messageId', messageId);
       const o = toOutcome('report', outcome);
-      invoke('report', (c) => c.outbound.report(id, o), toError);
+      return invoke('report', (c) => c.outbound.report(i, o), nothing, toError);
     },
 
     setups: Object.freeze({
       create(workspace, domain, options) {
-        const call = 'setups.create';
-        const w = str(call, 'workspace', workspace);
-        const d = str(call, 'domain', domain);
-        const o = toSetupOptions(call, options);
-        return invoke(call, (c) => fromSetup(c.setups.create(w, d, o)), toError);
+        const name = 'setups.create';
+        const w = str(name, 'workspace', workspace);
+        const d = str(name, 'domain', domain);
+        const o = toSetupOptions(name, options);
+        return invoke(name, (c) => c.setups.create(w, d, o), fromSetup, toError);
       },
       get(id) {
         const i = str('setups.get', 'id', id);
-        return invoke('setups.get', (c) => fromSetup(c.setups.get(i)), toError);
+        return invoke('setups.get', (c) => c.setups.get(i), fromSetup, toError);
       },
       lookups(id) {
         const i = str('setups.lookups', 'id', id);
-        return invoke('setups.lookups', (c) => c.setups.lookups(i).map(fromLookup), toError);
+        return invoke('setups.lookups', (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
       },
       verify(id, answers) {
-        const call = 'setups.verify';
-        const i = str(call, 'id', id);
-        const a = list(call, 'answers', answers, toDnsAnswer);
-        return invoke(call, (c) => fromVerification(c.setups.verify(i, a)), toError);
+        const name = 'setups.verify';
+        const i = str(name, 'id', id);
+        const a = list(name, 'answers', answers, toDnsAnswer);
+        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
       },
       async verifyWithDns(id) {
-        const call = 'setups.verifyWithDns';
-        const i = str(call, 'id', id);
-        // 1. The names to resolve (a synchronous call), 2. resolve them all,
-        // outside any component call, 3. verify with the answers.
-        const lookups = invoke(call, (c) => c.setups.lookups(i).map(fromLookup), toError);
+        const name = 'setups.verifyWithDns';
+        const i = str(name, 'id', id);
+        // 1. The names to resolve, 2. resolve them all, outside any
+        // component call, 3. verify with the answers.
+        const lookups = await invoke(name, (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
         const resolver = dns ?? (await loadDefaultDns());
         const answers = await Promise.all(lookups.map((l) => resolveLookup(resolver, l)));
-        const a = answers.map((x, n) => toDnsAnswer(call, `answers[${n}]`, x));
-        return invoke(call, (c) => fromVerification(c.setups.verify(i, a)), toError);
+        const a = answers.map((x, n) => toDnsAnswer(name, `answers[${n}]`, x));
+        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
       },
       rotateDkim(id) {
         const i = str('setups.rotateDkim', 'id', id);
-        return invoke('setups.rotateDkim', (c) => fromSetup(c.setups.rotateDkim(i)), toError);
+        return invoke('setups.rotateDkim', (c) => c.setups.rotateDkim(i), fromSetup, toError);
       },
     }),
 
     useCases: Object.freeze({
       create(useCase) {
-        const call = 'useCases.create';
-        obj(call, 'useCase', useCase);
+        const name = 'useCases.create';
+        obj(name, 'useCase', useCase);
         const args = [
-          str(call, 'useCase.setup', useCase.setup),
-          str(call, 'useCase.sender', useCase.sender),
-          oneOf(call, 'useCase.type', useCase.type, ['transactional', 'marketing']),
-          str(call, 'useCase.entityName', useCase.entityName),
-          str(call, 'useCase.useCaseName', useCase.useCaseName),
+          str(name, 'useCase.setup', useCase.setup),
+          str(name, 'useCase.sender', useCase.sender),
+          oneOf(name, 'useCase.type', useCase.type, ['transactional', 'marketing']),
+          str(name, 'useCase.entityName', useCase.entityName),
+          str(name, 'useCase.useCaseName', useCase.useCaseName),
         ];
-        return invoke(call, (c) => fromUseCase(c.useCases.create(...args)), toError);
+        return invoke(name, (c) => c.useCases.create(...args), fromUseCase, toError);
       },
       get(id) {
         const i = str('useCases.get', 'id', id);
-        return invoke('useCases.get', (c) => fromUseCase(c.useCases.get(i)), toError);
+        return invoke('useCases.get', (c) => c.useCases.get(i), fromUseCase, toError);
       },
       list(setup) {
         const s = str('useCases.list', 'setup', setup);
-        return invoke('useCases.list', (c) => c.useCases.list(s).map(fromUseCase), toError);
+        return invoke('useCases.list', (c) => c.useCases.list(s), (l) => l.map(fromUseCase), toError);
       },
       disable(id) {
         const i = str('useCases.disable', 'id', id);
-        return invoke('useCases.disable', (c) => fromUseCase(c.useCases.disable(i)), toError);
+        return invoke('useCases.disable', (c) => c.useCases.disable(i), fromUseCase, toError);
+      },
+      setListUnsubscribe(id, enabled) {
+        const name = 'useCases.setListUnsubscribe';
+        const i = str(name, 'id', id);
+        if (typeof enabled !== 'boolean') throw new TypeError(`${name}: enabled must be a boolean`);
+        return invoke(name, (c) => c.useCases.setListUnsubscribe(i, enabled), fromUseCase, toError);
       },
     }),
-  };
-  return Object.freeze(channel);
+
+    suppression: Object.freeze({
+      check(useCase, address) {
+        const name = 'suppression.check';
+        const [u, a] = [str(name, 'useCase', useCase), str(name, 'address', address)];
+        return call(name, (c) => c.suppression.check(u, a));
+      },
+      get(setup, address) {
+        const name = 'suppression.get';
+        const [s, a] = [str(name, 'setup', setup), str(name, 'address', address)];
+        return call(name, (c) => c.suppression.get(s, a));
+      },
+      list(setup, page = {}) {
+        const name = 'suppression.list';
+        const s = str(name, 'setup', setup);
+        obj(name, 'page', page);
+        const cursor = optStr(name, 'page.cursor', page.cursor);
+        const limit = u32(name, 'page.limit', page.limit ?? 100);
+        return call(name, (c) => c.suppression.list(s, cursor, limit));
+      },
+      remove(setup, address, note) {
+        const name = 'suppression.remove';
+        const args = [str(name, 'setup', setup), str(name, 'address', address), str(name, 'note', note)];
+        return call(name, (c) => c.suppression.remove(...args));
+      },
+      getPolicy(setup) {
+        const s = str('suppression.getPolicy', 'setup', setup);
+        return call('suppression.getPolicy', (c) => c.suppression.getPolicy(s));
+      },
+      setPolicy(setup, policy) {
+        const name = 'suppression.setPolicy';
+        const [s, p] = [str(name, 'setup', setup), toPolicy(name, policy)];
+        return call(name, (c) => c.suppression.setPolicy(s, p));
+      },
+      getHealth(setup) {
+        const s = str('suppression.getHealth', 'setup', setup);
+        return call('suppression.getHealth', (c) => c.suppression.getHealth(s));
+      },
+      clearPause(setup, note) {
+        const name = 'suppression.clearPause';
+        const [s, n] = [str(name, 'setup', setup), str(name, 'note', note)];
+        return call(name, (c) => c.suppression.clearPause(s, n));
+      },
+    }),
+
+    events: Object.freeze({
+      record(event) {
+        const e = toEvent('events.record', event);
+        return call('events.record', (c) => c.events.record(e));
+      },
+      ingestReport(raw) {
+        const input = bytes('events.ingestReport', 'raw', raw);
+        return call('events.ingestReport', (c) => c.events.ingestReport(input));
+      },
+    }),
+
+    unsubscribe: Object.freeze({
+      oneClick(token, contentType, body) {
+        const name = 'unsubscribe.oneClick';
+        const t = str(name, 'token', token);
+        const ct = optStr(name, 'contentType', contentType);
+        const b = bytes(name, 'body', body ?? new Uint8Array());
+        return call(name, (c) => c.unsubscribe.oneClick(t, ct, b));
+      },
+    }),
+
+    reporting: Object.freeze({
+      count(subject, from, until) {
+        const name = 'reporting.count';
+        const args = [toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
+        return call(name, (c) => c.reporting.count(...args));
+      },
+    }),
+  });
 }
 
 // ---------------------------------------------------------------------------

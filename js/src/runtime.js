@@ -102,7 +102,7 @@ function syncOnly(what, value) {
     value.then(undefined, () => {});
     throw new TypeError(
       `${what} returned a Promise; the store and transport are called synchronously ` +
-        '(load what a call needs before it, or queue and report later; see README "Async storage")',
+        '(use createAsyncChannel where the runtime has JSPI; see README "Async storage")',
     );
   }
   return value;
@@ -120,82 +120,105 @@ function witError(tag, message) {
   return Object.assign(new Error(message), { payload: { tag, val: message } });
 }
 
+/** What the embedder threw, as the WIT error of `kinds` (by its `kind`, else 'other'). */
+function toWitError(kinds, err) {
+  const typed = err !== null && typeof err === 'object' && kinds.has(err.kind);
+  const message =
+    err instanceof Error
+      ? typed
+        ? err.message
+        : `${err.name}: ${err.message}`
+      : typeof err?.message === 'string'
+        ? err.message
+        : String(err);
+  return witError(typed ? err.kind : 'other', message);
+}
+
 /**
- * Runs `fn` (an embedder call and the checks on its answer); anything it
- * throws becomes a WIT error of `kinds` (by the thrown value's `kind`, else
- * 'other'), after `onError` has seen the original.
+ * How an import calls the embedder: `call(what, thunk, check)` runs `thunk`
+ * (the embedder's method) and `check` on its answer; anything either throws
+ * becomes a WIT error of `kinds`, after `onError` has seen the original.
+ * Synchronous: a Promise is refused. Async (JSPI): it is awaited, and the
+ * import returns a Promise on which the component's stack is suspended.
  */
-function guarded(kinds, onError, fn) {
-  try {
-    return fn();
-  } catch (err) {
+function caller(kinds, onError, isAsync) {
+  const fail = (err) => {
     onError(err);
-    const typed = err !== null && typeof err === 'object' && kinds.has(err.kind);
-    const message =
-      err instanceof Error
-        ? typed
-          ? err.message
-          : `${err.name}: ${err.message}`
-        : typeof err?.message === 'string'
-          ? err.message
-          : String(err);
-    throw witError(typed ? err.kind : 'other', message);
+    throw toWitError(kinds, err);
+  };
+  if (isAsync) {
+    return async (what, thunk, check) => {
+      try {
+        return check(await thunk());
+      } catch (err) {
+        return fail(err);
+      }
+    };
   }
+  return (what, thunk, check) => {
+    try {
+      return check(syncOnly(what, thunk()));
+    } catch (err) {
+      return fail(err);
+    }
+  };
 }
 
 const expectForEmbedder = (expect) =>
   expect.tag === 'version' ? { kind: 'version', version: toNumber(expect.val) } : { kind: expect.tag };
 
-/** `mailroom:channel/store` over an embedder's synchronous store. */
-function storeImport(store, onError) {
-  const call = (fn) => guarded(STORE_ERROR_KINDS, onError, fn);
+function checkEntry(entry) {
+  if (entry === null || entry === undefined) return undefined;
+  if (typeof entry !== 'object') throw new TypeError(`store.get must return { value, version } or null, not ${describe(entry)}`);
   return {
-    get: (key) =>
-      call(() => {
-        const entry = syncOnly('store.get', store.get(key));
-        if (entry === null || entry === undefined) return undefined;
-        if (typeof entry !== 'object') throw new TypeError(`store.get must return { value, version } or null, not ${describe(entry)}`);
-        return {
-          value: toBytes('store.get(...).value', entry.value),
-          version: toU64('store.get(...).version', entry.version),
-        };
-      }),
+    value: toBytes('store.get(...).value', entry.value),
+    version: toU64('store.get(...).version', entry.version),
+  };
+}
+
+function checkPage(page) {
+  if (page === null || typeof page !== 'object' || !Array.isArray(page.keys)) {
+    throw new TypeError(`store.list must return { keys: string[], cursor }, not ${describe(page)}`);
+  }
+  for (const key of page.keys) {
+    if (typeof key !== 'string') throw new TypeError(`store.list: every key must be a string, not ${describe(key)}`);
+  }
+  const next = page.cursor ?? undefined;
+  if (next !== undefined && typeof next !== 'string') {
+    throw new TypeError(`store.list: cursor must be a string or null, not ${describe(next)}`);
+  }
+  return { keys: [...page.keys], cursor: next };
+}
+
+const nothing = () => undefined;
+
+/** `mailroom:channel/store` over an embedder's store. */
+function storeImport(store, onError, isAsync) {
+  const call = caller(STORE_ERROR_KINDS, onError, isAsync);
+  return {
+    get: (key) => call('store.get', () => store.get(key), checkEntry),
     put: (key, value, expect) =>
-      call(() => toU64('store.put(...)', syncOnly('store.put', store.put(key, value, expectForEmbedder(expect))))),
-    delete: (key, expect) =>
-      call(() => {
-        syncOnly('store.delete', store.delete(key, expectForEmbedder(expect)));
-      }),
-    list: (prefix, cursor, limit) =>
-      call(() => {
-        const page = syncOnly('store.list', store.list(prefix, cursor ?? null, limit));
-        if (page === null || typeof page !== 'object' || !Array.isArray(page.keys)) {
-          throw new TypeError(`store.list must return { keys: string[], cursor }, not ${describe(page)}`);
-        }
-        for (const key of page.keys) {
-          if (typeof key !== 'string') throw new TypeError(`store.list: every key must be a string, not ${describe(key)}`);
-        }
-        const next = page.cursor ?? undefined;
-        if (next !== undefined && typeof next !== 'string') {
-          throw new TypeError(`store.list: cursor must be a string or null, not ${describe(next)}`);
-        }
-        return { keys: [...page.keys], cursor: next };
-      }),
+      call('store.put', () => store.put(key, value, expectForEmbedder(expect)), (v) => toU64('store.put(...)', v)),
+    delete: (key, expect) => call('store.delete', () => store.delete(key, expectForEmbedder(expect)), nothing),
+    list: (prefix, cursor, limit) => call('store.list', () => store.list(prefix, cursor ?? null, limit), checkPage),
   };
 }
 
 /** `mailroom:channel/transport` over an embedder's transport. */
-function transportImport(transport, onError) {
+function transportImport(transport, onError, isAsync) {
+  const call = caller(TRANSPORT_ERROR_KINDS, onError, isAsync);
   return {
     submit: (message) =>
-      guarded(TRANSPORT_ERROR_KINDS, onError, () => {
-        const outgoing = {
-          messageId: message.messageId,
-          envelope: { mailFrom: message.envelope.mailFrom, rcptTo: message.envelope.rcptTo },
-          raw: message.raw,
-        };
-        syncOnly('transport.submit', transport.submit(outgoing));
-      }),
+      call(
+        'transport.submit',
+        () =>
+          transport.submit({
+            messageId: message.messageId,
+            envelope: { mailFrom: message.envelope.mailFrom, rcptTo: message.envelope.rcptTo },
+            raw: message.raw,
+          }),
+        nothing,
+      ),
   };
 }
 
@@ -248,7 +271,8 @@ function randomImport(source, shim) {
 
 /**
  * Instantiates the component; returns jco's root (`inbound`, `outbound`,
- * `setups`, `useCases`, with jco's value forms).
+ * `setups`, `useCases`, `suppression`, `events`, `unsubscribe`,
+ * `reporting`, with jco's value forms).
  *
  * @param {object} options
  * @param {object} options.store  get/put/delete/list, as index.d.ts `Store`
@@ -256,13 +280,16 @@ function randomImport(source, shim) {
  * @param {object} [options.clock]  `now()`; default: preview2-shim's wall clock
  * @param {object} [options.random]  `getRandomBytes(len)` / `getRandomU64()`; default: preview2-shim's
  * @param {(err: unknown) => void} [options.onImportError]  sees whatever the store or transport threw
+ * @param {Function} [glue]  jco's `instantiate`: dist/mailroom.js (synchronous imports), or
+ *   dist/async/mailroom.js from `instantiateMailroomAsync`
  */
-export function instantiateMailroom({ store, transport, clock, random: source, onImportError = () => {} }) {
+export function instantiateMailroom({ store, transport, clock, random: source, onImportError = () => {} }, glue = instantiate) {
+  const isAsync = glue !== instantiate;
   const base = wasiImports();
   const imports = {
     ...base,
-    'mailroom:channel/store': storeImport(store, onImportError),
-    'mailroom:channel/transport': transportImport(transport, onImportError),
+    'mailroom:channel/store': storeImport(store, onImportError, isAsync),
+    'mailroom:channel/transport': transportImport(transport, onImportError, isAsync),
   };
   if (clock) imports['wasi:clocks/wall-clock'] = wallClockImport(clock, base['wasi:clocks/wall-clock']);
   if (source) imports['wasi:random/random'] = randomImport(source, base['wasi:random/random']);
@@ -276,7 +303,23 @@ export function instantiateMailroom({ store, transport, clock, random: source, o
       return target[key];
     },
   });
-  return withoutPromisingThrows(() => instantiate(coreModule, checked));
+  return withoutPromisingThrows(() => glue(coreModule, checked));
+}
+
+/**
+ * As instantiateMailroom, with the JSPI glue: the store's and transport's
+ * methods may return Promises, and every export returns one. Rejects where
+ * the runtime has no JSPI (`WebAssembly.Suspending`).
+ */
+export async function instantiateMailroomAsync(options) {
+  if (typeof WebAssembly.Suspending !== 'function') {
+    throw new Error(
+      '@mailroom/channel: createAsyncChannel needs JSPI (WebAssembly.Suspending): Node.js 24 or later, Deno 2, workerd; ' +
+        'use createChannel with a synchronous store here',
+    );
+  }
+  const { instantiate: glue } = await import('../dist/async/mailroom.js');
+  return instantiateMailroom(options, glue);
 }
 
 /**

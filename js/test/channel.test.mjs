@@ -122,12 +122,12 @@ test('a conversation: setup, use case, send, receive the reply, report', () => {
   assert.equal(setup.domain, 'clinic.example');
   assert.equal(setup.status, 'verified');
   assert.deepEqual(channel.setups.get(setup.id), setup);
-  assert.deepEqual(Object.keys(useCase), ['id', 'setup', 'sender', 'type', 'entityName', 'useCaseName', 'enabled']);
+  assert.deepEqual(Object.keys(useCase), ['id', 'setup', 'sender', 'type', 'entityName', 'useCaseName', 'enabled', 'listUnsubscribe']);
   assert.equal(useCase.enabled, true);
   assert.deepEqual(channel.useCases.get(useCase.id), useCase);
 
   const sent = channel.send(request(useCase));
-  assert.deepEqual(Object.keys(sent), ['messageId', 'threadId', 'inReplyTo', 'references', 'size']);
+  assert.deepEqual(Object.keys(sent), ['messageId', 'threadId', 'inReplyTo', 'references', 'size', 'unsubscribeUrl']);
   assert.match(sent.messageId, /^[0-9a-f]{32}@clinic\.example$/);
   assert.equal(sent.inReplyTo, null);
   assert.equal(typeof sent.size, 'number');
