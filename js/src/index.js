@@ -13,8 +13,10 @@ import { instantiateMailroom, instantiateMailroomAsync } from './runtime.js';
 import { MailroomError, MailroomParseError, StoreError, TransportError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { RecordingTransport } from './recording-transport.js';
+import { kvStore } from './kv-store.js';
+import { nodemailerTransport } from './nodemailer-transport.js';
 
-export { MailroomError, MailroomParseError, StoreError, TransportError, MemoryStore, RecordingTransport };
+export { MailroomError, MailroomParseError, StoreError, TransportError, MemoryStore, RecordingTransport, kvStore, nodemailerTransport };
 
 const encoder = new TextEncoder();
 const U32_MAX = 0xffff_ffff;

@@ -12,31 +12,21 @@
 // guessed from the shape of a value, and a new export or type needs no
 // change here.
 //
-// Test-only: uses node:fs (the WIT) and node:crypto (sha256 of bytes).
+// Test-only: uses node:crypto (sha256 of bytes), which Node, Deno and
+// workerd (nodejs_compat) have; the WIT comes from dist/wit.js, so no file
+// system is needed.
 
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { instantiateMailroom } from './runtime.js';
+import witSources from '../dist/wit.js';
+import { instantiateMailroom, instantiateMailroomAsync } from './runtime.js';
 import { MemoryStore } from './memory-store.js';
 import { RecordingTransport } from './recording-transport.js';
 import { readWit, resolve } from './wit.js';
 
-const WIT_DIR = new URL('../dist/wit/', import.meta.url);
 const MASK64 = (1n << 64n) - 1n;
 
 let cachedWit = null;
-function wit() {
-  if (cachedWit === null) {
-    let files;
-    try {
-      files = readdirSync(WIT_DIR).filter((f) => f.endsWith('.wit')).sort();
-    } catch (err) {
-      throw new Error(`@mailroom/channel/scenario: cannot read ${WIT_DIR.pathname}; build it with \`npm run build\``, { cause: err });
-    }
-    cachedWit = readWit(files.map((file) => ({ file, text: readFileSync(new URL(file, WIT_DIR), 'utf8') })));
-  }
-  return cachedWit;
-}
+const wit = () => (cachedWit ??= readWit(witSources));
 
 /** jco's JS name of a WIT name: `use-cases` → `useCases`. */
 const camel = (name) => name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
@@ -205,24 +195,20 @@ function fromJco(interfaces, type, value, path) {
   }
 }
 
-/** Calls a jco export and gives its result in the JSON form. */
-function callJson(interfaces, func, fn, args, path) {
+/** A jco export's outcome (`{ value }` or `{ error }`) as its result in the JSON form. */
+function resultJson(interfaces, func, outcome, path) {
   const result = func.result === null ? null : resolve(interfaces, func.result);
-  if (result === null || result.kind !== 'result') {
-    const value = fn(...args);
-    return func.result === null ? null : fromJco(interfaces, func.result, value, path);
-  }
-  let value;
-  try {
-    value = fn(...args);
-  } catch (err) {
+  if ('error' in outcome) {
+    const err = outcome.error;
     // jco throws a ComponentError whose `payload` is the err value.
-    if (err !== null && typeof err === 'object' && Object.prototype.hasOwnProperty.call(err, 'payload')) {
+    if (result?.kind === 'result' && err !== null && typeof err === 'object' && Object.prototype.hasOwnProperty.call(err, 'payload')) {
       return { err: result.err === null ? null : fromJco(interfaces, result.err, err.payload, `${path}.err`) };
     }
     throw err;
   }
-  return { ok: result.ok === null ? null : fromJco(interfaces, result.ok, value, `${path}.ok`) };
+  if (result === null) return null;
+  if (result.kind !== 'result') return fromJco(interfaces, func.result, outcome.value, path);
+  return { ok: result.ok === null ? null : fromJco(interfaces, result.ok, outcome.value, `${path}.ok`) };
 }
 
 // ---------------------------------------------------------------------------
@@ -263,32 +249,17 @@ function substituteString(s, done) {
 // ---------------------------------------------------------------------------
 
 /**
- * Runs a scenario. See scenario.d.ts.
- * @param {string | object} fixture  the fixture's JSON text, or its parsed value
+ * A scenario's steps: yields a thunk calling each step's export and is
+ * resumed with its outcome (`{ value }` or `{ error }`); returns the steps'
+ * results. Driven synchronously by runScenario, with awaits by
+ * runScenarioAsync.
  */
-export function runScenario(fixture) {
-  const scenario = typeof fixture === 'string' ? JSON.parse(fixture) : fixture;
-  if (scenario === null || typeof scenario !== 'object' || !Array.isArray(scenario.steps)) {
-    throw new TypeError('runScenario: a scenario has "steps"');
-  }
-  for (const key of ['clock-start', 'random-seed']) {
-    if (!Number.isInteger(scenario[key])) throw new TypeError(`runScenario: "${key}" must be an integer`);
-  }
+function* scenarioSteps(scenario, root) {
   const interfaces = wit();
-  const store = new MemoryStore();
-  const transport = new RecordingTransport();
-  const root = instantiateMailroom({
-    store,
-    transport,
-    clock: fixedClock(scenario['clock-start']),
-    random: splitmix64(scenario['random-seed']),
-  });
-
   const done = new Map();
   const steps = [];
   for (const step of scenario.steps) {
     const { name, call } = step;
-    const where = `step ${JSON.stringify(name)} (${call})`;
     try {
       const dot = typeof call === 'string' ? call.indexOf('.') : -1;
       if (dot === -1) throw new Error('"call" is interface.function');
@@ -302,19 +273,82 @@ export function runScenario(fixture) {
         throw new Error(`"args" must be an array of ${func.params.length} (${func.params.map((p) => p.name).join(', ')})`);
       }
       const args = func.params.map((p, i) => toJco(interfaces, p.type, json[i], `args[${i}] (${p.name})`));
-      const result = callJson(interfaces, func, fn, args, 'result');
+      const result = resultJson(interfaces, func, yield () => fn(...args), 'result');
       done.set(name, result);
       steps.push({ name, result });
     } catch (err) {
-      throw new Error(`${where}: ${err.message}`, { cause: err });
+      throw new Error(`step ${JSON.stringify(name)} (${call}): ${err.message}`, { cause: err });
     }
   }
-  return {
-    steps,
-    transport: transport.sent.map((m) => ({
-      'message-id': m.messageId,
-      envelope: { 'mail-from': m.envelope.mailFrom, 'rcpt-to': m.envelope.rcptTo },
-      raw: decoder.decode(m.raw),
-    })),
-  };
+  return steps;
+}
+
+function checkScenario(fixture) {
+  const scenario = typeof fixture === 'string' ? JSON.parse(fixture) : fixture;
+  if (scenario === null || typeof scenario !== 'object' || !Array.isArray(scenario.steps)) {
+    throw new TypeError('runScenario: a scenario has "steps"');
+  }
+  for (const key of ['clock-start', 'random-seed']) {
+    if (!Number.isInteger(scenario[key])) throw new TypeError(`runScenario: "${key}" must be an integer`);
+  }
+  return scenario;
+}
+
+const hostOf = (scenario, store) => ({
+  store,
+  transport: new RecordingTransport(),
+  clock: fixedClock(scenario['clock-start']),
+  random: splitmix64(scenario['random-seed']),
+});
+
+const transportJson = (transport) =>
+  transport.sent.map((m) => ({
+    'message-id': m.messageId,
+    envelope: { 'mail-from': m.envelope.mailFrom, 'rcpt-to': m.envelope.rcptTo },
+    raw: decoder.decode(m.raw),
+  }));
+
+/**
+ * Runs a scenario. See scenario.d.ts.
+ * @param {string | object} fixture  the fixture's JSON text, or its parsed value
+ */
+export function runScenario(fixture) {
+  const scenario = checkScenario(fixture);
+  const host = hostOf(scenario, new MemoryStore());
+  const run = scenarioSteps(scenario, instantiateMailroom(host));
+  let next = run.next();
+  while (!next.done) {
+    let outcome;
+    try {
+      outcome = { value: next.value() };
+    } catch (error) {
+      outcome = { error };
+    }
+    next = run.next(outcome);
+  }
+  return { steps: next.value, transport: transportJson(host.transport) };
+}
+
+/**
+ * Runs a scenario on the JSPI glue (createAsyncChannel's), over `store`
+ * (default: a MemoryStore), whose methods may return Promises. See
+ * scenario.d.ts.
+ * @param {string | object} fixture
+ * @param {{ store?: object }} [options]
+ */
+export async function runScenarioAsync(fixture, { store = new MemoryStore() } = {}) {
+  const scenario = checkScenario(fixture);
+  const host = hostOf(scenario, store);
+  const run = scenarioSteps(scenario, await instantiateMailroomAsync(host));
+  let next = run.next();
+  while (!next.done) {
+    let outcome;
+    try {
+      outcome = { value: await next.value() };
+    } catch (error) {
+      outcome = { error };
+    }
+    next = run.next(outcome);
+  }
+  return { steps: next.value, transport: transportJson(host.transport) };
 }
