@@ -1,0 +1,56 @@
+// The suites under workerd: bundles test/portable/workerd-worker.mjs (esbuild,
+// with the conditions wrangler uses: workerd, worker, browser) and the
+// fixtures into a temporary directory, writes a workerd config with the core
+// modules as wasm modules, and runs `workerd test`. Run by Node:
+// `node test/portable/workerd.mjs`; exit status 0 when every case passed.
+
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadFixtures } from './fixtures.mjs';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-workerd-'));
+try {
+  const { inbound, scenarios } = loadFixtures();
+  writeFileSync(
+    join(dir, 'fixtures.json'),
+    JSON.stringify({ inbound: inbound.map((c) => ({ ...c, eml: Buffer.from(c.eml).toString('base64') })), scenarios }),
+  );
+  await build({
+    entryPoints: [here('./workerd-worker.mjs')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['node:*', '*.wasm'],
+    alias: { 'mailroom-fixtures': join(dir, 'fixtures.json') },
+    outfile: join(dir, 'worker.js'),
+    logLevel: 'warning',
+  });
+  const wasm = readdirSync(here('../../dist/')).filter((f) => f.endsWith('.wasm'));
+  for (const f of wasm) copyFileSync(here(`../../dist/${f}`), join(dir, f));
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (services = [(name = "main", worker = .worker)]);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+${wasm.map((f) => `    (name = "${f}", wasm = embed "${f}"),`).join('\n')}
+  ],
+  compatibilityDate = "2025-09-01",
+  compatibilityFlags = ["nodejs_compat"],
+);
+`,
+  );
+  const workerd = here('../../node_modules/.bin/workerd');
+  const run = spawnSync(workerd, ['test', '--experimental', join(dir, 'config.capnp')], { stdio: 'inherit' });
+  process.exitCode = run.status ?? 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
