@@ -6,9 +6,9 @@ const bare = (id) => id.replace(/^<|>$/g, '');
 
 /**
  * @param {{ sendMail(mail: object): Promise<object> }} transporter
- * @param {{ report?: (messageId: string, outcome: object) => unknown }} [options]
+ * @param {{ report?: (messageId: string, outcome: object) => unknown, providerMessageId?: (info: object) => string | null | undefined }} [options]
  */
-export function nodemailerTransport(transporter, { report = () => {} } = {}) {
+export function nodemailerTransport(transporter, { report = () => {}, providerMessageId = () => null } = {}) {
   if (transporter === null || typeof transporter?.sendMail !== 'function') {
     throw new TypeError('nodemailerTransport: transporter must have sendMail(mail)');
   }
@@ -19,7 +19,8 @@ export function nodemailerTransport(transporter, { report = () => {} } = {}) {
     try {
       const info = await transporter.sendMail({ envelope: { from: envelope.mailFrom, to: envelope.rcptTo }, raw });
       const rejected = info?.rejected ?? [];
-      const provider = typeof info?.messageId === 'string' ? bare(info.messageId) : null;
+      const given = providerMessageId(info);
+      const provider = typeof given === 'string' ? bare(given) : null;
       outcome =
         rejected.length > 0 && rejected.length === envelope.rcptTo.length
           ? { kind: 'failed', reason: `rejected: ${rejected.join(', ')}${info.response ? ` (${info.response})` : ''}` }
