@@ -1,8 +1,10 @@
-// The suites under workerd: bundles test/portable/workerd-worker.mjs (esbuild,
-// with the conditions wrangler uses: workerd, worker, browser) and the
-// fixtures into a temporary directory, writes a workerd config with the core
-// modules as wasm modules, and runs `workerd test`. Run by Node:
-// `node test/portable/workerd.mjs`; exit status 0 when every case passed.
+// Runs a worker's `test` handler in workerd: bundles it (esbuild, with the
+// conditions wrangler uses: workerd, worker, browser; `mailroom-fixtures`
+// aliased to the shared fixtures) into a temporary directory, writes a
+// workerd config with the core modules as wasm modules, and runs `workerd
+// test`. Run by Node: `node test/portable/workerd.mjs [WORKER]`, WORKER
+// defaulting to test/portable/workerd-worker.mjs (the suites); exit status 0
+// when the handler passed.
 
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +23,7 @@ try {
     JSON.stringify({ inbound: inbound.map((c) => ({ ...c, eml: Buffer.from(c.eml).toString('base64') })), scenarios }),
   );
   await build({
-    entryPoints: [here('./workerd-worker.mjs')],
+    entryPoints: [process.argv[2] ?? here('./workerd-worker.mjs')],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
