@@ -5,9 +5,17 @@
  * - {@link parse}: parse inbound email. Pure, no setup; the component is
  *   instantiated on the first call and reused.
  * - {@link createChannel}: the whole channel (setups, use cases, `send`,
- *   `report`, `receive` with reply threading) over a {@link Store},
+ *   `report`, `receive` with reply threading, suppression, delivery events
+ *   and reports, one-click unsubscribe, counts) over a {@link Store},
  *   {@link Transport}, {@link Clock} and {@link RandomSource} the embedder
  *   supplies, each defaulting to something that works in memory.
+ * - {@link createAsyncChannel}: the same channel where the store and
+ *   transport are asynchronous (a remote KV, a database over the network);
+ *   every method returns a Promise. Needs JSPI: Node.js 24+, Deno, workerd.
+ * - Adapters: {@link MemoryStore} (the default store), {@link kvStore} (a
+ *   store over any key-value store with compare-and-set versions),
+ *   {@link nodemailerTransport} (SMTP and the rest of nodemailer), and
+ *   `nodeDns` from `@mailroom/channel/node` (a `node:dns` resolver).
  *
  * Conventions, everywhere: camelCase fields; an absent optional value is
  * `null` in results (never `undefined`), and `null` or left out in
@@ -18,9 +26,11 @@
  * name and whose payload, if any, is a field named for what it is
  * (`{ kind: 'failed', reason }`, `{ kind: 'txt', records }`); a WIT `result`
  * error is thrown as a {@link MailroomError} whose `kind` is the case name.
- * Every call is synchronous, except `setups.verifyWithDns`, which resolves
- * DNS first (asynchronously, outside the component) and then calls the
- * synchronous `setups.verify` with the answers.
+ * Every call of a {@link createChannel} channel is synchronous, except
+ * `setups.verifyWithDns`, which resolves DNS first (asynchronously, outside
+ * the component) and then calls the synchronous `setups.verify` with the
+ * answers; a {@link createAsyncChannel} channel returns a Promise from
+ * every call.
  *
  * @module
  */
@@ -173,7 +183,11 @@ export type ParseErrorKind = 'limit-exceeded' | 'invalid-limits' | 'malformed';
  * | `send` | {@link SendErrorKind} |
  * | `report` | {@link ReportErrorKind} |
  * | `setups.*` (`create`, `get`, `lookups`, `verify`, `verifyWithDns`, `rotateDkim`) | {@link SetupErrorKind} |
- * | `useCases.*` (`create`, `get`, `list`, `disable`) | {@link UseCaseErrorKind} |
+ * | `useCases.*` (`create`, `get`, `list`, `disable`, `setListUnsubscribe`) | {@link UseCaseErrorKind} |
+ * | `suppression.*` | {@link SuppressionErrorKind} |
+ * | `events.*` | {@link EventErrorKind} |
+ * | `unsubscribe.oneClick` | {@link UnsubscribeErrorKind} |
+ * | `reporting.count` | {@link ReportingErrorKind} |
  */
 export class MailroomError<K extends string = MailroomErrorKind> extends Error {
   constructor(kind: K, message: string, options?: { call?: MailroomCall | null; cause?: unknown });
@@ -190,6 +204,10 @@ export class MailroomError<K extends string = MailroomErrorKind> extends Error {
   cause?: unknown;
   /** A sentence for people, from the component. */
   message: string;
+  /** For `send`'s `'suppressed'`: the suppression in force for each refused recipient. */
+  suppressions?: Suppression[];
+  /** For `send`'s `'paused'`: the setup's marketing pause. */
+  pause?: Pause;
 }
 
 /** The calls of a channel, as {@link MailroomError.call} names them. */
@@ -207,7 +225,20 @@ export type MailroomCall =
   | 'useCases.create'
   | 'useCases.get'
   | 'useCases.list'
-  | 'useCases.disable';
+  | 'useCases.disable'
+  | 'useCases.setListUnsubscribe'
+  | 'suppression.check'
+  | 'suppression.get'
+  | 'suppression.list'
+  | 'suppression.remove'
+  | 'suppression.getPolicy'
+  | 'suppression.setPolicy'
+  | 'suppression.getHealth'
+  | 'suppression.clearPause'
+  | 'events.record'
+  | 'events.ingestReport'
+  | 'unsubscribe.oneClick'
+  | 'reporting.count';
 
 /** Every `kind` a {@link MailroomError} can have. */
 export type MailroomErrorKind =
@@ -216,7 +247,11 @@ export type MailroomErrorKind =
   | SendErrorKind
   | ReportErrorKind
   | SetupErrorKind
-  | UseCaseErrorKind;
+  | UseCaseErrorKind
+  | SuppressionErrorKind
+  | EventErrorKind
+  | UnsubscribeErrorKind
+  | ReportingErrorKind;
 
 /**
  * Thrown by {@link parse} and {@link Channel.receive} when the component
@@ -516,6 +551,12 @@ export interface SetupOptions {
    * or null/left out: the SPF record then authorises the domain's MX hosts (`mx`).
    */
   spfInclude?: string | null;
+  /**
+   * The base of one-click unsubscribe URLs in this setup's mail (the token
+   * is appended as the last path segment). Default
+   * `https://<inboundHost>/unsubscribe`.
+   */
+  unsubscribeBase?: string | null;
 }
 
 /**
@@ -678,10 +719,16 @@ export interface UseCase {
   useCaseName: string;
   /** False once disabled: sends under it fail with `'use-case-disabled'`. */
   enabled: boolean;
+  /**
+   * Whether its mail carries RFC 8058 one-click List-Unsubscribe (then each
+   * message goes to one recipient): always for marketing, opt-in for
+   * transactional (`useCases.setListUnsubscribe`).
+   */
+  listUnsubscribe: boolean;
 }
 
-/** What {@link Channel.useCases}.create takes: a {@link UseCase} without its id and `enabled`. */
-export type NewUseCase = Omit<UseCase, 'id' | 'enabled'>;
+/** What {@link Channel.useCases}.create takes: a {@link UseCase} without what the component decides. */
+export type NewUseCase = Omit<UseCase, 'id' | 'enabled' | 'listUnsubscribe'>;
 
 /**
  * Why a `useCases` call failed:
@@ -691,6 +738,8 @@ export type NewUseCase = Omit<UseCase, 'id' | 'enabled'>;
  * - `'invalid-name'`: a name is empty, over 200 bytes, or holds control characters.
  * - `'name-taken'`: the setup already has a use case with this name.
  * - `'not-found'`: no use case has this id.
+ * - `'marketing-needs-unsubscribe'`: `setListUnsubscribe(id, false)` on a
+ *   marketing use case, whose mail always carries List-Unsubscribe.
  * - `'store'`: the store failed.
  */
 export type UseCaseErrorKind =
@@ -700,6 +749,7 @@ export type UseCaseErrorKind =
   | 'invalid-name'
   | 'name-taken'
   | 'not-found'
+  | 'marketing-needs-unsubscribe'
   | 'store';
 
 /** A recipient of an outgoing message. */
@@ -758,6 +808,11 @@ export interface Sent {
   references: string[];
   /** The size of the message in bytes. */
   size: number;
+  /**
+   * The one-click unsubscribe URL the message carries (`List-Unsubscribe`),
+   * if it carries one; POSTs to it go to `unsubscribe.oneClick`.
+   */
+  unsubscribeUrl: string | null;
 }
 
 /**
@@ -772,6 +827,11 @@ export interface Sent {
  *   `local@domain`. Header injection cannot get through.
  * - `'unknown-parent'`: `inReplyTo` names no stored message of the use case's setup.
  * - `'cross-use-case'`: `inReplyTo` names a message of another use case's thread.
+ * - `'suppressed'`: recipients are suppressed (see `suppression.check`);
+ *   nothing was sent to any recipient, and `err.suppressions` holds one
+ *   {@link Suppression} per refused recipient. Counted in `reporting`.
+ * - `'paused'`: marketing sends of the setup are paused (complaint rate);
+ *   `err.pause` says since when and why.
  * - `'transport'`: the transport refused the message; it is recorded as failed.
  * - `'store'`: the store failed.
  */
@@ -783,6 +843,8 @@ export type SendErrorKind =
   | 'invalid-header'
   | 'unknown-parent'
   | 'cross-use-case'
+  | 'suppressed'
+  | 'paused'
   | 'transport'
   | 'store';
 
@@ -875,6 +937,11 @@ export interface Received {
   autoReply: AutoReply | null;
   /** The text of the reply without quoted history and signature; null if none. */
   newText: string | null;
+  /**
+   * Set when the message is a mailto unsubscribe (to `unsubscribe@DOMAIN`
+   * with a valid token in its subject) and the opt-out was recorded.
+   */
+  unsubscribed: OptOut | null;
   /** Notes on what was dropped or changed, e.g. ids that were not valid msg-ids. */
   notes: string[];
   /** The parsed message, as {@link parse} gives it. */
@@ -887,6 +954,271 @@ export interface Received {
  * `'store'` (the store failed).
  */
 export type ReceiveErrorKind = ParseErrorKind | 'store';
+
+// ---------------------------------------------------------------------------
+// Delivery: suppression, events, unsubscribe, reporting (wit/suppression.wit,
+// wit/events.wit, wit/unsubscribe.wit, wit/reporting.wit). Timestamps are
+// Numbers of seconds since the Unix epoch; addresses are lower-cased.
+
+/**
+ * Which sends a suppression applies to (the WIT `scope`):
+ * `{ kind: 'setup' }` every use case of the setup, `{ kind: 'marketing' }`
+ * every marketing use case of it, `{ kind: 'use-case', useCase }` one use case.
+ */
+export type Scope = { kind: 'setup' } | { kind: 'marketing' } | { kind: 'use-case'; useCase: string };
+
+/** Why an address is suppressed: a hard bounce, repeated soft bounces (see {@link Policy}), a spam complaint, an unsubscribe. */
+export type SuppressionReason = 'hard-bounce' | 'soft-bounces' | 'complaint' | 'unsubscribe';
+
+/** One suppression of one address. */
+export interface Suppression {
+  /** The address, lower-case. */
+  address: string;
+  /** The sends it applies to. */
+  scope: Scope;
+  reason: SuppressionReason;
+  /** When it began. */
+  since: number;
+  /** When it ends on its own (soft bounces only); else null: until `suppression.remove`. */
+  until: number | null;
+  /** The event that caused it: a webhook event id, a report's `report:…` or an unsubscribe's `unsubscribe:…`. */
+  event: string;
+  /** The use case of the message the event was about, if any. */
+  useCase: string | null;
+}
+
+/** A marketing pause of a setup (complaint rate over the line). */
+export interface Pause {
+  /** Since when. */
+  since: number;
+  /** For people: the rate and the counts that tripped it. */
+  reason: string;
+}
+
+/**
+ * The decision for one send to one address (`suppression.check`; `send`
+ * asks it for every recipient): `{ kind: 'allow' }`, `{ kind: 'suppressed',
+ * suppression }` (the first suppression in force) or `{ kind: 'paused', pause }`.
+ */
+export type Decision = { kind: 'allow' } | { kind: 'suppressed'; suppression: Suppression } | { kind: 'paused'; pause: Pause };
+
+/** A suppression that ended, kept in the address's history. */
+export interface Ended {
+  suppression: Suppression;
+  /** When it ended. */
+  at: number;
+  /** `'expired'`, or the note given to `suppression.remove`. */
+  note: string;
+}
+
+/** An address of a setup: what suppresses it now and what did before. */
+export interface AddressState {
+  /** The address, lower-case. */
+  address: string;
+  /** Suppressions in force, oldest first. */
+  active: Suppression[];
+  /** Ended suppressions, oldest first (the latest 50). */
+  history: Ended[];
+}
+
+/**
+ * A setup's suppression policy; the defaults are the WIT's (shown). Read
+ * it with `getPolicy`, change fields, give it back to `setPolicy`.
+ */
+export interface Policy {
+  /** Scope of a hard-bounce suppression: `setup` (default) or `marketing`. */
+  hardBounceScope: Scope;
+  /** Soft bounces that suppress (3); 0 turns it off. Deferrals do not count. */
+  softBounceCount: number;
+  /** The window they must fall in, in seconds (259200: 72 h), with no delivery between. */
+  softBounceWindow: number | bigint;
+  /** How long they suppress, in seconds (86400: 24 h). */
+  softBounceDuration: number | bigint;
+  /** Scope of the one-click link in this setup's mail: `use-case` (default) or `setup`. */
+  unsubscribeScope: Scope;
+  /** The complaint-rate line in parts per million (3000: 0.3%). */
+  complaintRatePpm: number;
+  /** The rolling window it is measured over, in days (7; 1 to 90). */
+  complaintWindowDays: number;
+  /** Recipients sent to in the window before the rate counts (100). */
+  complaintMinSent: number | bigint;
+}
+
+/** A setup's complaint rate and pause. */
+export interface Health {
+  windowDays: number;
+  /** Recipients sent to in the window. */
+  sent: number;
+  /** Complaints in the window. */
+  complained: number;
+  /** `complained / sent` in parts per million (0 when nothing was sent). */
+  complaintRatePpm: number;
+  /** Set while marketing sends are paused; else null. */
+  paused: Pause | null;
+}
+
+/**
+ * Why a `suppression` call failed: `'unknown-use-case'`, `'unknown-setup'`,
+ * `'invalid-address'` (not `local@domain`), `'invalid-policy'` (the
+ * message names the field out of range), `'store'`.
+ */
+export type SuppressionErrorKind = 'unknown-use-case' | 'unknown-setup' | 'invalid-address' | 'invalid-policy' | 'store';
+
+/** A bounce as the provider or the report gave it. */
+export interface Bounce {
+  /** `'hard'`: the address will not work; `'soft'`: it may later (mailbox full, greylisted). */
+  type: 'hard' | 'soft';
+  /** The enhanced status code `X.Y.Z`, if given. */
+  status?: string | null;
+  /** The server's diagnostic text, if given. */
+  diagnostic?: string | null;
+}
+
+/**
+ * What happened to a message for a recipient (the WIT `event-kind`):
+ * accepted by the receiving server; bounced; reported as spam (the ARF
+ * Feedback-Type if known); delayed and retried (counted, changes no decision).
+ */
+export type EventKind =
+  | { kind: 'delivered' }
+  | { kind: 'bounced'; bounce: Bounce }
+  | { kind: 'complained'; feedbackType?: string | null }
+  | { kind: 'deferred'; diagnostic?: string | null };
+
+/** A delivery event from a provider's webhook, for `events.record`. */
+export interface DeliveryEvent {
+  /** The provider's event id (1 to 200 bytes): an event recorded twice counts once. */
+  id: string;
+  /** The Message-ID of our message: ours, or the one the provider assigned (`report`); angle brackets optional. */
+  messageId: string;
+  /** The recipient it concerns. */
+  recipient: string;
+  /** When it happened; the channel's clock when left out. */
+  at?: number | bigint | null;
+  kind: EventKind;
+}
+
+/** An event as recorded (results carry every optional field, null when absent). */
+export interface RecordedEvent {
+  id: string;
+  /** Our Message-ID of the message it concerns. */
+  messageId: string;
+  setup: string;
+  useCase: string;
+  /** The recipient, lower-case. */
+  recipient: string;
+  at: number;
+  kind: EventKind;
+  /** True when the event had been recorded before: nothing changed. */
+  duplicate: boolean;
+  /** Suppressions the event began. */
+  suppressions: Suppression[];
+}
+
+/**
+ * Why an event or report was not recorded: `'unknown-message'` (no outbound
+ * message has this Message-ID), `'invalid-event'` (the message names the
+ * field), `'store'`.
+ */
+export type EventErrorKind = 'unknown-message' | 'invalid-event' | 'store';
+
+/**
+ * What kind of report an email is: an RFC 3464 DSN (or RFC 6533), an RFC
+ * 5965 ARF complaint, a plain-text bounce (qmail, Exim, Postfix, …), an RFC
+ * 3834 auto-reply, or not a report.
+ */
+export type ReportFormat = 'delivery-status' | 'feedback-report' | 'plain-bounce' | 'auto-reply' | 'not-a-report';
+
+/** How a report classifies a recipient (status code and diagnostic text together). */
+export type ReportClass = 'hard' | 'soft' | 'complaint' | 'not-a-bounce';
+
+/** What a report says about one recipient. */
+export interface Finding {
+  /** The recipient, lower-case, if the report names it. */
+  recipient: string | null;
+  class: ReportClass;
+  /** The DSN Action (`failed`, `delayed`, `delivered`, …). */
+  action: string | null;
+  /** The enhanced status code `X.Y.Z`. */
+  status: string | null;
+  /** The diagnostic text, whitespace collapsed, at most 500 bytes. */
+  diagnostic: string | null;
+  /** A short reason: `user-unknown`, `mailbox-full`, `spam-blocked`, …. */
+  reason: string | null;
+  /** The ARF Feedback-Type. */
+  feedbackType: string | null;
+}
+
+/**
+ * What became of a report: `{ kind: 'matched', events }` (tied to our
+ * message: one event per bounce or complaint finding, ids `report:<hash>:<n>`,
+ * so the same report ingested twice counts once); `{ kind: 'unmatched', id }`
+ * (not tied to any of our messages; stored under `id` for review);
+ * `{ kind: 'ignored' }` (not a bounce or complaint).
+ */
+export type ReportOutcome = { kind: 'matched'; events: RecordedEvent[] } | { kind: 'unmatched'; id: string } | { kind: 'ignored' };
+
+/** A report email, read by `events.ingestReport`. */
+export interface Report {
+  format: ReportFormat;
+  /** The whole report's class: complaint, else hard, else soft, else not a bounce. */
+  class: ReportClass;
+  /** The reporting MTA or provider, when recognised. */
+  mta: string | null;
+  /** The Message-ID of the message the report is about, bare. */
+  originalMessageId: string | null;
+  /** One finding per recipient. */
+  findings: Finding[];
+  /** What was recorded. */
+  outcome: ReportOutcome;
+}
+
+/** An opt-out, as recorded (one-click, or a mailto unsubscribe through `receive`). */
+export interface OptOut {
+  /** The suppression it began, or the one already in force. */
+  suppression: Suppression;
+  /** False when the address had already opted out with this scope: nothing changed. */
+  new: boolean;
+  /** The HTTP status to answer with: 200, without a redirect. */
+  httpStatus: number;
+  /** A short text body for the answer. */
+  body: string;
+}
+
+/**
+ * Why an opt-out was refused, and the HTTP status to answer with:
+ * `'invalid-token'` 404 (malformed, no such setup, or the HMAC does not
+ * verify; nothing is written), `'invalid-body'` 400 (not the RFC 8058 form
+ * `List-Unsubscribe=One-Click`), `'store'` 503.
+ */
+export type UnsubscribeErrorKind = 'invalid-token' | 'invalid-body' | 'store';
+
+/** What `reporting.count` counts: a setup, or one use case. */
+export type ReportingSubject = { kind: 'setup'; setup: string } | { kind: 'use-case'; useCase: string };
+
+/** Counts of a period. */
+export interface Counts {
+  /** Recipients sent to. */
+  sent: number;
+  delivered: number;
+  hardBounced: number;
+  softBounced: number;
+  deferred: number;
+  complained: number;
+  unsubscribed: number;
+  /** Sends refused by a suppression or pause. */
+  suppressed: number;
+}
+
+/** The counts of a period, as whole UTC days covering the range asked for. */
+export interface Period {
+  from: number;
+  until: number;
+  counts: Counts;
+}
+
+/** Why `reporting.count` failed: `'not-found'`, `'invalid-range'` (empty, or longer than 400 days), `'store'`. */
+export type ReportingErrorKind = 'not-found' | 'invalid-range' | 'store';
 
 /**
  * A channel: its own instance of the component over one store, transport,
@@ -1033,6 +1365,95 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
     disable(id: string): UseCase;
+    /**
+     * Turns one-click List-Unsubscribe on or off for a transactional use
+     * case (with it, each message goes to one recipient).
+     * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'marketing-needs-unsubscribe'` to turn it off for marketing).
+     */
+    setListUnsubscribe(id: string, enabled: boolean): UseCase;
+  };
+
+  /**
+   * The send decision and what feeds it. Defaults (per setup; see
+   * {@link Policy}): a hard bounce suppresses the address for every use
+   * case of the setup; 3 soft bounces within 72 h with no delivery between
+   * suppress it for 24 h; a complaint for every marketing use case and the
+   * one complained about; an unsubscribe per its link's scope; a complaint
+   * rate above 0.3% over 7 days (once 100 recipients were sent to) pauses
+   * marketing sends until `clearPause`. Suppressions are never deleted:
+   * `remove` moves them to the address's history.
+   */
+  readonly suppression: {
+    /**
+     * The decision `send` makes for `address` under `useCase`.
+     * @throws {MailroomError} kind {@link SuppressionErrorKind}.
+     */
+    check(useCase: string, address: string): Decision;
+    /** An address of a setup: its suppressions and their history. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
+    get(setup: string, address: string): AddressState;
+    /**
+     * The suppressed addresses of a setup, sorted: at most `page.limit`
+     * (1 to 100, default 100) after `page.cursor` (the last address of the
+     * previous page).
+     * @throws {MailroomError} kind {@link SuppressionErrorKind}.
+     */
+    list(setup: string, page?: { cursor?: string | null; limit?: number }): AddressState[];
+    /**
+     * Ends every suppression of the address in the setup, keeping each in its
+     * history with `note`; soft bounces counted so far are forgotten.
+     * @returns The address as it is now.
+     * @throws {MailroomError} kind {@link SuppressionErrorKind}.
+     */
+    remove(setup: string, address: string, note: string): AddressState;
+    /** The setup's policy. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
+    getPolicy(setup: string): Policy;
+    /** Replaces the setup's policy; returns it as stored. @throws {MailroomError} kind {@link SuppressionErrorKind} (`'invalid-policy'`). */
+    setPolicy(setup: string, policy: Policy): Policy;
+    /** The setup's complaint rate and pause. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
+    getHealth(setup: string): Health;
+    /** Lifts a marketing pause (the complaint counts stay). @throws {MailroomError} kind {@link SuppressionErrorKind}. */
+    clearPause(setup: string, note: string): Health;
+  };
+
+  /** What providers and receiving servers said about mail we sent. */
+  readonly events: {
+    /**
+     * Records a webhook event (idempotent by `id`); it updates the
+     * recipient's suppressions and the counts.
+     * @throws {MailroomError} kind {@link EventErrorKind}.
+     * @throws {TypeError} for an event of the wrong shape.
+     */
+    record(event: DeliveryEvent): RecordedEvent;
+    /**
+     * Reads a bounce, complaint or auto-reply email (the raw message that
+     * arrived at the return path or the feedback-loop address) and records
+     * its events against the message it reports on.
+     * @throws {MailroomError} kind {@link EventErrorKind}.
+     */
+    ingestReport(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string): Report;
+  };
+
+  /** RFC 8058 one-click unsubscribe. */
+  readonly unsubscribe: {
+    /**
+     * Handles the POST a mail client makes to a message's
+     * `unsubscribeUrl`: `token` is the URL's last path segment (the whole
+     * URL works too), `contentType` the request's Content-Type, `body` its
+     * body. Answer with `httpStatus` and `body`; see
+     * {@link UnsubscribeErrorKind} for the statuses of refusals.
+     * @throws {MailroomError} kind {@link UnsubscribeErrorKind}.
+     */
+    oneClick(token: string, contentType: string | null, body: Uint8Array | ArrayBuffer | ArrayBufferView | string): OptOut;
+  };
+
+  /** Counts of sends and what became of them. */
+  readonly reporting: {
+    /**
+     * The counts of a setup or use case over the whole UTC days covering
+     * `from` to `until` (seconds since the epoch; at most 400 days).
+     * @throws {MailroomError} kind {@link ReportingErrorKind}.
+     */
+    count(subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
   };
 }
 
@@ -1063,6 +1484,167 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
 export function createChannel<S extends Store = MemoryStore, T extends Transport = RecordingTransport>(
   options?: ChannelOptions<S, T>,
 ): Channel<S, T>;
+
+/** A value, or a Promise of it: what an asynchronous store or transport may return. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A {@link Store} whose methods may return Promises: for
+ * {@link createAsyncChannel}. Same contract, same errors (a rejection is a
+ * throw).
+ */
+export interface AsyncStore {
+  get(key: string): MaybePromise<StoreEntry | null | undefined>;
+  put(key: string, value: Uint8Array, expect: Expect): MaybePromise<number | bigint>;
+  delete(key: string, expect: Expect): MaybePromise<void>;
+  list(prefix: string, cursor: string | null, limit: number): MaybePromise<StorePage>;
+}
+
+/** A {@link Transport} whose `submit` may return a Promise: for {@link createAsyncChannel}. */
+export interface AsyncTransport {
+  submit(message: Outgoing): MaybePromise<void>;
+}
+
+/** What {@link createAsyncChannel} takes: as {@link ChannelOptions}, with an asynchronous store and transport allowed. */
+export interface AsyncChannelOptions<S extends AsyncStore = AsyncStore, T extends AsyncTransport = AsyncTransport>
+  extends Omit<ChannelOptions, 'store' | 'transport'> {
+  store?: S;
+  transport?: T;
+}
+
+/** Every method of `T` returning a Promise of what it returned. */
+export type Promised<T> = {
+  readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : Promised<T[K]>;
+};
+
+/**
+ * A channel from {@link createAsyncChannel}: the methods of {@link Channel},
+ * each returning a Promise (rejecting where the synchronous one throws).
+ * Calls run one at a time, in call order (the instance cannot run two):
+ * concurrent calls are queued. Never await the channel from inside its own
+ * store or transport: that call waits for the one in progress, forever.
+ */
+export type AsyncChannel<S extends AsyncStore = AsyncStore, T extends AsyncTransport = AsyncTransport> =
+  Promised<Omit<Channel, 'store' | 'transport'>> & { readonly store: S; readonly transport: T };
+
+/**
+ * Creates a channel whose store and transport may be asynchronous (return
+ * Promises): a remote KV, a database over the network, Durable Object
+ * storage, an HTTP mail API. Every method returns a Promise.
+ *
+ * How: the component's imports are synchronous in WIT, so the package
+ * ships a second jco output (`--async-mode jspi`) in which the store and
+ * transport imports are `WebAssembly.Suspending` and every export is
+ * wrapped by `WebAssembly.promising`: while your store's Promise is
+ * pending, the component's stack is suspended (JavaScript Promise
+ * Integration), then resumes with the answer. Same component, same
+ * answers, byte for byte (the conformance and scenario suites run on both
+ * glues).
+ *
+ * Needs JSPI: Node.js 24 or later, Deno 2, workerd (Cloudflare Workers).
+ * On Node.js 20 and 22 use {@link createChannel} with a synchronous store
+ * (SQLite, or an in-memory cache).
+ *
+ * @throws {Error} where the runtime has no JSPI (`WebAssembly.Suspending`).
+ * @throws {TypeError} when an option lacks a required method.
+ *
+ * @example
+ * ```js
+ * import { createAsyncChannel, kvStore } from '@mailroom/channel';
+ * const channel = createAsyncChannel({ store: kvStore(myVersionedKv) });
+ * const received = await channel.receive(raw, { mailFrom, rcptTo: [to] });
+ * ```
+ */
+export function createAsyncChannel<S extends AsyncStore = MemoryStore, T extends AsyncTransport = RecordingTransport>(
+  options?: AsyncChannelOptions<S, T>,
+): AsyncChannel<S, T>;
+
+/**
+ * A key-value store with compare-and-set versions, for {@link kvStore}.
+ * Versions are opaque tokens the KV makes (a Deno KV versionstamp, a row
+ * version, an etag); methods may be synchronous or return Promises.
+ */
+export interface VersionedKv<V = unknown> {
+  /** The value and its current version token, or null when absent. */
+  get(key: string): MaybePromise<{ value: Uint8Array; version: V } | null>;
+  /**
+   * Writes `value` if the key's current version is `ifVersion` (null: only
+   * if absent). Atomically: true when written, false when the condition did
+   * not hold (nothing written).
+   */
+  set(key: string, value: Uint8Array, ifVersion: V | null): MaybePromise<boolean>;
+  /** Deletes the key if its current version is `ifVersion`, atomically: true when deleted, false otherwise. */
+  delete(key: string, ifVersion: V): MaybePromise<boolean>;
+  /**
+   * Up to `limit` keys starting with `prefix`, strictly after `after` (or
+   * from the first when null), ascending in UTF-8 byte order.
+   */
+  list(prefix: string, after: string | null, limit: number): MaybePromise<string[]>;
+}
+
+/**
+ * A {@link Store} (asynchronous: for {@link createAsyncChannel}) over a
+ * {@link VersionedKv}. The store's versions (1, 2, 3, … per key) are kept
+ * in the first 8 bytes of each value (big-endian), so the KV needs no
+ * numbering of its own; every write is conditional on the version token
+ * read just before it, so a concurrent writer turns it into a
+ * `StoreError('conflict')` (which the component retries), never a lost
+ * update. Values this adapter did not write are a `StoreError('other')`.
+ *
+ * @example Deno KV
+ * ```js
+ * const kv = await Deno.openKv();
+ * const k = (key) => ['mailroom', key];
+ * const store = kvStore({
+ *   get: async (key) => { const e = await kv.get(k(key)); return e.versionstamp === null ? null : { value: e.value, version: e.versionstamp }; },
+ *   set: async (key, value, v) => (await kv.atomic().check({ key: k(key), versionstamp: v }).set(k(key), value).commit()).ok,
+ *   delete: async (key, v) => (await kv.atomic().check({ key: k(key), versionstamp: v }).delete(k(key)).commit()).ok,
+ *   list: async (prefix, after, limit) => { const keys = [];
+ *     for await (const e of kv.list({ start: k(after === null ? prefix : after + '\0'), end: k(prefix + '\u{10FFFF}') }, { limit })) keys.push(e.key[1]);
+ *     return keys; },
+ * });
+ * ```
+ */
+export function kvStore<V>(kv: VersionedKv<V>): AsyncStore;
+
+/** The {@link Transport} {@link nodemailerTransport} makes: `submit` queues, `idle` waits. */
+export interface NodemailerTransport extends Transport {
+  /** Resolves when every delivery started so far has finished and been reported. */
+  idle(): Promise<void>;
+}
+
+/**
+ * A {@link Transport} over a nodemailer transporter (`nodemailer.createTransport(…)`:
+ * SMTP, SES, sendmail, …). `submit` copies the message and returns at once
+ * (it must not wait for delivery); afterwards the transporter sends `raw`
+ * unchanged (`sendMail({ envelope, raw })`, so the DKIM signature holds)
+ * and `report(messageId, outcome)` gets the outcome: `accepted` unless every
+ * recipient was rejected or the transporter failed (then `failed`, with the
+ * server's answer). Wire `report` to the channel's `report`. nodemailer is
+ * not a dependency of this package; bring your own.
+ *
+ * @param options.providerMessageId For providers that replace the
+ *   Message-ID (SES: `(info) => info.messageId`): the id to report, from
+ *   nodemailer's `info`. Default none: SMTP relays keep ours.
+ *
+ * @example
+ * ```js
+ * import nodemailer from 'nodemailer';
+ * const transport = nodemailerTransport(nodemailer.createTransport({ host: 'smtp.example.com', port: 587 }), {
+ *   report: (messageId, outcome) => channel.report(messageId, outcome),
+ * });
+ * const channel = createChannel({ store, transport });
+ * ```
+ */
+export function nodemailerTransport(
+  transporter: { sendMail(mail: { envelope: { from: string; to: string[] }; raw: Uint8Array }): Promise<any> },
+  options?: {
+    report?: (messageId: string, outcome: DeliveryOutcome) => unknown;
+    providerMessageId?: (info: any) => string | null | undefined;
+  },
+): NodemailerTransport;
 
 /**
  * The in-memory {@link Store}: a Map, versions from 1, keys in UTF-8 byte

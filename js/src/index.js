@@ -137,6 +137,7 @@ function toSetupOptions(call, o) {
   return {
     inboundHost: str(call, 'options.inboundHost', o.inboundHost),
     spfInclude: optStr(call, 'options.spfInclude', o.spfInclude),
+    unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase),
   };
 }
 
@@ -425,6 +426,20 @@ function toParseError({ tag, val }, options) {
 /** Every WIT error but parse-error carries a string: the kind and a sentence. */
 const toError = ({ tag, val }, options) => new MailroomError(tag, val, options);
 
+/** `send`'s refusals carry what refused: `suppressions` (one per recipient) or the `pause`. */
+function toSendError({ tag, val }, options) {
+  if (tag === 'suppressed') {
+    const suppressions = plain(val);
+    const who = suppressions.map((s) => `${s.address} (${s.reason})`).join(', ');
+    return Object.assign(new MailroomError(tag, `suppressed: ${who}`, options), { suppressions });
+  }
+  if (tag === 'paused') {
+    const pause = plain(val);
+    return Object.assign(new MailroomError(tag, `marketing sends are paused: ${pause.reason}`, options), { pause });
+  }
+  return new MailroomError(tag, val, options);
+}
+
 const toReceiveError = (payload, options) =>
   payload.tag === 'parse' ? toParseError(payload.val, options) : toError(payload, options);
 
@@ -641,7 +656,7 @@ function channelOver({ store, transport, dns }, invoke) {
 
     send(request) {
       const req = toSendRequest('send', request);
-      return invoke('send', (c) => c.outbound.send(req), fromSent, toError);
+      return invoke('send', (c) => c.outbound.send(req), fromSent, toSendError);
     },
 
     report(messageId, outcome) {

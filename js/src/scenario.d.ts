@@ -1,12 +1,14 @@
 /**
- * `@mailroom/channel/scenario`: the Node runner of the scenario fixtures
- * (`tests/fixtures/<suite>/NAME.json`, format in `tests/SCENARIOS.md`). For
- * tests; uses `node:fs` and `node:crypto`.
+ * `@mailroom/channel/scenario`: the runner of the scenario fixtures
+ * (`tests/fixtures/<suite>/NAME.json`, format in `tests/SCENARIOS.md`), in
+ * Node.js, Deno and workerd. For tests; uses `node:crypto` (workerd: the
+ * `nodejs_compat` flag) and no file system (the WIT comes from
+ * `dist/wit.js`, written by `npm run build`).
  *
  * Each step calls the component's raw export `interface.function` (jco's
  * value forms, no facade in between) with its arguments converted from the
  * fixtures' JSON form by their WIT types, read from the WIT files copied
- * into `dist/wit/` by `npm run build`; results are converted back the same
+ * into `dist/wit.js` by `npm run build`; results are converted back the same
  * way. So the answers are the component's own, in the form every host's
  * runner prints.
  *
@@ -82,3 +84,12 @@ export function fixedClock(start: number | bigint): { now(): { seconds: bigint; 
  * keeps the first n bytes.
  */
 export function splitmix64(seed: number | bigint): { getRandomU64(): bigint; getRandomBytes(len: bigint | number): Uint8Array };
+
+/**
+ * As {@link runScenario}, on the JSPI glue ({@link import('./index.js').createAsyncChannel}'s)
+ * over `options.store` (default: an empty MemoryStore), whose methods may
+ * return Promises: the same fixtures must give the same results. Needs JSPI
+ * (Node.js 24+, Deno, workerd).
+ */
+export function runScenarioAsync(fixture: string | Scenario, options?: { store?: import('./index.js').AsyncStore }): Promise<ScenarioRun>;
+

@@ -1,4 +1,4 @@
-// The scenario runner for Node: runs a `tests/fixtures/<suite>/NAME.json`
+// The scenario runner (Node.js, Deno, workerd): runs a `tests/fixtures/<suite>/NAME.json`
 // scenario (tests/SCENARIOS.md) against the component's raw jco exports,
 // with a fresh MemoryStore, a RecordingTransport, the fixture's fixed clock
 // and its splitmix64 random stream, and answers in the fixtures' JSON form,
@@ -6,8 +6,8 @@
 //
 // Typing: the JSON form does not say whether "case" is an enum or a variant
 // without payload, whether a number is a u64 (a BigInt in jco) or whether a
-// string is a `list<u8>`. The runner reads the WIT itself (wit.js, copied to
-// dist/wit/ by `npm run build`, so it matches the transpiled component) and
+// string is a `list<u8>`. The runner reads the WIT itself (src/wit.js, from
+// dist/wit.js, which `npm run build` writes, so it matches the transpiled component) and
 // converts every argument and result by its declared type: nothing is
 // guessed from the shape of a value, and a new export or type needs no
 // change here.

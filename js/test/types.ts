@@ -1,0 +1,39 @@
+// A type test (`tsc -p test/tsconfig.json`): the declarations describe the
+// API as the tests use it; a wrong type here fails the compile.
+
+import {
+  createAsyncChannel, createChannel, kvStore, MailroomError, nodemailerTransport, parse,
+  type AsyncChannel, type Channel, type Decision, type Policy, type Report, type VersionedKv,
+} from '@mailroom/channel';
+import { nodeDns } from '@mailroom/channel/node';
+
+const channel: Channel = createChannel({ dns: nodeDns({ servers: ['127.0.0.1'] }) });
+const subject: string | null = parse('Subject: x\r\n\r\n').subject;
+const decision: Decision = channel.suppression.check('uc', 'a@example.com');
+if (decision.kind === 'suppressed') decision.suppression.scope satisfies { kind: string };
+const policy: Policy = channel.suppression.getPolicy('set');
+channel.suppression.setPolicy('set', { ...policy, unsubscribeScope: { kind: 'setup' } });
+const report: Report = channel.events.ingestReport(new Uint8Array());
+if (report.outcome.kind === 'matched') report.outcome.events[0].suppressions satisfies unknown[];
+channel.events.record({ id: 'e', messageId: 'm', recipient: 'r@x', kind: { kind: 'bounced', bounce: { type: 'soft' } } });
+const count: number = channel.reporting.count({ kind: 'use-case', useCase: 'uc' }, 0, 1).counts.sent;
+const url: string | null = channel.send({ useCase: 'uc', to: [{ address: 'a@x' }], subject: 's', text: 't' }).unsubscribeUrl;
+
+const kv: VersionedKv<string> = {
+  get: async () => null,
+  set: async () => true,
+  delete: async () => true,
+  list: async () => [],
+};
+const asyncChannel: AsyncChannel = createAsyncChannel({ store: kvStore(kv) });
+const received: Promise<{ messageId: string }> = asyncChannel.receive('raw');
+const optOut: Promise<{ httpStatus: number }> = asyncChannel.unsubscribe.oneClick('t', null, '');
+const transport = nodemailerTransport({ sendMail: async () => ({}) }, { report: (id, o) => asyncChannel.report(id, o) });
+const idle: Promise<void> = transport.idle();
+try {
+  channel.send({ useCase: 'uc', to: [], subject: 's' });
+} catch (err) {
+  if (err instanceof MailroomError && err.kind === 'suppressed') err.suppressions?.map((s) => s.address);
+}
+
+export { subject, count, url, received, optOut, idle };
