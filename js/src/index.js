@@ -593,12 +593,13 @@ export function createAsyncChannel(options = {}) {
   const opts = checkOptions(options);
   let root = null;
   let queue = Promise.resolve();
+  let importError;
 
   // One call at a time: the component's stack is suspended while the store
   // answers, and another call must not run on the same instance meanwhile.
   function invoke(call, run, map, mapError) {
     const result = queue.then(async () => {
-      let importError;
+      importError = undefined;
       try {
         root ??= await instantiateMailroomAsync({ ...opts, onImportError: (err) => (importError = err) });
         return map(await run(root));
