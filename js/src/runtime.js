@@ -16,6 +16,11 @@
 // throws and rethrow it as `{ payload: { tag, val } }`, so a failing or buggy
 // store or transport becomes a WIT error the component handles, never an
 // exception through WebAssembly.
+//
+// The JSPI glue (dist/async/mailroom.js, for createAsyncChannel) awaits
+// what the store and transport imports return, with the stack suspended,
+// and treats a rejection as the synchronous glue treats a throw; the same
+// adapters serve both, awaiting the embedder's answer there (`caller`).
 
 import { instantiate } from '../dist/mailroom.js';
 import { getCoreModule } from '#core-modules';
