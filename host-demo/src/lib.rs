@@ -68,7 +68,9 @@
 
 pub mod bindings;
 pub mod canonical;
+pub mod config;
 pub mod host;
+pub mod http;
 pub mod scenario;
 
 use std::fs;

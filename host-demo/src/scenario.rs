@@ -139,6 +139,41 @@ pub fn call(mailroom: &Mailroom, target: &str, args: &[Value]) -> anyhow::Result
     }
 }
 
+/// Checks JSON arguments for the export `interface.function` against its
+/// parameter types, without instantiating or calling anything: `Ok` means
+/// [`call`] will accept them. A host serving callers (`http`) uses it to
+/// tell a caller's malformed input from a failure of the call.
+pub fn check_args(mailroom: &Mailroom, target: &str, args: &[Value]) -> anyhow::Result<()> {
+    use wasmtime::component::types::ComponentItem;
+
+    let (interface, function) = target
+        .split_once('.')
+        .with_context(|| format!("call {target:?} is not interface.function"))?;
+    let export = export_name(mailroom, interface)?;
+    let engine = mailroom.engine();
+    let component = mailroom.loaded.pre.instance_pre().component();
+    let ty = component.component_type();
+    let Some(ComponentItem::ComponentInstance(iface)) =
+        ty.get_export(engine, &export).map(|e| e.ty)
+    else {
+        bail!("{export} is not an exported interface");
+    };
+    let Some(ComponentItem::ComponentFunc(func)) = iface.get_export(engine, function).map(|e| e.ty)
+    else {
+        bail!("{export} exports no function {function}");
+    };
+    ensure!(
+        func.params().len() == args.len(),
+        "{target} takes {} arguments, {} given",
+        func.params().len(),
+        args.len()
+    );
+    for ((name, ty), arg) in func.params().zip(args) {
+        to_val(arg, &ty).with_context(|| format!("argument {name}"))?;
+    }
+    Ok(())
+}
+
 /// The full name of the exported interface `short` (`setups` →
 /// `mailroom:channel/setups@0.1.0`).
 fn export_name(mailroom: &Mailroom, short: &str) -> anyhow::Result<String> {

@@ -165,9 +165,176 @@ fn demo_runs_every_step() {
 
 #[test]
 fn help_on_each_command() {
-    for args in [&["--help"][..], &["parse", "--help"], &["demo", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["parse", "--help"],
+        &["demo", "--help"],
+        &["serve", "--help"],
+        &["receive", "--help"],
+        &["config", "--help"],
+    ] {
         let output = run(args, None);
         assert_eq!(output.status.code(), Some(0));
-        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("Usage:"), "{text}");
+        if args.len() == 2 && args[0] != "parse" && args[0] != "demo" {
+            assert!(
+                text.contains("MAILROOM_DATA_DIR"),
+                "{args:?} names the settings"
+            );
+        }
     }
+    let serve = run(&["serve", "--help"], None);
+    let text = String::from_utf8_lossy(&serve.stdout);
+    for endpoint in [
+        "POST   /messages",
+        "POST   /unsubscribe/{token}",
+        "POST   /inbound",
+    ] {
+        assert!(
+            text.contains(endpoint),
+            "serve --help lacks {endpoint}:\n{text}"
+        );
+    }
+    let receive = run(&["receive", "--help"], None);
+    assert!(String::from_utf8_lossy(&receive.stdout).contains("EX_TEMPFAIL"));
+}
+
+/// Runs `host-demo --config SETTINGS ARGS` with no `MAILROOM_*` variable
+/// but the component's.
+fn run_with_settings(settings: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut command = Command::new(BIN);
+    command.arg("--config").arg(settings).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MAILROOM_") && key != "MAILROOM_COMPONENT" {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn host-demo");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    // The command may exit before reading (a settings error).
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    child.wait_with_output().expect("wait for host-demo")
+}
+
+/// A settings file with its data directory under the test's temporary
+/// directory, fresh.
+fn settings(name: &str, extra: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the directory");
+    let path = dir.join("settings.toml");
+    let data = dir.join("data");
+    std::fs::write(
+        &path,
+        format!(
+            "data-dir = {:?}\n{extra}",
+            data.to_str().expect("UTF-8 path")
+        ),
+    )
+    .expect("write settings");
+    path
+}
+
+#[test]
+fn receive_stores_a_message_for_postfix() {
+    let path = settings("receive", "");
+    let output = run_with_settings(
+        &path,
+        &[
+            "receive",
+            "--from",
+            "ravi@contoso.example",
+            "--to",
+            "ops@venue.example",
+        ],
+        OUTLOOK,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let v = json(&output);
+    assert!(v["resolution"]["unmatched"].is_string(), "{v:#}");
+    assert_eq!(v["message"]["subject"], "Floor plan for Building 4");
+    let content = v["message"]["attachments"][0]["content"]
+        .as_str()
+        .expect("a string");
+    assert!(content.starts_with("sha256:"), "{content}");
+    let sqlite = path.with_file_name("data").join("mailroom.sqlite3");
+    assert!(
+        sqlite.is_file(),
+        "the message is stored in {}",
+        sqlite.display()
+    );
+
+    // Unparseable input: EX_DATAERR, with the error's JSON.
+    let output = run_with_settings(&path, &["receive"], b"");
+    assert_eq!(output.status.code(), Some(65), "{}", stderr(&output));
+    assert!(json(&output)["error"]["parse"]["malformed"].is_string());
+    let output = run_with_settings(&path, &["receive", "--max-parts", "1"], OUTLOOK);
+    assert_eq!(output.status.code(), Some(65), "{}", stderr(&output));
+    assert_eq!(
+        json(&output)["error"]["parse"]["limit-exceeded"]["limit"],
+        "max-parts"
+    );
+}
+
+#[test]
+fn receive_defers_when_it_cannot_store() {
+    // The data directory cannot be created: a file is in the way.
+    let path = settings("receive-blocked", "");
+    std::fs::write(path.with_file_name("data"), b"not a directory").expect("write");
+    let output = run_with_settings(&path, &["receive"], OUTLOOK);
+    assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+
+    // Broken settings and wrong arguments defer too: Postfix keeps the mail.
+    let broken = settings("receive-broken", "colour = \"blue\"\n");
+    let output = run_with_settings(&broken, &["receive"], OUTLOOK);
+    assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
+    assert!(stderr(&output).contains("colour"), "{}", stderr(&output));
+    let output = run_with_settings(&path, &["receive", "--bogus"], OUTLOOK);
+    assert_eq!(output.status.code(), Some(75), "{}", stderr(&output));
+}
+
+#[test]
+fn config_prints_settings_that_load_back() {
+    let path = settings(
+        "config",
+        "listen = \"127.0.0.1:9999\"\nsmtp-url = \"smtp://user:secret@relay.example:587\"\n",
+    );
+    let output = run_with_settings(&path, &["config"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
+    assert!(text.contains("user:********@relay.example"), "{text}");
+    assert!(
+        !text.contains("secret"),
+        "the password is not shown: {text}"
+    );
+
+    // Printed without the password, the file loads back to the same settings.
+    let again = path.with_file_name("again.toml");
+    std::fs::write(&again, text.replace("********", "x")).expect("write");
+    let output = run_with_settings(&again, &["config"], b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), text);
+
+    let output = run(&["config", "--example"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let example = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(example.contains("MAILROOM_SMTP_URL"), "{example}");
+    let reloaded = path.with_file_name("example.toml");
+    std::fs::write(&reloaded, &example).expect("write");
+    let output = run_with_settings(&reloaded, &["config"], b"");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the example loads: {}",
+        stderr(&output)
+    );
 }

@@ -10,7 +10,10 @@
 
 pub mod clock;
 pub mod dns;
+pub mod maildir;
 pub mod random;
+pub mod smtp;
+pub mod sqlite;
 pub mod store;
 pub mod transport;
 
