@@ -189,7 +189,7 @@ impl Config {
     }
 
     /// [`max_memory_mib`](Self::max_memory_mib) in bytes.
-    fn max_memory_bytes(&self) -> anyhow::Result<usize> {
+    pub fn max_memory_bytes(&self) -> anyhow::Result<usize> {
         self.max_memory_mib
             .checked_mul(1024 * 1024)
             .and_then(|b| usize::try_from(b).ok())

@@ -44,6 +44,14 @@ config --example` a documented file. The component is
 target/wasm32-wasip2/release/guest.wasm in the workspace or
 $MAILROOM_COMPONENT.";
 
+const DEMO_HELP: &str = "\
+Needs nothing installed and no settings: DNS verification is answered by a
+local zone, and the channel runs on the defaults for real use in
+<data-dir>/demo (default mailroom-data/demo): the SQLite store and the Maildir
+outbox, never an SMTP relay (the patients are fictional). That directory's
+store and outbox are started afresh on each run and kept afterwards, to look
+at. Of the settings, data-dir, max-memory-mib and max-call-time-ms apply.";
+
 const SERVE_HELP: &str = "\
 Serves the platform API over the component: JSON in and out (the JSON form of
 WIT values, tests/SCENARIOS.md), one component call per request, each in a
@@ -88,8 +96,9 @@ enum Command {
     /// Parse one message and print its canonical JSON on standard output.
     #[command(after_help = EXIT_STATUS)]
     Parse(ParseArgs),
-    /// Walk through the embedded sample messages, step by step.
-    #[command(after_help = EXIT_STATUS)]
+    /// Run a clinic's whole email lifecycle, step by step, then parse the
+    /// embedded sample messages.
+    #[command(after_help = DEMO_HELP)]
     Demo,
     /// Serve the HTTP API (see the endpoints below).
     #[command(after_help = format!("{SERVE_HELP}{}\n\n{SETTINGS}", http::ENDPOINTS))]
@@ -185,7 +194,9 @@ fn main() -> ExitCode {
     let config = cli.config.as_deref();
     let result = match cli.command {
         Command::Parse(args) => parse(&args),
-        Command::Demo => demo::run(&mut io::stdout().lock()).map(|()| ExitCode::SUCCESS),
+        Command::Demo => Config::load(config)
+            .and_then(|c| demo::run(&mut io::stdout().lock(), &c))
+            .map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve(config, &args),
         Command::Receive(args) => return receive(config, &args),
         Command::Config(args) => show_config(config, &args),

@@ -145,8 +145,30 @@ fn deep_nesting_is_a_limit_not_a_trap() {
 
 #[test]
 fn demo_runs_every_step() {
-    let output = run(&["demo"], None);
+    let data = std::env::temp_dir().join(format!("mailroom-cli-demo-{}", std::process::id()));
+    let demo = || {
+        Command::new(BIN)
+            .arg("demo")
+            .env("MAILROOM_DATA_DIR", &data)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run host-demo demo")
+    };
+    // Twice: each run starts its store and outbox afresh.
+    let first = demo();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let output = demo();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let outbox = data.join("demo/outbox/new");
+    let sent: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("the outbox")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("a message"))
+        .collect();
+    assert_eq!(sent.len(), 5, "messages in {}", outbox.display());
+    let signed = |m: &Vec<u8>| m.windows(15).any(|w| w == b"DKIM-Signature:");
+    assert!(sent.iter().all(signed), "every message is DKIM-signed");
+    assert!(data.join("demo/mailroom.sqlite3").is_file());
+    std::fs::remove_dir_all(&data).expect("clean up");
     let text = String::from_utf8(output.stdout).expect("stdout is UTF-8");
     for needle in [
         "Venue contract (signed).pdf",

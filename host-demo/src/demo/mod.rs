@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use host_demo::canonical::{disposition_name, limit_name};
-use host_demo::{
-    CacheStatus, DEFAULT_MAX_MEMORY, Limits, Mailbox, Mailroom, ParseError, ParsedMessage,
-};
+use host_demo::config::{Config, OUTBOX_DIR, SQLITE_FILE};
+use host_demo::host::maildir::MaildirTransport;
+use host_demo::host::sqlite::SqliteStore;
+use host_demo::{CacheStatus, Limits, Mailbox, Mailroom, ParseError, ParsedMessage};
 
 /// A sample message shipped inside the binary.
 struct Sample {
@@ -139,12 +140,20 @@ impl Step {
 /// What the steps share.
 struct Demo<'a> {
     out: &'a mut dyn Write,
+    config: &'a Config,
     mailroom: Option<Mailroom>,
     clinic: Option<lifecycle::Clinic>,
 }
 
-/// Runs every step in order, stopping at the first failure.
-pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
+/// The demo's own directory under the data directory: started afresh on
+/// every run, so the clinic's domain can be registered again.
+pub const DEMO_DIR: &str = "demo";
+
+/// Runs every step in order, stopping at the first failure. The channel runs
+/// on the settings' defaults for real use, in `<data-dir>/demo`: the SQLite
+/// store and the Maildir outbox (never an SMTP relay: the patients are
+/// fictional).
+pub fn run(out: &mut dyn Write, config: &Config) -> anyhow::Result<()> {
     writeln!(
         out,
         "mailroom demo: the mailroom WebAssembly component, run by a wasmtime host,\n\
@@ -155,6 +164,7 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     )?;
     let mut demo = Demo {
         out,
+        config,
         mailroom: None,
         clinic: None,
     };
@@ -178,9 +188,18 @@ pub fn run(out: &mut dyn Write) -> anyhow::Result<()> {
             Step::DeepNesting { depth } => deep_nesting(&mut demo, *depth)?,
         }
     }
+    let outbox = config.data_dir.join(DEMO_DIR).join(OUTBOX_DIR);
+    let sent = std::fs::read_dir(outbox.join("new"))
+        .map(|d| d.filter_map(Result::ok).count())
+        .unwrap_or(0);
     writeln!(
         demo.out,
-        "\nDone. `host-demo parse FILE.eml` prints the full canonical JSON of any message."
+        "\nDone.\n  outbox:  {sent} messages, as sent (DKIM-signed), in {}/new\n  \
+         store:   {}\n\
+         `host-demo parse FILE.eml` prints the canonical JSON of any message;\n\
+         `host-demo serve` runs the same channel behind an HTTP API.",
+        outbox.display(),
+        config.data_dir.join(DEMO_DIR).join(SQLITE_FILE).display()
     )?;
     Ok(())
 }
@@ -213,8 +232,17 @@ fn live(demo: &mut Demo<'_>, life: Life) -> anyhow::Result<()> {
 }
 
 fn load(demo: &mut Demo<'_>) -> anyhow::Result<()> {
+    let dir = demo.config.data_dir.join(DEMO_DIR);
+    afresh(&dir)?;
     let start = Instant::now();
-    let mailroom = Mailroom::load_default()?;
+    let store = SqliteStore::open(dir.join(SQLITE_FILE))?;
+    let outbox = MaildirTransport::new(dir.join(OUTBOX_DIR))?;
+    let mailroom = Mailroom::builder()
+        .max_memory(demo.config.max_memory_bytes()?)
+        .max_call_time(Duration::from_millis(demo.config.max_call_time_ms))
+        .store(store)
+        .transport(outbox)
+        .build()?;
     let elapsed = start.elapsed();
     let out = &mut *demo.out;
     writeln!(out, "  component:  {}", mailroom.component_path().display())?;
@@ -227,12 +255,42 @@ fn load(demo: &mut Demo<'_>) -> anyhow::Result<()> {
     writeln!(out, "  cache:      {cache}")?;
     writeln!(
         out,
-        "  sandbox:    a fresh store per call; no environment, arguments, files,\n\
-         \x20             network or stdin; linear memory capped at {} MiB",
-        DEFAULT_MAX_MEMORY / (1024 * 1024)
+        "  sandbox:    a fresh instance per call; no environment, arguments, files,\n\
+         \x20             network or stdin; linear memory capped at {} MiB, each call\n\
+         \x20             at {} ms",
+        demo.config.max_memory_mib, demo.config.max_call_time_ms
+    )?;
+    writeln!(
+        out,
+        "  store:      SQLite, {}",
+        dir.join(SQLITE_FILE).display()
+    )?;
+    writeln!(
+        out,
+        "  transport:  the Maildir outbox {} (no SMTP relay)",
+        dir.join(OUTBOX_DIR).display()
     )?;
     demo.mailroom = Some(mailroom);
     Ok(())
+}
+
+/// Empties the demo directory of what an earlier run left: its SQLite files
+/// and its outbox, nothing else.
+fn afresh(dir: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = dir.join(format!("{SQLITE_FILE}{suffix}"));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", file.display())),
+        }
+    }
+    let outbox = dir.join(OUTBOX_DIR);
+    match std::fs::remove_dir_all(&outbox) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", outbox.display())),
+    }
 }
 
 fn parse_sample(demo: &mut Demo<'_>, sample: &Sample) -> anyhow::Result<()> {
