@@ -136,7 +136,8 @@ export interface ParsedMessage {
 
 /**
  * Bounds on the work one {@link parse} call may do. A field left out (or
- * null) takes its default. Zero or a value above the maximum is rejected by
+ * null) takes its default: on a channel, its {@link ChannelConfig.limits}
+ * field if set, else the component's below. Zero or a value above the maximum is rejected by
  * the component as `invalid-limits`; a negative, fractional or unrepresentable
  * value (beyond u32, or u64 for `maxBytes`) is a `TypeError`/`RangeError`.
  */
@@ -474,6 +475,56 @@ export interface ChannelOptions<S extends Store = Store, T extends Transport = T
    * Only `verifyWithDns` uses it; nothing else of the channel does DNS.
    */
   dns?: DnsResolver | null;
+  /** The channel's defaults for calls that leave a value out; see {@link ChannelConfig}. Default: none. */
+  config?: ChannelConfig | null;
+}
+
+/**
+ * The embedder's channel-wide defaults (`createChannel({ config })`,
+ * `createAsyncChannel({ config })`): values a call may leave out, set once
+ * per deployment, as a Postmark or SES account's settings are.
+ *
+ * - A call's own value always wins; a value the call leaves out (or gives as
+ *   null) takes config's; one config also leaves out takes the component's
+ *   default. Limits merge field by field: `{ maxDepth: 8 }` on a call keeps
+ *   config's `maxBytes`.
+ * - Checked when the channel is made: a key not below (e.g. `inboundhost`,
+ *   `limits.maxByte`) or a value of the wrong type is a `TypeError` naming
+ *   it (`config.limits.maxBytes`); a limit no WIT integer holds is a
+ *   `RangeError`. Nothing is silently dropped. Values the component refuses
+ *   (a zero limit, `'not a host'`) fail the call that uses them, as that
+ *   call's own would (`invalid-limits`, `invalid-options`).
+ * - Copied when the channel is made; changing the object later changes nothing.
+ * - The top-level {@link parse} has no channel and no config.
+ *
+ * @example
+ * ```js
+ * const channel = createChannel({ store, transport, config: {
+ *   inboundHost: 'inbound.mailroom.example',
+ *   unsubscribeBase: 'https://app.example/unsubscribe',
+ *   limits: { maxBytes: 10 * 1024 * 1024 },
+ * } });
+ * channel.setups.create('ws-1', 'clinic.example');           // both defaults
+ * channel.setups.create('ws-2', 'other.example', { inboundHost: 'mx.other.example' }); // config's unsubscribeBase
+ * channel.receive(raw, envelope, { maxBytes: 25 * 1024 * 1024 }); // this call only
+ * ```
+ */
+export interface ChannelConfig {
+  /**
+   * Default {@link SetupOptions.inboundHost} for `setups.create`: the host
+   * that receives replies (the MX exchange). With it, `setups.create`'s
+   * options may be left out.
+   */
+  inboundHost?: string | null;
+  /**
+   * Default {@link SetupOptions.unsubscribeBase} for `setups.create`: the
+   * https URL one-click unsubscribe tokens are appended to. Without it (and
+   * without the call's), `https://<inboundHost>/unsubscribe` of the call's
+   * inbound host.
+   */
+  unsubscribeBase?: string | null;
+  /** Default {@link Limits} for the channel's `parse` and `receive`, field by field. */
+  limits?: Limits | null;
 }
 
 /**
@@ -542,10 +593,17 @@ export interface DnsRecord {
  */
 export type SetupStatus = 'pending' | 'verified' | 'failed';
 
-/** The host settings a setup's records depend on (the WIT `setup-options`). */
+/**
+ * The host settings a setup's records depend on (the WIT `setup-options`).
+ * `inboundHost` and `unsubscribeBase`, left out or null, take the channel's
+ * {@link ChannelConfig} values.
+ */
 export interface SetupOptions {
-  /** The host that receives replies: the MX exchange, e.g. `'inbound.mailroom.example'`. */
-  inboundHost: string;
+  /**
+   * The host that receives replies: the MX exchange, e.g.
+   * `'inbound.mailroom.example'`. Required, here or as `config.inboundHost`.
+   */
+  inboundHost?: string | null;
   /**
    * The SPF `include:` domain of the sending service (e.g. `'amazonses.com'`),
    * or null/left out: the SPF record then authorises the domain's MX hosts (`mx`).
@@ -553,8 +611,8 @@ export interface SetupOptions {
   spfInclude?: string | null;
   /**
    * The base of one-click unsubscribe URLs in this setup's mail (the token
-   * is appended as the last path segment). Default
-   * `https://<inboundHost>/unsubscribe`.
+   * is appended as the last path segment). Default `config.unsubscribeBase`,
+   * else `https://<inboundHost>/unsubscribe`.
    */
   unsubscribeBase?: string | null;
 }
@@ -1239,7 +1297,10 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
   /** The transport this channel uses (the one given, or its own {@link RecordingTransport}, whose `sent` lists what was sent). */
   readonly transport: T;
 
-  /** As the top-level {@link parse}: pure, touches neither store nor transport. */
+  /**
+   * As the top-level {@link parse}: pure, touches neither store nor
+   * transport. Limits the call leaves out take the channel's `config.limits`.
+   */
   parse(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string, limits?: Limits | null): ParsedMessage;
 
   /**
@@ -1250,7 +1311,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
    *
    * @param raw The message bytes, as for {@link parse}.
    * @param envelope The SMTP envelope; default none.
-   * @param limits Bounds on parsing, as for {@link parse}.
+   * @param limits Bounds on parsing, as for {@link parse}; those left out take the channel's `config.limits`.
    * @throws {MailroomParseError} kind {@link ParseErrorKind}: not parsed, nothing stored.
    * @throws {MailroomError} kind `'store'`.
    */
@@ -1290,11 +1351,13 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * the channel's random source; the private key stays in the store) and
      * returns the setup, `pending`, with the records to publish.
      * @param options The inbound host (the MX exchange) and, optionally, the
-     *   sending service's SPF include.
+     *   sending service's SPF include and the unsubscribe base; what is left
+     *   out takes the channel's {@link ChannelConfig}. May be left out when
+     *   `config.inboundHost` is set.
      * @throws {MailroomError} kind {@link SetupErrorKind}.
-     * @throws {TypeError} when `options` or `options.inboundHost` is missing.
+     * @throws {TypeError} when no inbound host is given, by the call or by config.
      */
-    create(workspace: string, domain: string, options: SetupOptions): Setup;
+    create(workspace: string, domain: string, options?: SetupOptions | null): Setup;
     /**
      * Reads a setup by id.
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
@@ -1460,9 +1523,12 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
 /**
  * Creates a channel: instantiates the component (compiled once per process,
  * instantiated once per channel, on its first call) over the given store,
- * transport, clock, random source and DNS resolver.
+ * transport, clock, random source and DNS resolver, with the given
+ * {@link ChannelConfig} defaults.
  *
- * @throws {TypeError} when an option lacks a required method.
+ * @throws {TypeError} when an option lacks a required method, or `config`
+ *   has an unknown key or a value of the wrong type (named in the message).
+ * @throws {RangeError} when a `config.limits` value is negative or beyond its WIT integer.
  *
  * @example
  * ```js
@@ -1548,7 +1614,7 @@ export type AsyncChannel<S extends AsyncStore = AsyncStore, T extends AsyncTrans
  * (SQLite, or an in-memory cache).
  *
  * @throws {Error} where the runtime has no JSPI (`WebAssembly.Suspending`).
- * @throws {TypeError} when an option lacks a required method.
+ * @throws {TypeError | RangeError} as {@link createChannel} (a required method, `config`).
  *
  * @example
  * ```js

@@ -81,16 +81,26 @@ function u64(call, name, value) {
   return big;
 }
 
-const u32Limit = (call, name, value) => (value === undefined || value === null ? undefined : u32(call, `limits.${name}`, value));
-const u64Limit = (call, name, value) => (value === undefined || value === null ? undefined : u64(call, `limits.${name}`, value));
+const optU32 = (call, name, value) => (value === undefined || value === null ? undefined : u32(call, name, value));
+const optU64 = (call, name, value) => (value === undefined || value === null ? undefined : u64(call, name, value));
 
-function toLimits(call, limits) {
+/** Limits in the WIT form (undefined for a field not given); `name` is how messages call them. */
+function toLimits(call, limits, name = 'limits') {
   if (limits === undefined || limits === null) return {};
-  if (typeof limits !== 'object') throw new TypeError(`${call}: limits must be an object`);
+  if (typeof limits !== 'object') throw new TypeError(`${call}: ${name} must be an object`);
   return {
-    maxBytes: u64Limit(call, 'maxBytes', limits.maxBytes),
-    maxDepth: u32Limit(call, 'maxDepth', limits.maxDepth),
-    maxParts: u32Limit(call, 'maxParts', limits.maxParts),
+    maxBytes: optU64(call, `${name}.maxBytes`, limits.maxBytes),
+    maxDepth: optU32(call, `${name}.maxDepth`, limits.maxDepth),
+    maxParts: optU32(call, `${name}.maxParts`, limits.maxParts),
+  };
+}
+
+/** A call's limits over the channel's defaults (both in the WIT form), field by field: the call's win. */
+function withDefaults(limits, defaults) {
+  return {
+    maxBytes: limits.maxBytes ?? defaults.maxBytes,
+    maxDepth: limits.maxDepth ?? defaults.maxDepth,
+    maxParts: limits.maxParts ?? defaults.maxParts,
   };
 }
 
@@ -132,12 +142,26 @@ function toSendRequest(call, r) {
   };
 }
 
-function toSetupOptions(call, o) {
-  obj(call, 'options', o);
+/**
+ * setups.create's options over the channel's config: a field left out (or
+ * null) takes config's. Without `config.inboundHost` the options and their
+ * `inboundHost` are required, as the WIT record's field is.
+ */
+function toSetupOptions(call, o, config) {
+  if (o === undefined || o === null) {
+    if (config.inboundHost === undefined) obj(call, 'options', o);
+    o = {};
+  } else {
+    obj(call, 'options', o);
+  }
+  const inboundHost = optStr(call, 'options.inboundHost', o.inboundHost) ?? config.inboundHost;
+  if (inboundHost === undefined) {
+    throw new TypeError(`${call}: options.inboundHost must be a string (or give the channel a config.inboundHost)`);
+  }
   return {
-    inboundHost: str(call, 'options.inboundHost', o.inboundHost),
+    inboundHost,
     spfInclude: optStr(call, 'options.spfInclude', o.spfInclude),
-    unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase),
+    unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase) ?? config.unsubscribeBase,
   };
 }
 
@@ -523,28 +547,63 @@ async function resolveLookup(resolver, { name, type }) {
 // ---------------------------------------------------------------------------
 // Channels.
 
-function checkObject(name, value, methods) {
+function checkObject(fn, name, value, methods) {
   if (value === null || typeof value !== 'object' && typeof value !== 'function') {
-    throw new TypeError(`createChannel: ${name} must be an object with ${methods.join(', ')}`);
+    throw new TypeError(`${fn}: ${name} must be an object with ${methods.join(', ')}`);
   }
   for (const m of methods) {
-    if (typeof value[m] !== 'function') throw new TypeError(`createChannel: ${name}.${m} must be a function`);
+    if (typeof value[m] !== 'function') throw new TypeError(`${fn}: ${name}.${m} must be a function`);
   }
 }
 
-function checkOptions(options) {
-  if (options === null || typeof options !== 'object') throw new TypeError('createChannel: options must be an object');
-  const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random, dns } = options;
-  checkObject('store', store, ['get', 'put', 'delete', 'list']);
-  checkObject('transport', transport, ['submit']);
-  if (clock !== undefined && clock !== null) checkObject('clock', clock, ['now']);
-  if (dns !== undefined && dns !== null) checkObject('dns', dns, ['resolveTxt', 'resolveMx']);
-  if (random !== undefined && random !== null) {
-    if (typeof random !== 'object' || (typeof random.getRandomBytes !== 'function' && typeof random.getRandomU64 !== 'function')) {
-      throw new TypeError('createChannel: random must have getRandomBytes(len) or getRandomU64()');
+const CONFIG_KEYS = ['inboundHost', 'unsubscribeBase', 'limits'];
+const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
+
+/** A plain object with only `keys` (own enumerable string keys; a key set to undefined counts). */
+function onlyKeys(fn, name, value, keys) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${fn}: ${name} must be an object`);
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      throw new TypeError(`${fn}: ${name}.${key} is not an option (${name} takes ${keys.join(', ')})`);
     }
   }
-  return { store, transport, clock: clock ?? undefined, random: random ?? undefined, dns: dns ?? null };
+  return value;
+}
+
+/**
+ * The channel's defaults (ChannelConfig), checked once, when the channel is
+ * made: an unknown key or a value of the wrong type is a TypeError (a limit
+ * no WIT integer holds a RangeError), as each call's own would be. What the
+ * component refuses (a zero limit, a host that is not one) is the
+ * component's to answer, on the call that uses it. Copied: changing the
+ * object afterwards changes nothing.
+ */
+function toConfig(fn, config) {
+  if (config === undefined || config === null) return Object.freeze({ inboundHost: undefined, unsubscribeBase: undefined, limits: {} });
+  onlyKeys(fn, 'config', config, CONFIG_KEYS);
+  if (config.limits !== undefined && config.limits !== null) onlyKeys(fn, 'config.limits', config.limits, LIMIT_KEYS);
+  return Object.freeze({
+    inboundHost: optStr(fn, 'config.inboundHost', config.inboundHost),
+    unsubscribeBase: optStr(fn, 'config.unsubscribeBase', config.unsubscribeBase),
+    limits: Object.freeze(toLimits(fn, config.limits, 'config.limits')),
+  });
+}
+
+function checkOptions(fn, options) {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object`);
+  const { store = new MemoryStore(), transport = new RecordingTransport(), clock, random, dns, config } = options;
+  checkObject(fn, 'store', store, ['get', 'put', 'delete', 'list']);
+  checkObject(fn, 'transport', transport, ['submit']);
+  if (clock !== undefined && clock !== null) checkObject(fn, 'clock', clock, ['now']);
+  if (dns !== undefined && dns !== null) checkObject(fn, 'dns', dns, ['resolveTxt', 'resolveMx']);
+  if (random !== undefined && random !== null) {
+    if (typeof random !== 'object' || (typeof random.getRandomBytes !== 'function' && typeof random.getRandomU64 !== 'function')) {
+      throw new TypeError(`${fn}: random must have getRandomBytes(len) or getRandomU64()`);
+    }
+  }
+  return {
+    store, transport, clock: clock ?? undefined, random: random ?? undefined, dns: dns ?? null, config: toConfig(fn, config),
+  };
 }
 
 /**
@@ -554,7 +613,7 @@ function checkOptions(options) {
  * @param {object} [options]
  */
 export function createChannel(options = {}) {
-  const opts = checkOptions(options);
+  const opts = checkOptions('createChannel', options);
   let root = null;
   let busy = null;
   let importError;
@@ -590,7 +649,7 @@ export function createAsyncChannel(options = {}) {
       'createAsyncChannel needs JSPI (WebAssembly.Suspending): Node.js 24 or later, Deno 2, workerd; use createChannel with a synchronous store',
     );
   }
-  const opts = checkOptions(options);
+  const opts = checkOptions('createAsyncChannel', options);
   let root = null;
   let queue = Promise.resolve();
   let importError;
@@ -634,7 +693,7 @@ function rethrown(err, call, mapError, cause, drop) {
  * `run(root)` on the instance and maps its result (or its WIT error):
  * synchronously or, for createAsyncChannel, as a Promise.
  */
-function channelOver({ store, transport, dns }, invoke) {
+function channelOver({ store, transport, dns, config }, invoke) {
   /** `invoke` for the delivery interfaces: results in the plain() form, every error a MailroomError. */
   const call = (name, run) => invoke(name, run, plain, toError);
 
@@ -644,14 +703,14 @@ function channelOver({ store, transport, dns }, invoke) {
 
     parse(raw, limits) {
       const input = bytes('parse', 'raw', raw);
-      const witLimits = toLimits('parse', limits);
+      const witLimits = withDefaults(toLimits('parse', limits), config.limits);
       return invoke('parse', (c) => c.inbound.parse(input, witLimits), fromParsed, toParseError);
     },
 
     receive(raw, envelope, limits) {
       const input = bytes('receive', 'raw', raw);
       const env = toEnvelope('receive', envelope);
-      const witLimits = toLimits('receive', limits);
+      const witLimits = withDefaults(toLimits('receive', limits), config.limits);
       return invoke('receive', (c) => c.inbound.receive(input, env, witLimits), fromReceived, toReceiveError);
     },
 
@@ -671,7 +730,7 @@ function channelOver({ store, transport, dns }, invoke) {
         const name = 'setups.create';
         const w = str(name, 'workspace', workspace);
         const d = str(name, 'domain', domain);
-        const o = toSetupOptions(name, options);
+        const o = toSetupOptions(name, options, config);
         return invoke(name, (c) => c.setups.create(w, d, o), fromSetup, toError);
       },
       get(id) {

@@ -2,11 +2,11 @@
 // --allow-read --allow-env test/portable/`): the facade's answers as
 // Promises, typed errors from an asynchronous store, one call at a time on a
 // channel, and two channels writing one KV concurrently (compare-and-set
-// conflicts, retried by the component).
+// conflicts, retried by the component), and config's defaults.
 
-import { createAsyncChannel, kvStore, MailroomError, StoreError } from '../../src/index.js';
+import { createAsyncChannel, kvStore, MailroomError, MailroomParseError, StoreError } from '../../src/index.js';
 import { memoryKv } from './memory-kv.mjs';
-import { clinic } from '../../examples/clinic.mjs';
+import { clinic, publishedAnswers } from '../../examples/clinic.mjs';
 
 function assert(ok, what) {
   if (!ok) throw new Error(what);
@@ -60,4 +60,33 @@ Deno.test('two channels on one KV: concurrent writes conflict and are retried, n
   assert(new Set(sent.map((s) => s.messageId)).size === 8, 'eight messages');
   const period = await second.reporting.count({ kind: 'use-case', useCase: useCase.id }, Math.floor(Date.now() / 1000) - 86400, Math.floor(Date.now() / 1000) + 86400);
   assert(period.counts.sent === 8, `counted ${period.counts.sent} of 8`);
+});
+
+Deno.test('config: defaults for setups.create and the limits, a call\'s own value winning', async () => {
+  let err = null;
+  try {
+    createAsyncChannel({ config: { inboundhost: 'x' } });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof TypeError && /config\.inboundhost is not an option/.test(err.message), String(err));
+
+  const channel = createAsyncChannel({
+    store: kvStore(memoryKv()),
+    config: { inboundHost: 'inbound.mailroom.example', unsubscribeBase: 'https://app.example/unsubscribe', limits: { maxBytes: 64 } },
+  });
+  const setup = await channel.setups.create('ws-1', 'clinic.example');
+  assert(setup.records.some((r) => r.purpose === 'inbound-mx' && r.value === '10 inbound.mailroom.example'), 'config.inboundHost');
+  await channel.setups.verify(setup.id, publishedAnswers(setup));
+  const useCase = await channel.useCases.create({
+    setup: setup.id, sender: 'news@clinic.example', type: 'marketing', entityName: 'Riverside', useCaseName: 'News',
+  });
+  const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'Hi.' });
+  assert(sent.unsubscribeUrl.startsWith('https://app.example/unsubscribe/'), sent.unsubscribeUrl);
+
+  const big = `Subject: more than sixty-four bytes\r\n\r\n${'x'.repeat(100)}\r\n`;
+  const refused = await channel.receive(big).then(() => null, (e) => e);
+  assert(refused instanceof MailroomParseError && refused.kind === 'limit-exceeded' && refused.value === 64, String(refused));
+  const parsed = await channel.parse(big, { maxBytes: 1000 });
+  assert(parsed.subject === 'more than sixty-four bytes', 'a call\'s limits win');
 });
