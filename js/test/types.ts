@@ -3,7 +3,7 @@
 
 import {
   createAsyncChannel, createChannel, kvStore, MailroomError, nodemailerTransport, parse,
-  type AsyncChannel, type Channel, type Decision, type Policy, type Report, type VersionedKv,
+  type AsyncChannel, type Channel, type ChannelConfig, type Decision, type Policy, type Report, type Setup, type VersionedKv,
 } from '@mailroom/channel';
 import { nodeDns } from '@mailroom/channel/node';
 
@@ -25,7 +25,17 @@ const kv: VersionedKv<string> = {
   delete: async () => true,
   list: async () => [],
 };
-const asyncChannel: AsyncChannel = createAsyncChannel({ store: kvStore(kv) });
+const asyncChannel: AsyncChannel = createAsyncChannel({ store: kvStore(kv), config: { limits: { maxBytes: 1n << 20n } } });
+
+const config: ChannelConfig = { inboundHost: 'inbound.example', unsubscribeBase: null, limits: { maxBytes: 1 << 20, maxDepth: 8 } };
+const configured = createChannel({ config });
+const defaulted: Setup = configured.setups.create('ws', 'a.example');
+configured.setups.create('ws', 'b.example', { spfInclude: 'amazonses.com' });
+configured.receive('raw', null, { maxParts: 10 });
+// @ts-expect-error: not a ChannelConfig key
+createChannel({ config: { inboundhost: 'x' } });
+// @ts-expect-error: a limit is a number
+createChannel({ config: { limits: { maxDepth: '8' } } });
 const received: Promise<{ messageId: string }> = asyncChannel.receive('raw');
 const optOut: Promise<{ httpStatus: number }> = asyncChannel.unsubscribe.oneClick('t', null, '');
 const transport = nodemailerTransport({ sendMail: async () => ({}) }, { report: (id, o) => asyncChannel.report(id, o) });
@@ -36,4 +46,4 @@ try {
   if (err instanceof MailroomError && err.kind === 'suppressed') err.suppressions?.map((s) => s.address);
 }
 
-export { subject, count, url, received, optOut, idle };
+export { subject, count, url, received, optOut, idle, defaulted };
