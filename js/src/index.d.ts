@@ -523,6 +523,12 @@ export interface ChannelConfig {
    * inbound host.
    */
   unsubscribeBase?: string | null;
+  /**
+   * Default {@link SetupOptions.spfInclude} for `setups.create`: the domain
+   * whose SPF record the setups' SPF record includes (for example
+   * `amazonses.com` when mail leaves through SES).
+   */
+  spfInclude?: string | null;
   /** Default {@link Limits} for the channel's `parse` and `receive`, field by field. */
   limits?: Limits | null;
 }

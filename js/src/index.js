@@ -160,7 +160,7 @@ function toSetupOptions(call, o, config) {
   }
   return {
     inboundHost,
-    spfInclude: optStr(call, 'options.spfInclude', o.spfInclude),
+    spfInclude: optStr(call, 'options.spfInclude', o.spfInclude) ?? config.spfInclude,
     unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase) ?? config.unsubscribeBase,
   };
 }
@@ -556,7 +556,7 @@ function checkObject(fn, name, value, methods) {
   }
 }
 
-const CONFIG_KEYS = ['inboundHost', 'unsubscribeBase', 'limits'];
+const CONFIG_KEYS = ['inboundHost', 'unsubscribeBase', 'spfInclude', 'limits'];
 const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
 
 /** A plain object with only `keys` (own enumerable string keys; a key set to undefined counts). */
@@ -579,12 +579,13 @@ function onlyKeys(fn, name, value, keys) {
  * object afterwards changes nothing.
  */
 function toConfig(fn, config) {
-  if (config === undefined || config === null) return Object.freeze({ inboundHost: undefined, unsubscribeBase: undefined, limits: {} });
+  if (config === undefined || config === null) return Object.freeze({ inboundHost: undefined, unsubscribeBase: undefined, spfInclude: undefined, limits: {} });
   onlyKeys(fn, 'config', config, CONFIG_KEYS);
   if (config.limits !== undefined && config.limits !== null) onlyKeys(fn, 'config.limits', config.limits, LIMIT_KEYS);
   return Object.freeze({
     inboundHost: optStr(fn, 'config.inboundHost', config.inboundHost),
     unsubscribeBase: optStr(fn, 'config.unsubscribeBase', config.unsubscribeBase),
+    spfInclude: optStr(fn, 'config.spfInclude', config.spfInclude),
     limits: Object.freeze(toLimits(fn, config.limits, 'config.limits')),
   });
 }

@@ -74,7 +74,7 @@ test('config: a call\'s own value wins, field by field', async () => {
 test('config: unknown keys and wrong types are TypeErrors naming the key, at createChannel', () => {
   const cases = [
     [{ inboundhost: 'x' }, /config\.inboundhost is not an option/],
-    [{ spfInclude: 'amazonses.com' }, /config\.spfInclude is not an option/],
+    [{ spfInclude: 42 }, /config\.spfInclude must be a string/],
     [{ limits: { maxByte: 10 } }, /config\.limits\.maxByte is not an option/],
     [{ inboundHost: 42 }, /config\.inboundHost must be a string/],
     [{ unsubscribeBase: new URL('https://app.example/u') }, /config\.unsubscribeBase must be a string/],
@@ -116,4 +116,12 @@ test('createAsyncChannel honours config', { skip: typeof WebAssembly.Suspending 
   assert.match(unsubscribeUrl, /^https:\/\/app\.example\/unsubscribe\//);
   assert.equal((await thrown(() => channel.receive(BIG))).value, 64);
   assert.equal((await channel.parse(BIG, { maxBytes: 1000 })).subject, 'more than sixty-four bytes');
+});
+
+test('config: spfInclude is the default of setups.create\'s', async () => {
+  const channel = createChannel({ config: { inboundHost: 'inbound.mailroom.example', spfInclude: 'amazonses.com' } });
+  const spf = (setup) => setup.records.find((r) => r.purpose === 'spf').value;
+  assert.equal(spf(channel.setups.create('ws-1', 'clinic.example')), 'v=spf1 include:amazonses.com ~all');
+  const own = channel.setups.create('ws-1', 'surgery.example', { spfInclude: 'spf.example.net' });
+  assert.equal(spf(own), 'v=spf1 include:spf.example.net ~all');
 });
