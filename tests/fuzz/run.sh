@@ -51,7 +51,7 @@ for t in "${targets[@]}"; do
     "target/fuzz/corpus/$t" "${seeds[@]}" \
     "${limit[@]}" -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="target/fuzz/artifacts/$t/" -print_final_stats=1 2>&1 \
-    | grep --line-buffered -E '^(==|#[0-9]+ +(DONE|INITED)|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|INFO: (Running|Loaded|seed)|.*(ERROR|panicked|Test unit written|SUMMARY|deadly|timeout|out-of-memory)).*' || true
+    | grep --line-buffered -E '^(==|#[0-9]+[[:space:]]+(DONE|INITED)|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|INFO: (Running|Loaded|seed)|.*(ERROR|panicked|Test unit written|SUMMARY|deadly|timeout|out-of-memory)).*' || true
   if [ -n "$(ls -A "target/fuzz/artifacts/$t")" ]; then
     echo "FINDING in $t: target/fuzz/artifacts/$t/" >&2
     exit 1
