@@ -87,8 +87,8 @@ pub fn receive(
 ) -> Result<Received, ReceiveError> {
     let message = parse(raw, limits).map_err(ReceiveError::Parse)?;
     let mut notes = Vec::new();
-    let in_reply_to = ids::bare_all(&message.in_reply_to, "In-Reply-To", &mut notes);
-    let references = ids::bare_all(&message.references, "References", &mut notes);
+    let mut in_reply_to = ids::bare_all(&message.in_reply_to, "In-Reply-To", &mut notes);
+    let mut references = ids::bare_all(&message.references, "References", &mut notes);
     let own_id = match message.message_id.as_deref().map(|id| (id, ids::bare(id))) {
         Some((_, Some(id))) => id,
         other => {
@@ -101,6 +101,17 @@ pub fn receive(
             format!("{}@inbound.mailroom.invalid", env.random_hex(16))
         }
     };
+    // A message is not its own ancestor: a quoted own id would make it its
+    // own parent, or end its chain somewhere else.
+    for (name, quoted) in [
+        ("In-Reply-To", &mut in_reply_to),
+        ("References", &mut references),
+    ] {
+        if quoted.contains(&own_id) {
+            quoted.retain(|id| id != &own_id);
+            notes.push(format!("{name}: the message's own Message-ID, dropped"));
+        }
+    }
     let sender = message
         .from
         .first()
@@ -185,6 +196,9 @@ pub fn receive(
         }
     };
 
+    // Our records may hold the id too (a loop through a stored chain).
+    let mut chain = chain;
+    chain.retain(|id| id != &own_id);
     let record = MessageRecord {
         message_id: own_id.clone(),
         direction: Direction::Inbound,
@@ -297,4 +311,45 @@ fn owning_setup(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::FixedEnv;
+    use crate::store::MemoryStore;
+
+    /// A fuzz finding: References quoting the message's own id ended its
+    /// chain on another id.
+    #[test]
+    fn a_message_is_not_its_own_ancestor() {
+        let raw = b"From: pat@patient.example\r\nTo: care@clinic.example\r\n\
+                    Message-ID: <a1@example.com>\r\nIn-Reply-To: <a1@example.com>\r\n\
+                    References: <root@example.com> <a1@example.com> <b2@example.com>\r\n\
+                    \r\nHello.\r\n";
+        let envelope = Envelope {
+            mail_from: None,
+            rcpt_to: vec!["care@clinic.example".into()],
+        };
+        let mut store = MemoryStore::default();
+        let mut env = FixedEnv::new(1_772_442_000, 1);
+        let received =
+            receive(&mut store, &mut env, raw, &envelope, &Limits::default()).expect("received");
+        assert_eq!(
+            received.references,
+            ["root@example.com", "b2@example.com", "a1@example.com"]
+        );
+        assert!(
+            received
+                .notes
+                .iter()
+                .any(|n| n.starts_with("References: the message's own"))
+        );
+        assert!(
+            received
+                .notes
+                .iter()
+                .any(|n| n.starts_with("In-Reply-To: the message's own"))
+        );
+    }
 }
