@@ -19,6 +19,7 @@ pub mod reports;
 pub mod setups;
 pub mod store;
 pub mod suppression;
+pub mod tenant;
 pub mod thread;
 pub mod thread_index;
 pub mod transport;

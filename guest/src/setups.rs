@@ -44,7 +44,14 @@ pub enum SetupStatus {
     Pending,
     Verified,
     Failed,
+    Expired,
 }
+
+/// How long a setup may stay pending when its options do not say: 72 hours,
+/// as SES fails a verification.
+pub const DEFAULT_PENDING_TTL: u64 = 72 * 3600;
+/// The shortest and longest `pending-ttl` accepted.
+pub const PENDING_TTL_RANGE: (u64, u64) = (1, 30 * 24 * 3600);
 
 /// Host settings the records depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +61,8 @@ pub struct SetupOptions {
     pub spf_include: Option<String>,
     #[serde(default)]
     pub unsubscribe_base: Option<String>,
+    #[serde(default)]
+    pub pending_ttl: Option<u64>,
 }
 
 /// A registered sending domain, as the API shows it.
@@ -67,6 +76,10 @@ pub struct Setup {
     pub selector: String,
     pub next_selector: Option<String>,
     pub records: Vec<DnsRecord>,
+    #[serde(default)]
+    pub created_at: u64,
+    #[serde(default)]
+    pub expires_at: Option<u64>,
 }
 
 /// What is stored: the setup and what only the component sees.
@@ -154,6 +167,7 @@ pub enum SetupError {
     InvalidOptions(String),
     DomainTaken(String),
     NotFound(String),
+    Expired(String),
     KeyGeneration(String),
     Store(String),
 }
@@ -168,8 +182,25 @@ pub(crate) fn key(id: &str) -> String {
     format!("setup/{id}")
 }
 
+/// The verified setup that owns a domain (written by the first `verify`
+/// that sees every required record).
 pub(crate) fn domain_key(domain: &str) -> String {
     format!("domain/{domain}")
+}
+
+/// A workspace's setups, oldest first: the workspace hex-encoded, so no
+/// name is a prefix of another's keys.
+fn workspace_key(workspace: &str, created_at: u64, id: &str) -> String {
+    format!(
+        "workspace-setup/{}/{created_at:020}/{id}",
+        crate::hex(workspace.as_bytes())
+    )
+}
+
+/// The not-found text for `id`, the same whether the setup is missing or
+/// another workspace's.
+pub fn not_found(id: &str) -> String {
+    format!("no setup has id {id}")
 }
 
 /// Registers `domain` for `workspace` with a new DKIM key.
@@ -206,16 +237,25 @@ pub fn create(
             ),
             None => None,
         },
+        pending_ttl: match options.pending_ttl {
+            Some(ttl) if !(PENDING_TTL_RANGE.0..=PENDING_TTL_RANGE.1).contains(&ttl) => {
+                return Err(SetupError::InvalidOptions(format!(
+                    "pending-ttl: {ttl} s is outside {} to {} s",
+                    PENDING_TTL_RANGE.0, PENDING_TTL_RANGE.1
+                )));
+            }
+            ttl => ttl,
+        },
     };
+    // Only a verified setup holds its domain; pending ones race to verify.
+    if get_json::<String>(store, &domain_key(&domain))?.is_some() {
+        return Err(SetupError::DomainTaken(format!(
+            "{domain} is verified by another setup"
+        )));
+    }
     let id = format!("set_{}", env.random_hex(8));
-    match put_json(store, &domain_key(&domain), &id, Expect::Absent) {
-        Err(StoreError::Conflict(_)) => {
-            return Err(SetupError::DomainTaken(format!(
-                "{domain} is already registered by another setup"
-            )));
-        }
-        other => other?,
-    };
+    let created_at = u64::try_from(env.now()).unwrap_or(0);
+    let expires_at = created_at.saturating_add(options.pending_ttl.unwrap_or(DEFAULT_PENDING_TTL));
     let selector = "mailroom1".to_string();
     let dkim_value = new_key(store, env, &id, &selector)?;
     let mut records = vec![dkim_record(&domain, &selector, dkim_value, true)];
@@ -245,6 +285,8 @@ pub fn create(
         selector,
         next_selector: None,
         records,
+        created_at,
+        expires_at: Some(expires_at),
     };
     let stored = Stored {
         setup: setup.clone(),
@@ -253,7 +295,51 @@ pub fn create(
         unsubscribe_secret: env.random_hex(32),
     };
     put_json(store, &key(&id), &stored, Expect::Absent)?;
+    put_json(
+        store,
+        &workspace_key(workspace, created_at, &id),
+        &id,
+        Expect::Absent,
+    )?;
     Ok(setup)
+}
+
+/// The setup as a caller sees it now: a pending setup past its expiry is
+/// `expired`. Reads the clock only for pending setups.
+pub fn shown(mut setup: Setup, env: &mut dyn Env) -> Setup {
+    if setup.status == SetupStatus::Pending
+        && let Some(expires_at) = setup.expires_at
+        && u64::try_from(env.now()).unwrap_or(0) >= expires_at
+    {
+        setup.status = SetupStatus::Expired;
+    }
+    setup
+}
+
+/// The setups of `workspace`, oldest first.
+pub fn list(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    workspace: &str,
+) -> Result<Vec<Setup>, SetupError> {
+    let prefix = format!("workspace-setup/{}/", crate::hex(workspace.as_bytes()));
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list(&prefix, cursor.as_deref(), 100)?;
+        for k in &page.keys {
+            if let Some((id, _)) = get_json::<String>(store, k)?
+                && let Some((stored, _)) = get_json::<Stored>(store, &key(&id))?
+                && stored.setup.workspace == workspace
+            {
+                out.push(shown(stored.setup, env));
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
 }
 
 fn txt(purpose: RecordPurpose, name: &str, value: String, required: bool) -> DnsRecord {
@@ -293,7 +379,7 @@ fn new_key(
 }
 
 fn load(store: &mut dyn Store, id: &str) -> Result<(Stored, u64), SetupError> {
-    get_json(store, &key(id))?.ok_or_else(|| SetupError::NotFound(format!("no setup has id {id}")))
+    get_json(store, &key(id))?.ok_or_else(|| SetupError::NotFound(not_found(id)))
 }
 
 /// Reads a setup.
@@ -361,6 +447,26 @@ fn check_https_base(url: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// Makes `setup` the owner of its domain unless another setup verified it
+/// first (then `domain-taken`, and nothing is written).
+fn claim_domain(store: &mut dyn Store, setup: &Setup) -> Result<(), SetupError> {
+    let key = domain_key(&setup.domain);
+    let taken =
+        || SetupError::DomainTaken(format!("{} is verified by another setup", setup.domain));
+    match get_json::<String>(store, &key)? {
+        Some((owner, _)) if owner == setup.id => Ok(()),
+        Some(_) => Err(taken()),
+        None => match put_json(store, &key, &setup.id, Expect::Absent) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => match get_json::<String>(store, &key)? {
+                Some((owner, _)) if owner == setup.id => Ok(()),
+                _ => Err(taken()),
+            },
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
 /// The setup that owns `domain`, if any.
 pub fn by_domain(store: &mut dyn Store, domain: &str) -> Result<Option<Setup>, StoreError> {
     let Some((id, _)) = get_json::<String>(store, &domain_key(&domain.to_ascii_lowercase()))?
@@ -413,10 +519,17 @@ pub fn rotate_dkim(
 /// Checks the host's answers and stores the new status.
 pub fn verify(
     store: &mut dyn Store,
+    env: &mut dyn Env,
     id: &str,
     answers: &[DnsAnswer],
 ) -> Result<Verification, SetupError> {
     let (mut stored, version) = load(store, id)?;
+    if shown(stored.setup.clone(), env).status == SetupStatus::Expired {
+        return Err(SetupError::Expired(format!(
+            "setup {id} stayed pending past its pending-ttl; create a new setup for {}",
+            stored.setup.domain
+        )));
+    }
     let checks: Vec<RecordCheck> = stored
         .setup
         .records
@@ -472,6 +585,10 @@ pub fn verify(
     } else {
         SetupStatus::Failed
     };
+    if stored.setup.status == SetupStatus::Verified {
+        claim_domain(store, &stored.setup)?;
+        stored.setup.expires_at = None;
+    }
     put_json(store, &key(id), &stored, Expect::Version(version))?;
     Ok(Verification {
         setup: stored.setup,
@@ -619,6 +736,7 @@ impl SetupStatus {
             SetupStatus::Pending => "pending",
             SetupStatus::Verified => "verified",
             SetupStatus::Failed => "failed",
+            SetupStatus::Expired => "expired",
         }
     }
 }

@@ -406,6 +406,7 @@ mod tests {
             inbound_host: "in.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup = setups::create(&mut store, &mut env, "ws", "clinic.example", &options)
             .expect("a setup");

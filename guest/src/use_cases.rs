@@ -122,11 +122,17 @@ pub fn create(
     Ok(use_case)
 }
 
+/// The not-found text for `id`, the same whether the use case is missing or
+/// another workspace's.
+pub fn not_found(id: &str) -> String {
+    format!("no use case has id {id}")
+}
+
 /// Reads a use case.
 pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
     get_json(store, &key(id))?
         .map(|(u, _)| u)
-        .ok_or_else(|| UseCaseError::NotFound(format!("no use case has id {id}")))
+        .ok_or_else(|| UseCaseError::NotFound(not_found(id)))
 }
 
 /// The use cases of a setup, by name.
@@ -184,7 +190,7 @@ fn change(
 ) -> Result<UseCase, UseCaseError> {
     for _ in 0..8 {
         let Some((mut use_case, version)) = get_json::<UseCase>(store, &key(id))? else {
-            return Err(UseCaseError::NotFound(format!("no use case has id {id}")));
+            return Err(UseCaseError::NotFound(not_found(id)));
         };
         apply(&mut use_case)?;
         match put_json(store, &key(id), &use_case, Expect::Version(version)) {

@@ -299,11 +299,13 @@ fn native_sends(kind: &SendKind, file: &[u8]) -> anyhow::Result<Duration> {
         inbound_host: "inbound.mailroom.example".into(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = setups::create(&mut store, &mut env, "ws-1", "clinic.example", &options)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     setups::verify(
         &mut store,
+        &mut env,
         &setup.id,
         &setups::answers_publishing(&setup.records),
     )
@@ -354,6 +356,7 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
                 inbound_host: "inbound.mailroom.example".into(),
                 spf_include: None,
                 unsubscribe_base: None,
+                pending_ttl: None,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

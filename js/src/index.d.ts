@@ -597,7 +597,7 @@ export interface DnsRecord {
  * A lookup that failed transiently (`timeout`, `server-failure`) never
  * changes the status.
  */
-export type SetupStatus = 'pending' | 'verified' | 'failed';
+export type SetupStatus = 'pending' | 'verified' | 'failed' | 'expired';
 
 /**
  * The host settings a setup's records depend on (the WIT `setup-options`).
@@ -621,6 +621,11 @@ export interface SetupOptions {
    * else `https://<inboundHost>/unsubscribe`.
    */
   unsubscribeBase?: string | null;
+  /**
+   * Seconds the setup may stay pending before it expires and can no longer
+   * verify: 259200 (72 hours, as SES) when left out; 1 to 2592000.
+   */
+  pendingTtl?: number | bigint | null;
 }
 
 /**
@@ -649,6 +654,13 @@ export interface Setup {
    * second, not required), the inbound MX, SPF and DMARC.
    */
   records: DnsRecord[];
+  /** When it was created, in seconds since the Unix epoch. */
+  createdAt: number;
+  /**
+   * When it expires unless verified first (seconds since the Unix epoch);
+   * null once verified.
+   */
+  expiresAt: number | null;
 }
 
 /** A name and type to resolve before `setups.verify` (the WIT `lookup`). */
@@ -1296,6 +1308,16 @@ export type ReportingErrorKind = 'not-found' | 'invalid-range' | 'store';
  * and a channel whose instance was dropped after a trap carries on as before.
  * A channel is not re-entrant: calling it from inside its own store or
  * transport fails.
+ *
+ * **Workspace scope.** Every method that reads or changes an existing object
+ * (setups, use cases, `send`, suppression, reporting) takes the caller's
+ * workspace first: the one your server authenticated (an API key, a
+ * session), never one the request names. An object of another workspace
+ * answers `'not-found'` (or `'unknown-setup'` / `'unknown-use-case'`) with
+ * the same text a missing id gets, and listings hold only the caller's own
+ * objects. `parse`, `receive`, `report`, `events.*` (your MX, transport and
+ * provider webhooks) and `unsubscribe.oneClick` (its token authenticates)
+ * take none.
  */
 export interface Channel<S extends Store = Store, T extends Transport = Transport> {
   /** The store this channel uses (the one given, or its own {@link MemoryStore}). */
@@ -1337,7 +1359,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
    * case must be enabled and its setup verified.
    * @throws {MailroomError} kind {@link SendErrorKind}.
    */
-  send(request: SendRequest): Sent;
+  send(workspace: string, request: SendRequest): Sent;
 
   /**
    * Records the outcome of a submitted message, by its Message-ID (ours;
@@ -1368,14 +1390,16 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * Reads a setup by id.
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      */
-    get(id: string): Setup;
+    get(workspace: string, id: string): Setup;
+    /** The setups of `workspace`, oldest first. */
+    list(workspace: string): Setup[];
     /**
      * The names and types to resolve for `verify`: each `(name, type)` of
      * the setup's records once (the domain's TXT serves SPF, its MX the
      * inbound MX).
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      */
-    lookups(id: string): Lookup[];
+    lookups(workspace: string, id: string): Lookup[];
     /**
      * Checks DNS answers the caller resolved against the setup's records and
      * stores the new status: `'verified'` when every required record is
@@ -1386,7 +1410,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      * @throws {TypeError | RangeError} for answers of the wrong shape.
      */
-    verify(id: string, answers: DnsAnswer[]): Verification;
+    verify(workspace: string, id: string, answers: DnsAnswer[]): Verification;
     /**
      * `lookups`, then every lookup resolved with the channel's
      * {@link DnsResolver} (concurrently, outside any component call), then
@@ -1396,7 +1420,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} (as a rejection) kind {@link SetupErrorKind}, `call` `'setups.verifyWithDns'`.
      * @throws {Error} (as a rejection) when no `dns` was given and `node:dns/promises` cannot be imported.
      */
-    verifyWithDns(id: string): Promise<Verification>;
+    verifyWithDns(workspace: string, id: string): Promise<Verification>;
     /**
      * Starts a DKIM key rotation: a new key and selector, whose record is
      * added beside the current one (not required). Mail stays signed with the
@@ -1405,7 +1429,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * While a rotation is under way, returns the setup unchanged.
      * @throws {MailroomError} kind {@link SetupErrorKind}.
      */
-    rotateDkim(id: string): Setup;
+    rotateDkim(workspace: string, id: string): Setup;
   };
 
   /** Use cases: who sends, for what. */
@@ -1416,30 +1440,30 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'setup-not-verified'` for a pending or failed setup).
      * @throws {TypeError} when `type` is not `'transactional'` or `'marketing'`.
      */
-    create(useCase: NewUseCase): UseCase;
+    create(workspace: string, useCase: NewUseCase): UseCase;
     /**
      * Reads a use case by id.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
-    get(id: string): UseCase;
+    get(workspace: string, id: string): UseCase;
     /**
      * The use cases of a setup, disabled ones included, in creation order.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'unknown-setup'`, `'store'`).
      */
-    list(setup: string): UseCase[];
+    list(workspace: string, setup: string): UseCase[];
     /**
      * Disables a use case: sends under it fail with `'use-case-disabled'`;
      * replies already received still resolve to its threads.
      * @returns The use case, `enabled: false`.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
-    disable(id: string): UseCase;
+    disable(workspace: string, id: string): UseCase;
     /**
      * Turns one-click List-Unsubscribe on or off for a transactional use
      * case (with it, each message goes to one recipient).
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'marketing-needs-unsubscribe'` to turn it off for marketing).
      */
-    setListUnsubscribe(id: string, enabled: boolean): UseCase;
+    setListUnsubscribe(workspace: string, id: string, enabled: boolean): UseCase;
   };
 
   /**
@@ -1457,31 +1481,31 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * The decision `send` makes for `address` under `useCase`.
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    check(useCase: string, address: string): Decision;
+    check(workspace: string, useCase: string, address: string): Decision;
     /** An address of a setup: its suppressions and their history. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    get(setup: string, address: string): AddressState;
+    get(workspace: string, setup: string, address: string): AddressState;
     /**
      * The suppressed addresses of a setup, sorted: at most `page.limit`
      * (1 to 100, default 100) after `page.cursor` (the last address of the
      * previous page).
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    list(setup: string, page?: { cursor?: string | null; limit?: number }): AddressState[];
+    list(workspace: string, setup: string, page?: { cursor?: string | null; limit?: number }): AddressState[];
     /**
      * Ends every suppression of the address in the setup, keeping each in its
      * history with `note`; soft bounces counted so far are forgotten.
      * @returns The address as it is now.
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    remove(setup: string, address: string, note: string): AddressState;
+    remove(workspace: string, setup: string, address: string, note: string): AddressState;
     /** The setup's policy. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    getPolicy(setup: string): Policy;
+    getPolicy(workspace: string, setup: string): Policy;
     /** Replaces the setup's policy; returns it as stored. @throws {MailroomError} kind {@link SuppressionErrorKind} (`'invalid-policy'`). */
-    setPolicy(setup: string, policy: Policy): Policy;
+    setPolicy(workspace: string, setup: string, policy: Policy): Policy;
     /** The setup's complaint rate and pause. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    getHealth(setup: string): Health;
+    getHealth(workspace: string, setup: string): Health;
     /** Lifts a marketing pause (the complaint counts stay). @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    clearPause(setup: string, note: string): Health;
+    clearPause(workspace: string, setup: string, note: string): Health;
   };
 
   /** What providers and receiving servers said about mail we sent. */
@@ -1522,7 +1546,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * `from` to `until` (seconds since the epoch; at most 400 days).
      * @throws {MailroomError} kind {@link ReportingErrorKind}.
      */
-    count(subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
+    count(workspace: string, subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
   };
 }
 

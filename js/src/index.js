@@ -162,6 +162,7 @@ function toSetupOptions(call, o, config) {
     inboundHost,
     spfInclude: optStr(call, 'options.spfInclude', o.spfInclude) ?? config.spfInclude,
     unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase) ?? config.unsubscribeBase,
+    pendingTtl: o.pendingTtl === undefined || o.pendingTtl === null ? undefined : u64(call, 'options.pendingTtl', o.pendingTtl),
   };
 }
 
@@ -387,6 +388,8 @@ const fromSetup = (s) => ({
   selector: s.selector,
   nextSelector: orNull(s.nextSelector),
   records: s.records.map(fromRecord),
+  createdAt: Number(s.createdAt),
+  expiresAt: s.expiresAt === undefined ? null : Number(s.expiresAt),
 });
 
 const fromLookup = (l) => ({ name: l.name, type: l.type });
@@ -715,9 +718,10 @@ function channelOver({ store, transport, dns, config }, invoke) {
       return invoke('receive', (c) => c.inbound.receive(input, env, witLimits), fromReceived, toReceiveError);
     },
 
-    send(request) {
+    send(workspace, request) {
+      const w = str('send', 'workspace', workspace);
       const req = toSendRequest('send', request);
-      return invoke('send', (c) => c.outbound.send(req), fromSent, toSendError);
+      return invoke('send', (c) => c.outbound.send(w, req), fromSent, toSendError);
     },
 
     report(messageId, outcome) {
@@ -734,42 +738,52 @@ function channelOver({ store, transport, dns, config }, invoke) {
         const o = toSetupOptions(name, options, config);
         return invoke(name, (c) => c.setups.create(w, d, o), fromSetup, toError);
       },
-      get(id) {
+      get(workspace, id) {
+        const w = str('setups.get', 'workspace', workspace);
         const i = str('setups.get', 'id', id);
-        return invoke('setups.get', (c) => c.setups.get(i), fromSetup, toError);
+        return invoke('setups.get', (c) => c.setups.get(w, i), fromSetup, toError);
       },
-      lookups(id) {
+      list(workspace) {
+        const w = str('setups.list', 'workspace', workspace);
+        return invoke('setups.list', (c) => c.setups.list(w), (l) => l.map(fromSetup), toError);
+      },
+      lookups(workspace, id) {
+        const w = str('setups.lookups', 'workspace', workspace);
         const i = str('setups.lookups', 'id', id);
-        return invoke('setups.lookups', (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
+        return invoke('setups.lookups', (c) => c.setups.lookups(w, i), (l) => l.map(fromLookup), toError);
       },
-      verify(id, answers) {
+      verify(workspace, id, answers) {
         const name = 'setups.verify';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         const a = list(name, 'answers', answers, toDnsAnswer);
-        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
+        return invoke(name, (c) => c.setups.verify(w, i, a), fromVerification, toError);
       },
-      async verifyWithDns(id) {
+      async verifyWithDns(workspace, id) {
         const name = 'setups.verifyWithDns';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         // 1. The names to resolve, 2. resolve them all, outside any
         // component call, 3. verify with the answers.
-        const lookups = await invoke(name, (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
+        const lookups = await invoke(name, (c) => c.setups.lookups(w, i), (l) => l.map(fromLookup), toError);
         const resolver = dns ?? (await loadDefaultDns());
         const answers = await Promise.all(lookups.map((l) => resolveLookup(resolver, l)));
         const a = answers.map((x, n) => toDnsAnswer(name, `answers[${n}]`, x));
-        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
+        return invoke(name, (c) => c.setups.verify(w, i, a), fromVerification, toError);
       },
-      rotateDkim(id) {
+      rotateDkim(workspace, id) {
+        const w = str('setups.rotateDkim', 'workspace', workspace);
         const i = str('setups.rotateDkim', 'id', id);
-        return invoke('setups.rotateDkim', (c) => c.setups.rotateDkim(i), fromSetup, toError);
+        return invoke('setups.rotateDkim', (c) => c.setups.rotateDkim(w, i), fromSetup, toError);
       },
     }),
 
     useCases: Object.freeze({
-      create(useCase) {
+      create(workspace, useCase) {
         const name = 'useCases.create';
         obj(name, 'useCase', useCase);
         const args = [
+          str(name, 'workspace', workspace),
           str(name, 'useCase.setup', useCase.setup),
           str(name, 'useCase.sender', useCase.sender),
           oneOf(name, 'useCase.type', useCase.type, ['transactional', 'marketing']),
@@ -778,67 +792,78 @@ function channelOver({ store, transport, dns, config }, invoke) {
         ];
         return invoke(name, (c) => c.useCases.create(...args), fromUseCase, toError);
       },
-      get(id) {
+      get(workspace, id) {
+        const w = str('useCases.get', 'workspace', workspace);
         const i = str('useCases.get', 'id', id);
-        return invoke('useCases.get', (c) => c.useCases.get(i), fromUseCase, toError);
+        return invoke('useCases.get', (c) => c.useCases.get(w, i), fromUseCase, toError);
       },
-      list(setup) {
+      list(workspace, setup) {
+        const w = str('useCases.list', 'workspace', workspace);
         const s = str('useCases.list', 'setup', setup);
-        return invoke('useCases.list', (c) => c.useCases.list(s), (l) => l.map(fromUseCase), toError);
+        return invoke('useCases.list', (c) => c.useCases.list(w, s), (l) => l.map(fromUseCase), toError);
       },
-      disable(id) {
+      disable(workspace, id) {
+        const w = str('useCases.disable', 'workspace', workspace);
         const i = str('useCases.disable', 'id', id);
-        return invoke('useCases.disable', (c) => c.useCases.disable(i), fromUseCase, toError);
+        return invoke('useCases.disable', (c) => c.useCases.disable(w, i), fromUseCase, toError);
       },
-      setListUnsubscribe(id, enabled) {
+      setListUnsubscribe(workspace, id, enabled) {
         const name = 'useCases.setListUnsubscribe';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         if (typeof enabled !== 'boolean') throw new TypeError(`${name}: enabled must be a boolean`);
-        return invoke(name, (c) => c.useCases.setListUnsubscribe(i, enabled), fromUseCase, toError);
+        return invoke(name, (c) => c.useCases.setListUnsubscribe(w, i, enabled), fromUseCase, toError);
       },
     }),
 
     suppression: Object.freeze({
-      check(useCase, address) {
+      check(workspace, useCase, address) {
         const name = 'suppression.check';
+        const w = str(name, 'workspace', workspace);
         const [u, a] = [str(name, 'useCase', useCase), str(name, 'address', address)];
-        return call(name, (c) => c.suppression.check(u, a));
+        return call(name, (c) => c.suppression.check(w, u, a));
       },
-      get(setup, address) {
+      get(workspace, setup, address) {
         const name = 'suppression.get';
+        const w = str(name, 'workspace', workspace);
         const [s, a] = [str(name, 'setup', setup), str(name, 'address', address)];
-        return call(name, (c) => c.suppression.get(s, a));
+        return call(name, (c) => c.suppression.get(w, s, a));
       },
-      list(setup, page = {}) {
+      list(workspace, setup, page = {}) {
         const name = 'suppression.list';
+        const w = str(name, 'workspace', workspace);
         const s = str(name, 'setup', setup);
         obj(name, 'page', page);
         const cursor = optStr(name, 'page.cursor', page.cursor);
         const limit = u32(name, 'page.limit', page.limit ?? 100);
-        return call(name, (c) => c.suppression.list(s, cursor, limit));
+        return call(name, (c) => c.suppression.list(w, s, cursor, limit));
       },
-      remove(setup, address, note) {
+      remove(workspace, setup, address, note) {
         const name = 'suppression.remove';
-        const args = [str(name, 'setup', setup), str(name, 'address', address), str(name, 'note', note)];
+        const args = [str(name, 'workspace', workspace), str(name, 'setup', setup), str(name, 'address', address), str(name, 'note', note)];
         return call(name, (c) => c.suppression.remove(...args));
       },
-      getPolicy(setup) {
+      getPolicy(workspace, setup) {
+        const w = str('suppression.getPolicy', 'workspace', workspace);
         const s = str('suppression.getPolicy', 'setup', setup);
-        return call('suppression.getPolicy', (c) => c.suppression.getPolicy(s));
+        return call('suppression.getPolicy', (c) => c.suppression.getPolicy(w, s));
       },
-      setPolicy(setup, policy) {
+      setPolicy(workspace, setup, policy) {
         const name = 'suppression.setPolicy';
+        const w = str(name, 'workspace', workspace);
         const [s, p] = [str(name, 'setup', setup), toPolicy(name, policy)];
-        return call(name, (c) => c.suppression.setPolicy(s, p));
+        return call(name, (c) => c.suppression.setPolicy(w, s, p));
       },
-      getHealth(setup) {
+      getHealth(workspace, setup) {
+        const w = str('suppression.getHealth', 'workspace', workspace);
         const s = str('suppression.getHealth', 'setup', setup);
-        return call('suppression.getHealth', (c) => c.suppression.getHealth(s));
+        return call('suppression.getHealth', (c) => c.suppression.getHealth(w, s));
       },
-      clearPause(setup, note) {
+      clearPause(workspace, setup, note) {
         const name = 'suppression.clearPause';
+        const w = str(name, 'workspace', workspace);
         const [s, n] = [str(name, 'setup', setup), str(name, 'note', note)];
-        return call(name, (c) => c.suppression.clearPause(s, n));
+        return call(name, (c) => c.suppression.clearPause(w, s, n));
       },
     }),
 
@@ -864,9 +889,9 @@ function channelOver({ store, transport, dns, config }, invoke) {
     }),
 
     reporting: Object.freeze({
-      count(subject, from, until) {
+      count(workspace, subject, from, until) {
         const name = 'reporting.count';
-        const args = [toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
+        const args = [str(name, 'workspace', workspace), toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
         return call(name, (c) => c.reporting.count(...args));
       },
     }),

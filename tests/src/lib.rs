@@ -30,11 +30,13 @@ impl Clinic {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
         let verified = setups::verify(
             &mut store,
+            &mut env,
             &setup.id,
             &setups::answers_publishing(&setup.records),
         )

@@ -172,6 +172,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-dns", DOMAIN, &options)
@@ -179,7 +180,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         .expect("a setup");
     assert_eq!(setup.status, SetupStatus::Pending);
     let lookups = mailroom
-        .setup_lookups(&setup.id)
+        .setup_lookups("ws-dns", &setup.id)
         .expect("no trap")
         .expect("lookups");
     let dkim = setup
@@ -227,7 +228,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     );
 
     let verification = mailroom
-        .verify_setup_with(&setup.id, &resolver)
+        .verify_setup_with("ws-dns", &setup.id, &resolver)
         .expect("no trap")
         .expect("checked");
     assert_eq!(
@@ -246,6 +247,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     );
     mailroom
         .create_use_case(
+            "ws-dns",
             &setup.id,
             "care@dns-test.example",
             UseCaseType::Transactional,
@@ -263,7 +265,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     assert_eq!(resolver.resolve(&dkim_lookup), DnsResult::NoSuchName);
 
     let verification = mailroom
-        .verify_setup_with(&setup.id, &resolver)
+        .verify_setup_with("ws-dns", &setup.id, &resolver)
         .expect("no trap")
         .expect("checked");
     assert_eq!(
@@ -287,6 +289,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     assert!(matches!(
         mailroom
             .create_use_case(
+                "ws-dns",
                 &setup.id,
                 "billing@dns-test.example",
                 UseCaseType::Transactional,
