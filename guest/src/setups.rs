@@ -304,10 +304,11 @@ pub fn create(
     Ok(setup)
 }
 
-/// The setup as a caller sees it now: a pending setup past its expiry is
-/// `expired`. Reads the clock only for pending setups.
+/// The setup as a caller sees it now: one that never verified (pending, or
+/// failed before ever verifying) is `expired` past its expiry. Reads the
+/// clock only for such setups.
 pub fn shown(mut setup: Setup, env: &mut dyn Env) -> Setup {
-    if setup.status == SetupStatus::Pending
+    if matches!(setup.status, SetupStatus::Pending | SetupStatus::Failed)
         && let Some(expires_at) = setup.expires_at
         && u64::try_from(env.now()).unwrap_or(0) >= expires_at
     {
@@ -526,7 +527,7 @@ pub fn verify(
     let (mut stored, version) = load(store, id)?;
     if shown(stored.setup.clone(), env).status == SetupStatus::Expired {
         return Err(SetupError::Expired(format!(
-            "setup {id} stayed pending past its pending-ttl; create a new setup for {}",
+            "setup {id} was not verified within its pending-ttl; create a new setup for {}",
             stored.setup.domain
         )));
     }

@@ -391,10 +391,10 @@ fn conversation(answers: Value) -> Value {
         "steps": [
             {"name": "setup", "call": "setups.create", "args": ["ws-1", "clinic.example",
              {"inbound-host": "inbound.mailroom.example", "spf-include": null}]},
-            {"name": "verify", "call": "setups.verify", "args": ["{{setup.ok.id}}", answers]},
+            {"name": "verify", "call": "setups.verify", "args": ["ws-1", "{{setup.ok.id}}", answers]},
             {"name": "uc", "call": "use-cases.create",
-             "args": ["{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
-            {"name": "out", "call": "outbound.send", "args": [{
+             "args": ["ws-1", "{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
+            {"name": "out", "call": "outbound.send", "args": ["ws-1", {
                 "use-case": "{{uc.ok.id}}",
                 "to": [{"name": "Pat Doe", "address": "pat@patient.example"}],
                 "cc": [], "subject": "Hi", "text": "Hello Pat.\r\n", "html": null,
@@ -467,7 +467,9 @@ fn scenario_results_match_the_typed_api() {
             "status",
             "selector",
             "next-selector",
-            "records"
+            "records",
+            "created-at",
+            "expires-at"
         ]
     );
     assert_eq!(setup["ok"]["id"], typed_setup.id.as_str());
@@ -541,6 +543,7 @@ fn dynamic_calls_convert_bytes_and_report_bad_calls() {
         error(
             "use-cases.create",
             &[
+                json!("ws"),
                 json!("s"),
                 json!("a@b"),
                 json!("weekly"),
