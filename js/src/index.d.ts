@@ -315,7 +315,8 @@ export class MailroomParseError extends MailroomError<ParseErrorKind> {
  * @param limits Bounds on the work; see {@link Limits}.
  * @returns The message, as plain objects.
  * @throws {MailroomParseError} when the component returns a `parse-error`.
- * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range.
+ * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range
+ *   (given a stream, a Blob or a Response, the TypeError says to use {@link parseAsync}).
  *
  * @example
  * ```js
