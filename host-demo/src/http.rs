@@ -1400,6 +1400,7 @@ fn parsed_json(m: &inbound::ParsedMessage) -> Value {
             "size": a.size,
             "content": bytes_json(&a.content),
         })).collect::<Vec<_>>(),
+        "headers": crate::canonical::headers(&m.headers),
     })
 }
 

@@ -96,6 +96,21 @@ export interface Attachment {
   content: Uint8Array;
 }
 
+/**
+ * One header field of the top-level message (WIT `header`). Capped: at most
+ * 1000 fields; a value cut to at most 65536 UTF-8 bytes (at a character
+ * boundary); names and values at most 1 MiB in all (later fields left out).
+ */
+export interface Header {
+  /** The field name as written, original case kept: compare it case-insensitively. */
+  name: string;
+  /**
+   * The value, unfolded, RFC 2047 encoded words decoded, trimmed; structured
+   * fields (addresses, ids, dates) as text, not parsed.
+   */
+  value: string;
+}
+
 /** A parsed message: plain data, safe to structuredClone or postMessage. */
 export interface ParsedMessage {
   /** The Message-ID without angle brackets, or null. */
@@ -132,6 +147,13 @@ export interface ParsedMessage {
   html: string | null;
   /** Every attachment and inline part, in document order. */
   attachments: Attachment[];
+  /**
+   * The top-level message's header fields in the order written (a repeated
+   * name once per field: `Received` top down), under the caps on
+   * {@link Header}; empty when the input has no header block. Find one with
+   * `headers.find((h) => h.name.toLowerCase() === 'list-id')`.
+   */
+  headers: Header[];
 }
 
 /**
@@ -293,7 +315,8 @@ export class MailroomParseError extends MailroomError<ParseErrorKind> {
  * @param limits Bounds on the work; see {@link Limits}.
  * @returns The message, as plain objects.
  * @throws {MailroomParseError} when the component returns a `parse-error`.
- * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range.
+ * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range
+ *   (given a stream, a Blob or a Response, the TypeError says to use {@link parseAsync}).
  *
  * @example
  * ```js
@@ -308,6 +331,45 @@ export class MailroomParseError extends MailroomError<ParseErrorKind> {
  * ```
  */
 export function parse(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string, limits?: Limits): ParsedMessage;
+
+/** The byte inputs every call takes: a string is encoded as UTF-8. */
+export type MessageBytes = Uint8Array | ArrayBuffer | ArrayBufferView | string;
+
+/**
+ * A message as a stream, for {@link parseAsync}, `receiveAsync`,
+ * `events.ingestReportAsync` (and an async channel's `parse`, `receive` and
+ * `events.ingestReport`): a `ReadableStream` (an Email Worker's
+ * `message.raw`, `request.body`), a `Blob` or `File`, a `Response` (or
+ * `Request`), or an async iterable of chunks (a Node.js `Readable`, such as
+ * `fs.createReadStream(path)` or an HTTP request). Chunks are bytes
+ * (`Uint8Array`, `Buffer`) or strings (UTF-8).
+ */
+export type StreamInput =
+  | ReadableStream<Uint8Array>
+  | Blob
+  | Response
+  | Request
+  | AsyncIterable<Uint8Array | ArrayBufferView | ArrayBuffer | string>;
+
+/**
+ * As {@link parse}, for bytes or a {@link StreamInput}. A stream is read
+ * first, outside the component, up to `maxBytes` (the call's, else the
+ * default): as soon as more than `maxBytes` bytes have arrived, reading
+ * stops (the stream is cancelled, a Readable destroyed, only the first
+ * `maxBytes + 1` bytes of a Blob are read) and the answer is the
+ * `limit-exceeded` error the same bytes would give. Then the component
+ * parses the bytes once, so the answer equals `parse` of the whole input.
+ *
+ * @throws (rejects) as {@link parse}; also with what the stream's source
+ *   threw, and a `TypeError` for a chunk that is not bytes or a string.
+ *
+ * @example
+ * ```js
+ * const message = await parseAsync(request.body);              // fetch / Workers
+ * const fromFile = await parseAsync(fs.createReadStream('mail.eml'), { maxBytes: 10_000_000 });
+ * ```
+ */
+export function parseAsync(raw: MessageBytes | StreamInput, limits?: Limits): Promise<ParsedMessage>;
 
 // ===========================================================================
 // Channels
@@ -554,6 +616,42 @@ export interface DnsResolver {
   /** The MX records at `name`; `priority` is the preference (0 to 65535). */
   resolveMx(name: string): Promise<{ priority: number; exchange: string }[]>;
 }
+
+/**
+ * An in-memory {@link DnsResolver} from {@link localDns}, for tests and local
+ * development. Every method but the resolvers returns the resolver, so calls
+ * chain. Names compare case-insensitively, a final dot ignored.
+ */
+export interface LocalDns extends DnsResolver {
+  /** Publishes a setup's records (`setup.records`), as the customer would at their DNS provider. */
+  publish(records: readonly DnsRecord[]): LocalDns;
+  /** Adds a TXT record (split into 255-byte character-strings, as DNS carries it). */
+  addTxt(name: string, value: string): LocalDns;
+  /** Adds an MX record. */
+  addMx(name: string, priority: number, exchange: string): LocalDns;
+  /** Removes every record at `name`: it then answers `ENOTFOUND`. */
+  remove(name: string): LocalDns;
+}
+
+/**
+ * An in-memory resolver for `createChannel({ dns })`: publish a setup's
+ * records into it and `setups.verifyWithDns` finds them, with no DNS server
+ * and no network. A name with no records rejects with `code: 'ENOTFOUND'`
+ * (→ `no-such-name`), a name without records of the type asked with
+ * `'ENODATA'` (→ `no-records`), as `node:dns` does. For tests and local
+ * development only; in production leave `dns` out (node:dns) or pass your
+ * own resolver.
+ *
+ * @example
+ * ```js
+ * const dns = localDns();
+ * const channel = createChannel({ dns });
+ * const setup = channel.setups.create('ws-1', 'clinic.example', { inboundHost: 'inbound.example' });
+ * dns.publish(setup.records);
+ * (await channel.setups.verifyWithDns(setup.id)).setup.status; // 'verified'
+ * ```
+ */
+export function localDns(): LocalDns;
 
 /** A DNS record type a setup uses (the WIT `record-type`). */
 export type RecordType = 'txt' | 'mx';
@@ -1349,6 +1447,16 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
     limits?: Limits | null,
   ): Received;
 
+  /** As {@link parseAsync}, with the channel's `config.limits`: bytes or a {@link StreamInput}. */
+  parseAsync(raw: MessageBytes | StreamInput, limits?: Limits | null): Promise<ParsedMessage>;
+
+  /**
+   * As `receive`, for bytes or a {@link StreamInput}: a stream is read up to
+   * `maxBytes` as {@link parseAsync} describes, then received once.
+   * `envelope` and `limits` are checked before anything is read.
+   */
+  receiveAsync(raw: MessageBytes | StreamInput, envelope?: Envelope | null, limits?: Limits | null): Promise<Received>;
+
   /**
    * Composes, DKIM-signs, records and submits a message to the transport
    * (RFC 5322 threading for replies: In-Reply-To and References). The
@@ -1524,6 +1632,13 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link EventErrorKind}.
      */
     ingestReport(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string): Report;
+    /**
+     * As `ingestReport`, for bytes or a {@link StreamInput}: a stream is read
+     * up to the 52428800 bytes (50 MiB) a report may have (one more byte, and
+     * reading stops and the call fails with `'invalid-event'`), then
+     * ingested once.
+     */
+    ingestReportAsync(raw: MessageBytes | StreamInput): Promise<Report>;
   };
 
   /** RFC 8058 one-click unsubscribe. */
@@ -1623,7 +1738,18 @@ export type Promised<T> = {
  * store or transport: that call waits for the one in progress, forever.
  */
 export type AsyncChannel<S extends AsyncStore = AsyncStore, T extends AsyncTransport = AsyncTransport> =
-  Promised<Omit<Channel, 'store' | 'transport'>> & { readonly store: S; readonly transport: T };
+  Promised<Omit<Channel, 'store' | 'transport' | 'parse' | 'receive' | 'events'>> & {
+    readonly store: S;
+    readonly transport: T;
+    /** As `parseAsync`: bytes or a {@link StreamInput} (an Email Worker's `message.raw` as it is). */
+    parse: Channel['parseAsync'];
+    /** As `receiveAsync`: bytes or a {@link StreamInput}. */
+    receive: Channel['receiveAsync'];
+    readonly events: Promised<Omit<Channel['events'], 'ingestReport'>> & {
+      /** As `ingestReportAsync`: bytes or a {@link StreamInput}. */
+      ingestReport: Channel['events']['ingestReportAsync'];
+    };
+  };
 
 /**
  * Creates a channel whose store and transport may be asynchronous (return

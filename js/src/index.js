@@ -15,8 +15,11 @@ import { MemoryStore } from './memory-store.js';
 import { RecordingTransport } from './recording-transport.js';
 import { kvStore } from './kv-store.js';
 import { nodemailerTransport } from './nodemailer-transport.js';
+import { MAX_REPORT_BYTES, capFor, readInput, streamHint, streamKind } from './input.js';
+import { localDns } from './local-dns.js';
 
 export { MailroomError, MailroomParseError, StoreError, TransportError, MemoryStore, RecordingTransport, kvStore, nodemailerTransport };
+export { localDns };
 
 const encoder = new TextEncoder();
 const U32_MAX = 0xffff_ffff;
@@ -35,7 +38,7 @@ function bytes(call, name, raw) {
   if (typeof raw === 'string') return encoder.encode(raw);
   if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
   if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-  throw new TypeError(`${call}: ${name} must be a Uint8Array, an ArrayBuffer or a string`);
+  throw new TypeError(`${call}: ${name} must be a Uint8Array, an ArrayBuffer or a string${streamHint(call, raw)}`);
 }
 
 function str(call, name, value) {
@@ -344,6 +347,7 @@ function fromParsed(m) {
       size: Number(a.size),
       content: a.content,
     })),
+    headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
   };
 }
 
@@ -638,7 +642,7 @@ export function createChannel(options = {}) {
       importError = undefined;
     }
   }
-  return channelOver(opts, invoke);
+  return withStreamInputs(channelOver(opts, invoke), opts.config, false);
 }
 
 /**
@@ -673,7 +677,7 @@ export function createAsyncChannel(options = {}) {
     queue = result.then(nothing, nothing);
     return result;
   }
-  return channelOver(opts, invoke);
+  return withStreamInputs(channelOver(opts, invoke), opts.config, true);
 }
 
 function nothing() {}
@@ -925,4 +929,56 @@ let parser = null;
 export function parse(raw, limits) {
   parser ??= createChannel({ store: NO_STORE, transport: NO_TRANSPORT });
   return parser.parse(raw, limits);
+}
+
+/**
+ * As `parse`, also for a ReadableStream, Blob, Response or Node.js Readable
+ * (read up to max-bytes, then parsed once). See index.d.ts.
+ *
+ * @param {Uint8Array | ArrayBuffer | string | ReadableStream | Blob | Response | AsyncIterable<Uint8Array>} raw
+ * @param {{ maxBytes?: number | bigint, maxDepth?: number, maxParts?: number }} [limits]
+ */
+export async function parseAsync(raw, limits) {
+  parser ??= createChannel({ store: NO_STORE, transport: NO_TRANSPORT });
+  return parser.parseAsync(raw, limits);
+}
+
+// ---------------------------------------------------------------------------
+// Stream inputs (input.js): parseAsync, receiveAsync and
+// events.ingestReportAsync on every channel; on an async channel, parse,
+// receive and events.ingestReport take streams too. A stream is read first,
+// outside any component call, to at most max-bytes + 1 bytes (the component
+// then refuses an input over max-bytes as it would the whole), and the
+// component is called once with the bytes.
+
+function withStreamInputs(channel, config, isAsync) {
+  const read = (call, raw, limits) => {
+    const max = withDefaults(toLimits(call, limits), config.limits).maxBytes;
+    return readInput(`${call}: raw`, raw, capFor(max));
+  };
+  const parseAsync = async (raw, limits) =>
+    channel.parse(streamKind(raw) === null ? raw : await read('parse', raw, limits), limits);
+  const receiveAsync = async (raw, envelope, limits) => {
+    if (streamKind(raw) === null) return channel.receive(raw, envelope, limits);
+    toEnvelope('receive', envelope);
+    return channel.receive(await read('receive', raw, limits), envelope, limits);
+  };
+  const ingestReportAsync = async (raw) =>
+    channel.events.ingestReport(
+      streamKind(raw) === null ? raw : await readInput('events.ingestReport: raw', raw, MAX_REPORT_BYTES + 1),
+    );
+  // An async channel's own methods take streams as well; bytes keep their
+  // synchronous argument checks.
+  const either = (streamed, direct) => (raw, ...rest) => (streamKind(raw) === null ? direct(raw, ...rest) : streamed(raw, ...rest));
+  return Object.freeze({
+    ...channel,
+    ...(isAsync ? { parse: either(parseAsync, channel.parse), receive: either(receiveAsync, channel.receive) } : {}),
+    parseAsync,
+    receiveAsync,
+    events: Object.freeze({
+      ...channel.events,
+      ...(isAsync ? { ingestReport: either(ingestReportAsync, channel.events.ingestReport) } : {}),
+      ingestReportAsync,
+    }),
+  });
 }

@@ -47,3 +47,21 @@ try {
 }
 
 export { subject, count, url, received, optOut, idle, defaulted };
+
+// Issue 21: stream inputs, raw headers, localDns.
+import { localDns, parseAsync, type Header, type LocalDns, type StreamInput } from '@mailroom/channel';
+const headers: Header[] = parse('Subject: x\r\n\r\n').headers;
+const firstName: string | undefined = headers[0]?.name;
+const stream: StreamInput = new Response('x').body!;
+const fromStream: Promise<string | null> = parseAsync(stream, { maxBytes: 1024 }).then((m) => m.subject);
+const fromBlob: Promise<number> = parseAsync(new Blob(['x'])).then((m) => m.headers.length);
+const viaChannel: Promise<string> = channel.receiveAsync(new Response('x'), { rcptTo: ['a@x'] }).then((r) => r.messageId);
+const reportAsync: Promise<Report> = channel.events.ingestReportAsync(new Blob(['x']));
+const asyncReceived: Promise<string> = asyncChannel.receive(new Response('x').body!, null).then((r) => r.message.headers[0]?.value ?? '');
+const asyncParsed: Promise<string | null> = asyncChannel.parse('Subject: x\r\n\r\n').then((m) => m.subject);
+const asyncReport: Promise<Report> = asyncChannel.events.ingestReport(new Uint8Array());
+const asyncRecorded: Promise<unknown> = asyncChannel.events.record({ id: 'e', messageId: 'm', recipient: 'r@x', kind: { kind: 'delivered' } });
+const dns: LocalDns = localDns().addTxt('a.example', 'v=spf1 -all').addMx('a.example', 10, 'mx.example');
+createChannel({ dns });
+// @ts-expect-error the synchronous parse takes bytes only
+parse(new Response('x').body!);

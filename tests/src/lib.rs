@@ -198,6 +198,9 @@ pub fn canonical(result: &Result<ParsedMessage, ParseError>) -> String {
             "text": m.text,
             "html": m.html,
             "attachments": m.attachments.iter().map(attachment).collect::<Vec<_>>(),
+            "headers": m.headers.iter()
+                .map(|h| json!({"name": h.name, "value": h.value}))
+                .collect::<Vec<_>>(),
         }),
         Err(e) => {
             let message = e.message();

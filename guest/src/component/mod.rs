@@ -529,6 +529,14 @@ fn parsed_message(m: domain::ParsedMessage) -> inbound::ParsedMessage {
         text: m.text,
         html: m.html,
         attachments: m.attachments.into_iter().map(attachment).collect(),
+        headers: m
+            .headers
+            .into_iter()
+            .map(|h| inbound::Header {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod autoreply;
 pub mod cid;
 pub mod filename;
+pub mod headers;
 mod limits;
 pub mod receive;
 pub mod reply_text;
@@ -70,6 +71,8 @@ pub struct ParsedMessage {
     pub text: Option<String>,
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The top-level header fields in order, under the caps in [`headers`].
+    pub headers: Vec<headers::Header>,
 }
 
 impl serde::Serialize for Attachment {
@@ -180,6 +183,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
         reply_to: mailboxes(root.reply_to()),
         subject: subject(&root),
         date: root.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
+        headers: headers::headers(&root),
         ..ParsedMessage::default()
     };
 

@@ -1,4 +1,4 @@
-// Under Deno (`deno test --allow-net --allow-read --allow-env`): a
+// Under Deno (`deno test --allow-net --allow-read --allow-env=JCO_DEBUG`): a
 // newsletter's List-Unsubscribe URL, POSTed over real HTTP to the example
 // handler by fetch, suppresses the recipient; a GET, a forged token and a
 // wrong body change nothing.

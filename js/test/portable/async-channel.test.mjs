@@ -1,5 +1,5 @@
 // createAsyncChannel over kvStore, in a runtime with JSPI (`deno test
-// --allow-read --allow-env test/portable/`): the facade's answers as
+// --allow-read --allow-env=JCO_DEBUG test/portable/`): the facade's answers as
 // Promises, typed errors from an asynchronous store, one call at a time on a
 // channel, and two channels writing one KV concurrently (compare-and-set
 // conflicts, retried by the component), and config's defaults.

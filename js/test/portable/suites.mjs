@@ -11,6 +11,7 @@
 import { parse, MailroomParseError } from '../../src/index.js';
 import { canonicalJson } from '../../src/canonical.js';
 import { runScenario, runScenarioAsync } from '../../src/scenario.js';
+import { inputKinds, overLimitIsNotReadToTheEnd, parsedAsync } from './streams.mjs';
 
 function parsed(raw) {
   try {
@@ -54,6 +55,15 @@ export async function runSuites({ inbound, scenarios, asyncStore, log = () => {}
   for (const c of inbound) {
     await check(`conformance ${c.name}`, () => (parsed(c.eml) === c.json ? null : `${c.name}: canonical JSON differs from the golden`));
   }
+  // Stream inputs: every kind parses each fixture to its golden.
+  for (const [kind, make] of inputKinds()) {
+    await check(`stream input: ${kind}, every conformance fixture`, async () => {
+      const differ = [];
+      for (const c of inbound) if ((await parsedAsync(canonicalJson, make(c.eml))) !== c.json) differ.push(c.name);
+      return differ.length === 0 ? null : `differs from the golden: ${differ.join(', ')}`;
+    });
+  }
+  await check('stream input over max-bytes: refused, not read to the end', overLimitIsNotReadToTheEnd);
   for (const s of scenarios) {
     await check(`scenario ${s.name}`, () => scenarioDiff(s.fixture, runScenario(s.fixture)));
     if (asyncStore) {
