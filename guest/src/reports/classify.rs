@@ -6,26 +6,35 @@
 //!    wins over the reason the enhanced status code gives; the code's reason
 //!    wins over a *weak* one found in the text (a generic "rejected",
 //!    "blocked", "policy").
-//! 2. Reasons about the address (`user-unknown`, `host-unknown`,
-//!    `mailbox-disabled`, `suspended`, `has-moved`, `not-accepting`) are hard
-//!    even under a 4.x.x code ("550 No user found" sent with 4.x.x); reasons
-//!    that pass (`mailbox-full`, `expired`, `network`, `rate-limited`,
-//!    `greylisted`) are soft even under a 5.x.x code. A `network` reason
-//!    read from an X.4.x code alone follows the code.
-//!    A generic X.0.0 status gives way to the SMTP reply code of the text
-//!    (Postfix's "4.0.0" over a "554 Blocked").
-//! 3. Any other reason follows the code: 5.x.x (or a 5xx reply) hard, 4.x.x
-//!    (or 4xx) soft, 2.x.x not a bounce; without a code it is hard, except
-//!    `system` which is soft. Text that only says "temporary" or "permanent"
-//!    decides when nothing else does.
+//! 2. The reason settles the class whatever the code says:
+//!    - reasons about the address (`user-unknown`, `host-unknown`,
+//!      `mailbox-disabled`, `suspended`, `has-moved`, `not-accepting`) are
+//!      **hard**, even under a 4.x.x code ("550 No user found" sent with
+//!      4.x.x);
+//!    - reasons that pass (`mailbox-full`, `expired`, `network`,
+//!      `rate-limited`, `greylisted`, `system`) are **soft**, even under a
+//!      5.x.x code ("552 5.2.2 mailbox full");
+//!    - reasons about the message or the sender, not the address
+//!      (`too-large`, `spam-blocked`, `virus`, `policy`, `auth-failure`,
+//!      `relay-denied`, `blocked`, `rejected`, `protocol`) are **blocked**,
+//!      under any code: retrying the address or suppressing it fixes
+//!      nothing, our mail or our sending is what was refused.
+//!
+//!    A `network`, `rate-limited` or `greylisted` reason read from the code
+//!    alone (X.4.x) does not settle it: the code's severity does.
+//! 3. Without a reason, the code decides: 5.x.x (or a 5xx reply) hard,
+//!    4.x.x (or 4xx) soft, 2.x.x not a bounce. A generic X.0.0 status gives
+//!    way to the SMTP reply code of the text (Postfix's "4.0.0" over a "554
+//!    Blocked"). Without a code, text that only says "temporary" is soft
+//!    and text that only says the mail failed is hard.
 //!
 //! sisimai's reasons map as: userunknown, hostunknown, hasmoved, notaccept,
 //! suspend, mailboxdisabled → hard; mailboxfull, expired, networkerror,
-//! toomanyconn, speeding, exceedlimit (rate) → soft; blocked, rejected,
-//! filtered, spamdetected, policyviolation, authfailure, securityerror,
-//! virusdetected, mesgtoobig, norelaying, syntaxerror, systemerror,
-//! mailererror → by code; feedback → complaint; vacation, delivered → not a
-//! bounce.
+//! toomanyconn, speeding, exceedlimit (rate), systemerror, systemfull →
+//! soft; blocked, rejected, filtered, spamdetected, policyviolation,
+//! authfailure, securityerror, requireptr, badreputation, norelaying,
+//! virusdetected, mesgtoobig, contenterror, notcompliantrfc, syntaxerror →
+//! blocked; feedback → complaint; vacation, delivered → not a bounce.
 
 use super::Class;
 use super::text::{find_reply_code, find_status, is_status};
@@ -45,7 +54,33 @@ const SOFT_REASONS: &[&str] = &[
     "network",
     "rate-limited",
     "greylisted",
+    "system",
 ];
+/// Reasons about the message or the sender, not the address.
+const BLOCKED_REASONS: &[&str] = &[
+    "too-large",
+    "spam-blocked",
+    "virus",
+    "policy",
+    "auth-failure",
+    "relay-denied",
+    "blocked",
+    "rejected",
+    "protocol",
+];
+
+/// The class a reason gives on its own, if it settles the class.
+pub fn class_of_reason(reason: &str) -> Option<Class> {
+    if HARD_REASONS.contains(&reason) {
+        Some(Class::Hard)
+    } else if SOFT_REASONS.contains(&reason) {
+        Some(Class::Soft)
+    } else if BLOCKED_REASONS.contains(&reason) {
+        Some(Class::Blocked)
+    } else {
+        None
+    }
+}
 
 /// Words that tell a failure without telling why.
 const FAILURE_WORDS: &[&str] = &[
@@ -655,7 +690,6 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
         None => reply,
     };
     let without_code = || match reason {
-        Some("system") => Class::Soft,
         Some(_) => Class::Hard,
         None if lower.contains("temporar") => Class::Soft,
         None if FAILURE_WORDS.iter().any(|w| lower.contains(w)) => Class::Hard,
@@ -670,6 +704,7 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
     let class = match reason {
         Some(r) if HARD_REASONS.contains(&r) && settles(r) => Class::Hard,
         Some(r) if SOFT_REASONS.contains(&r) && settles(r) => Class::Soft,
+        Some(r) if BLOCKED_REASONS.contains(&r) => Class::Blocked,
         _ => match severity {
             Some('5') => Class::Hard,
             Some('4') => Class::Soft,
@@ -708,7 +743,22 @@ mod tests {
                 Some("5.2.0"),
                 "550 5.2.0 Mail rejete. Mail rejected. ofr_506 spam"
             ),
-            (Class::Hard, Some("spam-blocked".into()))
+            (Class::Blocked, Some("spam-blocked".into()))
+        );
+        assert_eq!(
+            c(Some("5.3.4"), "552 5.3.4 Message size exceeds fixed limit"),
+            (Class::Blocked, Some("too-large".into()))
+        );
+        assert_eq!(
+            c(
+                Some("5.7.1"),
+                "550 5.7.1 Relaying denied: our IP has no reverse DNS"
+            ),
+            (Class::Blocked, Some("relay-denied".into()))
+        );
+        assert_eq!(
+            c(Some("5.1.1"), "552 5.1.1 mailbox full"),
+            (Class::Soft, Some("mailbox-full".into()))
         );
     }
 
@@ -724,7 +774,7 @@ mod tests {
         );
         assert_eq!(
             classify(Some("4.7.1"), None),
-            (Class::Soft, Some("policy".into()))
+            (Class::Blocked, Some("policy".into()))
         );
         assert_eq!(classify(Some("2.0.0"), None), (Class::NotABounce, None));
         assert_eq!(classify(None, None), (Class::NotABounce, None));
@@ -738,7 +788,7 @@ mod tests {
     fn reply_code_without_status() {
         assert_eq!(
             c(None, "host said: 554 message refused"),
-            (Class::Hard, Some("blocked".into()))
+            (Class::Blocked, Some("blocked".into()))
         );
         assert_eq!(c(None, "451 please retry"), (Class::Soft, None));
     }
