@@ -149,6 +149,17 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "unrouteable sender",
             "sender rejected",
             "envelope sender",
+            "recipient preferences",
+            "permission to post",
+        ],
+    ),
+    (
+        "network",
+        true,
+        &[
+            "host not found, try again",
+            "unexpected name server reply",
+            "temporary failure in name resolution",
         ],
     ),
     (
@@ -233,7 +244,9 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "dns lookup failed",
             "domain lookup failed",
             "bad destination host",
-            "malformed or unexpected name server reply",
+            "the domain is not reachable",
+            "couldn't find a mail exchanger",
+            "could not find a mail exchanger",
         ],
     ),
     (
@@ -245,6 +258,7 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "not accepting mail",
             "accepts no mail",
             "null mx",
+            "not accepting network messages",
         ],
     ),
     (
@@ -253,6 +267,7 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
         &[
             "user unknown",
             "unknown user",
+            "recipient address rejected: access denied",
             "unknown recipient",
             "recipient unknown",
             "recipient not found",
@@ -281,9 +296,6 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "bad destination mailbox",
             "unrouteable address",
             "unroutable address",
-            "recipient address rejected",
-            "address rejected",
-            "recipient rejected",
             "not our customer",
             "addressee unknown",
             "recipient name is not recognized",
@@ -616,6 +628,17 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "try again",
         ],
     ),
+    // Postfix's "Recipient address rejected: <why>" names the address, but
+    // the why (read by the rules above) is the reason when there is one.
+    (
+        "user-unknown",
+        false,
+        &[
+            "recipient address rejected",
+            "address rejected",
+            "recipient rejected",
+        ],
+    ),
     (
         "rejected",
         false,
@@ -649,7 +672,7 @@ fn status_reason(status: &str) -> Option<&'static str> {
         ("3", _) => "system",
         ("4", "7") => "expired",
         ("4", "6") => "network",
-        ("4", "4") => "network",
+        ("4", "4") => "host-unknown",
         ("4", "1") | ("4", "2") => "network",
         ("4", _) => "network",
         ("5", _) => "protocol",
@@ -659,6 +682,48 @@ fn status_reason(status: &str) -> Option<&'static str> {
         ("7", _) => "policy",
         _ => return None,
     })
+}
+
+/// Where in the SMTP dialogue a failure came, when the text says it came
+/// before any recipient was named (at the greeting, HELO/EHLO or MAIL
+/// FROM): then our host or our sender was refused, not the address.
+fn refused_before_recipient(lower: &str) -> bool {
+    const STAGES: &[&str] = &[
+        "after mail from",
+        "in reply to mail from",
+        "after initial connection",
+        "in reply to initial",
+        "after helo",
+        "after ehlo",
+        "in reply to helo",
+        "in reply to ehlo",
+        "my name was rejected",
+    ];
+    if STAGES.iter().any(|s| lower.contains(s)) {
+        return true;
+    }
+    // A transcript (`>>> COMMAND` / `<<< reply`) whose last command is
+    // MAIL FROM.
+    lower
+        .rfind(">>> ")
+        .and_then(|i| lower.get(i + 4..))
+        .is_some_and(|rest| rest.starts_with("mail from"))
+}
+
+/// The remote server's own words when a provider wraps them (Amazon SES:
+/// `5.1.0 - Unknown address error 550-'… the server's text …'`): the
+/// provider's gloss of the code is not evidence.
+fn remote_words(lower: &str) -> &str {
+    lower
+        .find("-'")
+        .filter(|&i| {
+            i >= 3
+                && lower
+                    .get(i - 3..i)
+                    .is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .and_then(|i| lower.get(i - 3..))
+        .unwrap_or(lower)
 }
 
 /// Classifies a status code and/or diagnostic text; returns the class and
@@ -671,15 +736,25 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
         .filter(|s| is_status(s))
         .map(str::to_string)
         .or_else(|| diagnostic.and_then(find_status));
-    let lower = diagnostic.map(str::to_lowercase).unwrap_or_default();
-    let from_text = text_reason(&lower);
+    let whole = diagnostic.map(str::to_lowercase).unwrap_or_default();
+    let lower = remote_words(&whole);
+    let from_text = if refused_before_recipient(lower) {
+        Some(("rejected", true))
+    } else {
+        text_reason(lower)
+    };
     let from_code = status.as_deref().and_then(status_reason);
+    // X.5.0 ("other protocol status") says nothing a weak text reason
+    // would not say better.
+    let vague_code = status.as_deref().is_some_and(|s| s.ends_with(".5.0"));
     let reason = match (from_text, from_code) {
         (Some((t, true)), _) => Some(t),
+        (Some((t, false)), Some(_)) if vague_code => Some(t),
         (_, Some(c)) => Some(c),
         (Some((t, false)), None) => Some(t),
         (None, None) => None,
     };
+    let code_only = from_text.is_none_or(|(t, _)| Some(t) != reason);
     // A generic X.0.0 status gives way to the SMTP reply code.
     let reply = diagnostic
         .and_then(find_reply_code)
@@ -689,27 +764,20 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
         Some(s) => s.chars().next(),
         None => reply,
     };
-    let without_code = || match reason {
-        Some(_) => Class::Hard,
-        None if lower.contains("temporar") => Class::Soft,
-        None if FAILURE_WORDS.iter().any(|w| lower.contains(w)) => Class::Hard,
-        None => Class::NotABounce,
-    };
-    // A reason the code alone gives settles the class only for the address
-    // and the mailbox (X.1.x, X.2.x) and for expiry (X.4.7).
-    let settles = |r: &str| {
-        from_text.is_some_and(|(t, _)| t == r)
-            || !matches!(r, "network" | "rate-limited" | "greylisted")
-    };
+    let failed = || lower.contains("temporar") || FAILURE_WORDS.iter().any(|w| whole.contains(w));
     let class = match reason {
-        Some(r) if HARD_REASONS.contains(&r) && settles(r) => Class::Hard,
-        Some(r) if SOFT_REASONS.contains(&r) && settles(r) => Class::Soft,
-        Some(r) if BLOCKED_REASONS.contains(&r) => Class::Blocked,
-        _ => match severity {
-            Some('5') => Class::Hard,
-            Some('4') => Class::Soft,
-            Some(_) if from_text.is_none() => Class::NotABounce,
-            _ => without_code(),
+        // An address reason read from a 4.x.x code alone ("421 4.2.1
+        // Service refused") is not evidence enough to suppress.
+        Some(r) if HARD_REASONS.contains(&r) && code_only && severity == Some('4') => Class::Soft,
+        Some(r) => class_of_reason(r).unwrap_or(Class::Soft),
+        // Without a reason nothing says the address is at fault: soft, so
+        // the soft-bounce rule suppresses an address that keeps failing for
+        // a day at a time, and a working one is not lost.
+        None => match severity {
+            Some('5' | '4') => Class::Soft,
+            Some(_) => Class::NotABounce,
+            None if failed() => Class::Soft,
+            None => Class::NotABounce,
         },
     };
     let reason = (class != Class::NotABounce).then_some(reason).flatten();
