@@ -422,3 +422,54 @@ pub fn count(
         counts: sum_days(store, subject, first, last)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn an_event_retried_after_its_count_counts_once() {
+        let mut store = MemoryStore::default();
+        let at = 1_772_442_000;
+        let change = Bump {
+            use_case: Some("uc_1"),
+            field: Field::Blocked,
+            n: 1,
+            event: Some("evt-1"),
+            blocked: Some(("too-large", 1_772_442_000, Some("552 5.3.4 too big"))),
+        };
+        // Counted, then "crashed" before the marker: the retry counts nothing.
+        assert!(bump_event(&mut store, "set_1", at, &change).expect("counted"));
+        assert!(!bump_event(&mut store, "set_1", at, &change).expect("read"));
+        let day = setup_day(&mut store, "set_1", day_of(at))
+            .expect("read")
+            .expect("a record");
+        assert_eq!(day.counts.blocked, 1);
+        assert_eq!(day.use_cases.get("uc_1").map(|c| c.blocked), Some(1));
+        assert_eq!(
+            day.blocked_reasons.get("too-large").map(|b| b.count),
+            Some(1)
+        );
+        // Sends carry no id and always count.
+        bump(&mut store, "set_1", Some("uc_1"), at, Field::Sent, 2).expect("counted");
+        bump(&mut store, "set_1", Some("uc_1"), at, Field::Sent, 2).expect("counted");
+        let day = sum_setup_days(&mut store, "set_1", day_of(at), day_of(at)).expect("read");
+        assert_eq!(day.counts.sent, 4);
+    }
+
+    #[test]
+    fn records_of_the_older_layout_still_read() {
+        let mut store = MemoryStore::default();
+        let old = Counts {
+            sent: 3,
+            hard_bounced: 1,
+            ..Counts::default()
+        };
+        put_json(&mut store, "stats/setup/set_1/020514", &old, Expect::Any).expect("written");
+        let day = setup_day(&mut store, "set_1", 20_514)
+            .expect("read")
+            .expect("a record");
+        assert_eq!(day.counts, old);
+    }
+}
