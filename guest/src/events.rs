@@ -310,6 +310,18 @@ pub fn ingest_report(
     env: &mut dyn Env,
     raw: &[u8],
 ) -> Result<Report, EventError> {
+    ingest_tied(store, env, raw, None)
+}
+
+/// Ingests a report, tied to `tie` (our message and its recipient, as a
+/// verified return path names them) instead of the Message-ID the report
+/// quotes, which it may not.
+pub fn ingest_tied(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    raw: &[u8],
+    tie: Option<(&MessageRecord, &str)>,
+) -> Result<Report, EventError> {
     if raw.len() > MAX_REPORT_BYTES {
         return Err(EventError::InvalidEvent(format!(
             "the report is {} bytes; at most {MAX_REPORT_BYTES}",
@@ -332,17 +344,24 @@ pub fn ingest_report(
     }
     let hash = crate::hex(&Sha256::digest(raw));
     let short = hash.get(..24).unwrap_or(&hash);
-    let message = match &read.original_message_id {
-        Some(id) => messages::find_outbound(store, id)?.map(|(m, _)| m),
-        None => None,
+    let message = match (tie, &read.original_message_id) {
+        (Some((m, _)), _) => Some(m.clone()),
+        (None, Some(id)) => messages::find_outbound(store, id)?.map(|(m, _)| m),
+        (None, None) => None,
     };
+    if let Some((m, _)) = tie {
+        report.original_message_id = Some(m.message_id.clone());
+    }
     let mut recorded = Vec::new();
     if let Some(message) = &message {
         for (n, finding) in read.findings.iter().enumerate() {
-            let recipient = match (&finding.recipient, message.to.as_slice()) {
-                (Some(r), _) => suppression::normalize_address(r).ok(),
-                (None, [only]) => Some(only.clone()),
-                (None, _) => None,
+            let recipient = match (tie, &finding.recipient, message.to.as_slice()) {
+                // The return path names the recipient; a report may name
+                // an alias or a forwarding address instead.
+                (Some((_, r)), _, _) => Some(r.to_string()),
+                (None, Some(r), _) => suppression::normalize_address(r).ok(),
+                (None, None, [only]) => Some(only.clone()),
+                (None, None, _) => None,
             };
             let Some(recipient) = recipient else {
                 continue;
