@@ -148,6 +148,76 @@ pub fn ingest_returned(
     events::ingest_tied(store, env, raw, Some((&message, &recipient))).map(Returned::Ingested)
 }
 
+/// What `inbound.receive` does with reports: mail to a bounce address is
+/// read as a report tied by its token (a forged token is ignored); a
+/// delivery-status or feedback report (or a plain bounce from a null
+/// sender or a mailer daemon) sent to any other address of ours is read as
+/// a report too. Either way a note says what became of it.
+pub fn on_receive(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    mail_from: Option<&str>,
+    rcpt_to: &[String],
+    raw: &[u8],
+    notes: &mut Vec<String>,
+) -> Result<(), crate::store::StoreError> {
+    let store_error = |e: EventError| match e {
+        EventError::Store(m) => crate::store::StoreError::Other(m),
+        other => crate::store::StoreError::Other(format!("{other:?}")),
+    };
+    if let Some(rcpt) = rcpt_to.iter().find(|r| split(r).is_some()) {
+        match ingest_returned(store, env, rcpt, raw) {
+            Ok(Returned::Ingested(report)) => notes.push(format!(
+                "to the bounce address {rcpt}: read as a report ({}), {}",
+                class_name(report.class),
+                outcome_name(&report.outcome)
+            )),
+            Ok(Returned::Ignored(why)) => {
+                notes.push(format!("to the bounce address {rcpt}: ignored, {why}"))
+            }
+            Err(EventError::Store(m)) => return Err(crate::store::StoreError::Other(m)),
+            Err(e) => notes.push(format!("to the bounce address {rcpt}: {e:?}")),
+        }
+        return Ok(());
+    }
+    let read = crate::reports::analyze(raw);
+    let null_sender = mail_from.is_none_or(|f| {
+        let f = f.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+        f.is_empty() || f.starts_with("mailer-daemon@") || f.starts_with("postmaster@")
+    });
+    let is_report = match read.format {
+        crate::reports::ReportFormat::DeliveryStatus
+        | crate::reports::ReportFormat::FeedbackReport => true,
+        crate::reports::ReportFormat::PlainBounce => null_sender && mail_from.is_some(),
+        _ => false,
+    };
+    if !is_report {
+        return Ok(());
+    }
+    let report = events::ingest_report(store, env, raw).map_err(store_error)?;
+    notes.push(format!(
+        "read as a report ({}), {}",
+        class_name(report.class),
+        outcome_name(&report.outcome)
+    ));
+    Ok(())
+}
+
+fn class_name(class: crate::reports::Class) -> String {
+    serde_json::to_value(class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn outcome_name(outcome: &events::ReportOutcome) -> String {
+    match outcome {
+        events::ReportOutcome::Matched(list) => format!("{} event(s) recorded", list.len()),
+        events::ReportOutcome::Unmatched(id) => format!("unmatched, stored as {id}"),
+        events::ReportOutcome::Ignored => "nothing recorded".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +340,49 @@ Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b--\r\n";
             store.entries().count(),
             keys,
             "a forged token wrote something"
+        );
+
+        // Through inbound.receive: to the return path of recipient 0, from
+        // the null sender, and the same DSN to the patient-facing address.
+        let receive = |store: &mut MemoryStore, env: &mut FixedEnv, to: &str| {
+            let envelope = crate::inbound::receive::Envelope {
+                mail_from: Some(String::new()),
+                rcpt_to: vec![to.to_string()],
+            };
+            crate::inbound::receive::receive(
+                store,
+                env,
+                dsn.as_bytes(),
+                &envelope,
+                &crate::inbound::Limits::default(),
+            )
+            .expect("received")
+            .notes
+        };
+        let rcpt0 = return_path(&secret, "clinic.example", &sent.message_id, 0).expect("path");
+        let notes = receive(&mut store, &mut env, &rcpt0);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("read as a report (hard), 1 event(s) recorded")),
+            "{notes:?}"
+        );
+        let state = crate::suppression::get(&mut store, &mut env, &setup.id, "pat@patient.example")
+            .expect("state");
+        assert_eq!(state.active.len(), 1);
+        let notes = receive(&mut store, &mut env, "appointments@clinic.example");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("read as a report (hard), unmatched")),
+            "{notes:?}"
+        );
+        let notes = receive(&mut store, &mut env, &forged);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.ends_with("ignored, the return path's token does not verify")),
+            "{notes:?}"
         );
     }
 

@@ -342,7 +342,16 @@ pub fn ingest_tied(
     if class == Class::NotABounce && !read.findings.iter().any(delivered) {
         return Ok(report);
     }
-    let hash = crate::hex(&Sha256::digest(raw));
+    // The same report returned to two return paths is two reports.
+    let mut digest = Sha256::new().chain_update(raw);
+    if let Some((m, r)) = tie {
+        digest = digest
+            .chain_update(b"\0")
+            .chain_update(m.message_id.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(r.as_bytes());
+    }
+    let hash = crate::hex(&digest.finalize());
     let short = hash.get(..24).unwrap_or(&hash);
     let message = match (tie, &read.original_message_id) {
         (Some((m, _)), _) => Some(m.clone()),
