@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod bounce_path;
 pub mod dkim;
 pub mod env;
 pub mod events;

@@ -1455,6 +1455,7 @@ fn report_class(c: events::ReportClass) -> &'static str {
     match c {
         events::ReportClass::Hard => "hard",
         events::ReportClass::Soft => "soft",
+        events::ReportClass::Blocked => "blocked",
         events::ReportClass::Complaint => "complaint",
         events::ReportClass::NotABounce => "not-a-bounce",
     }
@@ -1474,6 +1475,7 @@ fn recorded_json(r: &events::Recorded) -> Value {
                 "type": match b.type_ {
                     events::BounceType::Hard => "hard",
                     events::BounceType::Soft => "soft",
+                    events::BounceType::Blocked => "blocked",
                 },
                 "status": b.status,
                 "diagnostic": b.diagnostic,

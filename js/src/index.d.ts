@@ -1218,15 +1218,37 @@ export interface Policy {
   complaintMinSent: number | bigint;
 }
 
-/** A setup's complaint rate and pause. */
+/** Blocked bounces of one reason in a setup's window. */
+export interface BlockedReason {
+  /** `too-large`, `spam-blocked`, `policy`, `auth-failure`, `relay-denied`, `blocked`, `rejected`, `virus`, `protocol` or `unspecified`. */
+  reason: string;
+  count: number;
+  /** When the latest happened, seconds since the epoch. */
+  lastAt: number;
+  /** The latest one's diagnostic text; else null. */
+  lastDiagnostic: string | null;
+}
+
+/**
+ * A setup's complaint rate, blocked bounces and pause, over the policy's
+ * window of whole UTC days, starting no earlier than the last `clearPause`.
+ */
 export interface Health {
   windowDays: number;
+  /** Where the window starts (seconds since the epoch): its first day, or the last `clearPause`. */
+  since: number;
   /** Recipients sent to in the window. */
   sent: number;
   /** Complaints in the window. */
   complained: number;
   /** `complained / sent` in parts per million (0 when nothing was sent). */
   complaintRatePpm: number;
+  /** Blocked bounces in the window: the message or the sender was refused, not the address. */
+  blocked: number;
+  /** `blocked / sent` in parts per million; a rising rate says our sending is broken (DKIM, reputation). */
+  blockedRatePpm: number;
+  /** Blocked bounces by reason, most frequent first. */
+  blockedReasons: BlockedReason[];
   /** Set while marketing sends are paused; else null. */
   paused: Pause | null;
 }
@@ -1240,8 +1262,13 @@ export type SuppressionErrorKind = 'unknown-use-case' | 'unknown-setup' | 'inval
 
 /** A bounce as the provider or the report gave it. */
 export interface Bounce {
-  /** `'hard'`: the address will not work; `'soft'`: it may later (mailbox full, greylisted). */
-  type: 'hard' | 'soft';
+  /**
+   * `'hard'`: the address will not work (suppresses it); `'soft'`: it may
+   * later (mailbox full, greylisted; the soft-bounce rule); `'blocked'`: the
+   * message or the sender was refused, not the address (too large, spam,
+   * policy, authentication, blocklist; never suppresses, shown in health).
+   */
+  type: 'hard' | 'soft' | 'blocked';
   /** The enhanced status code `X.Y.Z`, if given. */
   status?: string | null;
   /** The server's diagnostic text, if given. */
@@ -1304,7 +1331,7 @@ export type EventErrorKind = 'unknown-message' | 'invalid-event' | 'store';
 export type ReportFormat = 'delivery-status' | 'feedback-report' | 'plain-bounce' | 'auto-reply' | 'not-a-report';
 
 /** How a report classifies a recipient (status code and diagnostic text together). */
-export type ReportClass = 'hard' | 'soft' | 'complaint' | 'not-a-bounce';
+export type ReportClass = 'hard' | 'soft' | 'blocked' | 'complaint' | 'not-a-bounce';
 
 /** What a report says about one recipient. */
 export interface Finding {
@@ -1325,7 +1352,7 @@ export interface Finding {
 
 /**
  * What became of a report: `{ kind: 'matched', events }` (tied to our
- * message: one event per bounce or complaint finding, ids `report:<hash>:<n>`,
+ * message: one event per bounce, complaint, delay or delivered finding, ids `report:<hash>:<n>`,
  * so the same report ingested twice counts once); `{ kind: 'unmatched', id }`
  * (not tied to any of our messages; stored under `id` for review);
  * `{ kind: 'ignored' }` (not a bounce or complaint).
@@ -1335,7 +1362,7 @@ export type ReportOutcome = { kind: 'matched'; events: RecordedEvent[] } | { kin
 /** A report email, read by `events.ingestReport`. */
 export interface Report {
   format: ReportFormat;
-  /** The whole report's class: complaint, else hard, else soft, else not a bounce. */
+  /** The whole report's class: complaint, else hard, else blocked, else soft, else not a bounce. */
   class: ReportClass;
   /** The reporting MTA or provider, when recognised. */
   mta: string | null;
@@ -1377,6 +1404,8 @@ export interface Counts {
   delivered: number;
   hardBounced: number;
   softBounced: number;
+  /** Bounces that refused the message or the sender, not the address. */
+  blocked: number;
   deferred: number;
   complained: number;
   unsubscribed: number;

@@ -252,7 +252,7 @@ function toEventKind(call, k) {
       return {
         tag: 'bounced',
         val: {
-          type: oneOf(call, 'event.kind.bounce.type', b.type, ['hard', 'soft']),
+          type: oneOf(call, 'event.kind.bounce.type', b.type, ['hard', 'soft', 'blocked']),
           status: optStr(call, 'event.kind.bounce.status', b.status),
           diagnostic: optStr(call, 'event.kind.bounce.diagnostic', b.diagnostic),
         },

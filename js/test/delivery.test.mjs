@@ -66,7 +66,7 @@ test('policy and health round-trip; counts; reports; one-click', async () => {
   assert.equal(changed.softBounceCount, 5);
   assert.deepEqual(channel.suppression.getPolicy(setup.id), changed);
   assert.throws(() => channel.suppression.setPolicy(setup.id, { ...policy, complaintWindowDays: 0 }), (err) => err.kind === 'invalid-policy');
-  assert.deepEqual(channel.suppression.getHealth(setup.id), { windowDays: 7, sent: 0, complained: 0, complaintRatePpm: 0, paused: null });
+  assert.deepEqual(channel.suppression.getHealth(setup.id), { windowDays: 7, since: 1771891200, sent: 0, complained: 0, complaintRatePpm: 0, blocked: 0, blockedRatePpm: 0, blockedReasons: [], paused: null });
 
   const sent = channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'News.' });
   assert.match(sent.unsubscribeUrl, /^https:\/\/inbound\.mailroom\.example\/unsubscribe\/[A-Za-z0-9_-]+$/);

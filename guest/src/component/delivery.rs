@@ -82,9 +82,22 @@ fn wit_policy(p: sup::Policy) -> suppression::Policy {
 fn wit_health(h: sup::Health) -> suppression::Health {
     suppression::Health {
         window_days: h.window_days,
+        since: h.since,
         sent: h.sent,
         complained: h.complained,
         complaint_rate_ppm: h.complaint_rate_ppm,
+        blocked: h.blocked,
+        blocked_rate_ppm: h.blocked_rate_ppm,
+        blocked_reasons: h
+            .blocked_reasons
+            .into_iter()
+            .map(|b| suppression::BlockedReason {
+                reason: b.reason,
+                count: b.count,
+                last_at: b.last_at,
+                last_diagnostic: b.last_diagnostic,
+            })
+            .collect(),
         paused: h.paused.map(wit_pause),
     }
 }
@@ -220,6 +233,7 @@ fn wit_kind(k: ev::EventKind) -> events::EventKind {
             type_: match b.kind {
                 ev::BounceType::Hard => events::BounceType::Hard,
                 ev::BounceType::Soft => events::BounceType::Soft,
+                ev::BounceType::Blocked => events::BounceType::Blocked,
             },
             status: b.status,
             diagnostic: b.diagnostic,
@@ -255,6 +269,7 @@ fn wit_class(c: reports::Class) -> events::ReportClass {
     match c {
         reports::Class::Hard => events::ReportClass::Hard,
         reports::Class::Soft => events::ReportClass::Soft,
+        reports::Class::Blocked => events::ReportClass::Blocked,
         reports::Class::Complaint => events::ReportClass::Complaint,
         reports::Class::NotABounce => events::ReportClass::NotABounce,
     }
@@ -268,6 +283,7 @@ impl events::Guest for Component {
                 kind: match b.type_ {
                     events::BounceType::Hard => ev::BounceType::Hard,
                     events::BounceType::Soft => ev::BounceType::Soft,
+                    events::BounceType::Blocked => ev::BounceType::Blocked,
                 },
                 status: b.status,
                 diagnostic: b.diagnostic,
@@ -380,6 +396,7 @@ impl reporting::Guest for Component {
                     delivered: p.counts.delivered,
                     hard_bounced: p.counts.hard_bounced,
                     soft_bounced: p.counts.soft_bounced,
+                    blocked: p.counts.blocked,
                     deferred: p.counts.deferred,
                     complained: p.counts.complained,
                     unsubscribed: p.counts.unsubscribed,

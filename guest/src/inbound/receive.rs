@@ -232,6 +232,15 @@ pub fn receive(
         Some(setup) => mailto_unsubscribe(store, env, setup, envelope, &message, &mut notes)?,
         None => None,
     };
+    // Bounces and complaints mailed to us (issue 16).
+    crate::bounce_path::on_receive(
+        store,
+        env,
+        envelope.mail_from.as_deref(),
+        &envelope.rcpt_to,
+        raw,
+        &mut notes,
+    )?;
     Ok(Received {
         message_id: own_id.clone(),
         resolution,
