@@ -262,11 +262,12 @@ mod tests {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
         let answers = setups::answers_publishing(&setup.records);
-        let setup = setups::verify(&mut store, &setup.id, &answers)
+        let setup = setups::verify(&mut store, &mut env, &setup.id, &answers)
             .expect("verify")
             .setup;
         let uc = use_cases::create(
