@@ -387,6 +387,9 @@ impl outbound::Guest for Component {
                     D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
                     D::Transport(m) => outbound::SendError::Transport(m),
                     D::Store(m) => outbound::SendError::Store(m),
+                    D::TooManyRecipients(m) => outbound::SendError::TooManyRecipients(m),
+                    D::Smtputf8Required(m) => outbound::SendError::Smtputf8Required(m),
+                    D::Signing(m) => outbound::SendError::Signing(m),
                 }
             })
     }
