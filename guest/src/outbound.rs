@@ -765,3 +765,393 @@ pub fn report(
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::FixedEnv;
+    use crate::store::{Expect, MemoryStore, put_json};
+    use crate::transport::RecordingTransport;
+    use crate::use_cases::UseCaseType;
+
+    struct World {
+        store: MemoryStore,
+        env: FixedEnv,
+        transport: RecordingTransport,
+        use_case: String,
+        setup: String,
+    }
+
+    fn world() -> World {
+        let mut store = MemoryStore::default();
+        let mut env = FixedEnv::new(1_772_442_000, 42);
+        let options = setups::SetupOptions {
+            inbound_host: "in.mailroom.example".into(),
+            spf_include: None,
+            unsubscribe_base: None,
+        };
+        let setup = setups::create(&mut store, &mut env, "ws", "clinic.example", &options)
+            .expect("a setup");
+        let answers = setups::answers_publishing(&setup.records);
+        setups::verify(&mut store, &setup.id, &answers).expect("verified");
+        let use_case = use_cases::create(
+            &mut store,
+            &mut env,
+            &setup.id,
+            "care@clinic.example",
+            UseCaseType::Transactional,
+            "Clinic",
+            "care",
+        )
+        .expect("a use case");
+        World {
+            store,
+            env,
+            transport: RecordingTransport::default(),
+            use_case: use_case.id,
+            setup: setup.id,
+        }
+    }
+
+    fn request(w: &World) -> SendRequest {
+        SendRequest {
+            use_case: w.use_case.clone(),
+            to: vec![Recipient {
+                name: Some("Pat".into()),
+                address: "pat@patient.example".into(),
+            }],
+            cc: Vec::new(),
+            subject: "Your appointment".into(),
+            text: Some("See you.\n".into()),
+            html: None,
+            attachments: Vec::new(),
+            in_reply_to: None,
+        }
+    }
+
+    fn attachment(content_type: &str) -> OutgoingAttachment {
+        OutgoingAttachment {
+            filename: "report.pdf".into(),
+            content_type: content_type.into(),
+            content_id: None,
+            content: b"%PDF-1.4\r\n\0\rbytes".to_vec(),
+        }
+    }
+
+    fn send_in(w: &mut World, r: &SendRequest) -> Result<Sent, SendError> {
+        send(&mut w.store, &mut w.transport, &mut w.env, r)
+    }
+
+    /// A refusal sends and records nothing.
+    fn refused(w: &mut World, r: &SendRequest) -> SendError {
+        let before = w.store.list("message/", None, 1000).expect("list").keys;
+        let err = send_in(w, r).expect_err("refused");
+        assert!(w.transport.sent.is_empty(), "{err}: something was sent");
+        let after = w.store.list("message/", None, 1000).expect("list").keys;
+        assert_eq!(before, after, "{err}: a message was recorded");
+        err
+    }
+
+    fn header_names(raw: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(raw);
+        let head = text.split("\r\n\r\n").next().unwrap_or_default();
+        head.split("\r\n")
+            .filter(|l| !l.starts_with([' ', '\t']))
+            .filter_map(|l| l.split_once(':').map(|(n, _)| n.to_ascii_lowercase()))
+            .collect()
+    }
+
+    #[test]
+    fn hostile_bodies_go_out_crlf_only_and_decode_as_given() {
+        let cases: [(&str, &str); 6] = [
+            ("smuggling", "a\r.\r\nMAIL FROM:<x@evil.example>\r\n.\r\n"),
+            ("bare-lf", "one\ntwo\n.\nthree"),
+            ("bare-cr", "one\rtwo\r\r.\r"),
+            ("nul", "before\0after\r\nline two\u{1b}[0m"),
+            ("long-line", &"x".repeat(5000)),
+            ("u2028", "a\u{2028}b\u{85}c"),
+        ];
+        for (name, body) in cases {
+            let mut w = world();
+            let mut r = request(&w);
+            r.text = Some(body.to_string());
+            r.html = Some(format!("<p>{body}</p>"));
+            send_in(&mut w, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let raw = &w.transport.sent[0].raw;
+            wire::check(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let parsed = mail_parser::MessageParser::new()
+                .parse(raw)
+                .expect("it parses");
+            let expected = wire::crlf(body);
+            let text = parsed.body_text(0).expect("a text part");
+            assert_eq!(
+                text.replace("\r\n", "\n"),
+                expected.replace("\r\n", "\n"),
+                "{name}"
+            );
+            if wire::has_illegal_7bit(&expected) {
+                assert!(
+                    String::from_utf8_lossy(raw)
+                        .contains("Content-Transfer-Encoding: quoted-printable"),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn headers_fold_or_are_refused_never_over_998() {
+        let mut w = world();
+        let mut r = request(&w);
+        r.subject = "word ".repeat(399);
+        r.to = (0..50)
+            .map(|i| Recipient {
+                name: Some(format!("{}{i}", "N".repeat(250))),
+                address: format!("{}{i:02}@patient.example", "l".repeat(62)),
+            })
+            .collect();
+        r.attachments = vec![OutgoingAttachment {
+            filename: "é".repeat(127),
+            content_type: format!("application/pdf; note=\"{}\"", "v".repeat(400)),
+            content_id: None,
+            content: vec![0; 10],
+        }];
+        send_in(&mut w, &r).expect("sent");
+        let raw = &w.transport.sent[0].raw;
+        wire::check(raw).expect("no long line");
+        let names = header_names(raw);
+        for n in [
+            "from",
+            "to",
+            "subject",
+            "message-id",
+            "date",
+            "dkim-signature",
+        ] {
+            assert_eq!(names.iter().filter(|h| *h == n).count(), 1, "{n}");
+        }
+        r.subject = "s".repeat(MAX_SUBJECT + 1);
+        assert!(
+            matches!(refused_after(&mut w, &r), SendError::InvalidHeader(m) if m.contains("subject"))
+        );
+    }
+
+    #[test]
+    fn addresses_are_addr_specs() {
+        let mut w = world();
+        for (address, field) in [
+            ("a@b@patient.example", "more than one unquoted @"),
+            (
+                "pat@patient.example\r\nBcc: victim@x.example",
+                "control character",
+            ),
+            (
+                &format!("{}@patient.example", "l".repeat(1200)),
+                "over RFC 5321",
+            ),
+            ("\"open@patient.example", "not closed"),
+        ] {
+            let mut r = request(&w);
+            r.to[0].address = address.to_string();
+            match refused(&mut w, &r) {
+                SendError::InvalidHeader(m) => {
+                    assert!(m.starts_with("to[0].address: ") && m.contains(field), "{m}")
+                }
+                other => panic!("{address}: {other}"),
+            }
+        }
+        let mut r = request(&w);
+        r.cc = vec![Recipient {
+            name: None,
+            address: "jürgen@patient.example".into(),
+        }];
+        match refused(&mut w, &r) {
+            SendError::Smtputf8Required(m) => {
+                assert!(
+                    m.starts_with("cc[0].address") && m.contains("SMTPUTF8"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other}"),
+        }
+        r.cc[0].address = "x@Bücher.example".into();
+        send_in(&mut w, &r).expect("sent");
+        let sent = &w.transport.sent[0];
+        assert!(String::from_utf8_lossy(&sent.raw).contains("<x@xn--bcher-kva.example>"));
+        assert_eq!(sent.envelope.rcpt_to[1], "x@xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn attachment_media_types_are_typed() {
+        let mut w = world();
+        for (content_type, why) in [
+            ("pdf; x=\"y", "type/subtype"),
+            ("; name=evil.exe", "type/subtype"),
+            ("application/pdf; name=evil.exe", "not accepted"),
+            ("application/pdf\u{2028}", "non-ASCII"),
+            ("multipart/mixed; boundary=abc", "composite"),
+            ("message/rfc822", "composite"),
+        ] {
+            let mut r = request(&w);
+            r.attachments = vec![attachment(content_type)];
+            match refused(&mut w, &r) {
+                SendError::InvalidHeader(m) => assert!(
+                    m.starts_with("attachments[0].content-type: ") && m.contains(why),
+                    "{content_type}: {m}"
+                ),
+                other => panic!("{content_type}: {other}"),
+            }
+        }
+        let mut r = request(&w);
+        r.attachments = vec![attachment(&format!(
+            "application/pdf; x=\"{}\"",
+            "a".repeat(100_000)
+        ))];
+        assert!(
+            matches!(refused(&mut w, &r), SendError::InvalidHeader(m) if m.contains("over 512"))
+        );
+        r.attachments = vec![attachment("image/png")];
+        r.attachments[0].content_id = Some("<a b@c>".into());
+        assert!(
+            matches!(refused(&mut w, &r), SendError::InvalidHeader(m) if m.contains("content-id"))
+        );
+
+        let mut r = request(&w);
+        r.attachments = vec![attachment("Text/Plain; Charset=\"utf-8\"")];
+        r.attachments[0].filename = "Jahresabschluß 2024.txt".into();
+        send_in(&mut w, &r).expect("sent");
+        let raw = String::from_utf8_lossy(&w.transport.sent[0].raw).into_owned();
+        assert!(
+            raw.contains("Content-Type: text/plain; charset=\"utf-8\""),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("filename*=UTF-8''Jahresabschlu%C3%9F%202024.txt"),
+            "{raw}"
+        );
+        wire::check(raw.as_bytes()).expect("a text attachment with a bare CR goes base64");
+        let parsed = mail_parser::MessageParser::new()
+            .parse(raw.as_bytes())
+            .expect("parses");
+        let part = parsed.attachments().next().expect("the attachment");
+        assert_eq!(
+            part.decoded().as_ref(),
+            attachment("x/y").content.as_slice()
+        );
+    }
+
+    #[test]
+    fn the_recipient_cap_is_the_policy_s() {
+        let mut w = world();
+        let mut r = request(&w);
+        r.to = (0..10_000)
+            .map(|i| Recipient {
+                name: None,
+                address: format!("p{i}@patient.example"),
+            })
+            .collect();
+        match refused(&mut w, &r) {
+            SendError::TooManyRecipients(m) => assert!(m.contains("10000") && m.contains("50")),
+            other => panic!("{other}"),
+        }
+        r.to.truncate(30);
+        r.cc = r.to.split_off(20);
+        r.cc.extend(r.to.iter().cloned());
+        assert_eq!(validate(&r, 50).map(|c| c.to.len() + c.cc.len()), Ok(50));
+        // Repeats count: the header would carry them.
+        r.cc.push(r.to[0].clone());
+        assert!(matches!(
+            refused(&mut w, &r),
+            SendError::TooManyRecipients(_)
+        ));
+        let mut policy = suppression::load_policy(&mut w.store, &w.setup).expect("policy");
+        policy.max_recipients = Some(51);
+        assert!(suppression::set_policy(&mut w.store, &w.setup, &policy).is_err());
+        policy.max_recipients = Some(2);
+        suppression::set_policy(&mut w.store, &w.setup, &policy).expect("lowered");
+        r.to.truncate(2);
+        r.cc.clear();
+        send_in(&mut w, &r).expect("two recipients");
+        r.cc = vec![r.to[0].clone()];
+        assert!(matches!(
+            refused_after(&mut w, &r),
+            SendError::TooManyRecipients(_)
+        ));
+    }
+
+    fn refused_after(w: &mut World, r: &SendRequest) -> SendError {
+        let sent = w.transport.sent.len();
+        let err = send_in(w, r).expect_err("refused");
+        assert_eq!(w.transport.sent.len(), sent);
+        err
+    }
+
+    #[test]
+    fn a_damaged_key_is_a_signing_error() {
+        let mut w = world();
+        let setup = setups::get(&mut w.store, &w.setup).expect("setup");
+        let name = dkim::key_name(&setup.id, &setup.selector);
+        put_json(&mut w.store, &name, &"AAAA", Expect::Any).expect("put");
+        let r = request(&w);
+        match refused(&mut w, &r) {
+            SendError::Signing(m) => assert!(m.contains("DKIM"), "{m}"),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn steps_stand_alone() {
+        let w = world();
+        let mut r = request(&w);
+        r.to[0].address = "  Pat@Patient.Example ".into();
+        r.cc = vec![Recipient {
+            name: None,
+            address: "\"pat\"@patient.example".into(),
+        }];
+        let checked = validate(&r, 50).expect("valid");
+        assert_eq!(checked.to[0].address.to_string(), "Pat@patient.example");
+        assert_eq!(checked.to[0].address.key(), checked.cc[0].address.key());
+        assert!(matches!(
+            validate(&r, 1),
+            Err(SendError::TooManyRecipients(_))
+        ));
+        r.text = None;
+        assert!(matches!(
+            validate(&r, 50),
+            Err(SendError::InvalidRequest(_))
+        ));
+
+        let mut w = world();
+        let r = request(&w);
+        let (use_case, setup) = sender(&mut w.store, &w.use_case).expect("sender");
+        let mut checked = validate(&r, 50).expect("valid");
+        checked.cc = checked.to.clone();
+        let rcpt = decide_recipients(&mut w.store, &use_case, &checked, 0).expect("allowed");
+        assert_eq!(rcpt, vec!["pat@patient.example".to_string()]);
+        let placement = place(&mut w.store, &mut w.env, &setup, &use_case, None, 0).expect("new");
+        assert!(placement.in_reply_to.is_none() && placement.references.is_empty());
+        let unknown = place(&mut w.store, &mut w.env, &setup, &use_case, Some("x@y"), 0);
+        assert!(matches!(unknown, Err(SendError::UnknownParent(_))));
+        let threading = Threading {
+            message_id: "m@clinic.example",
+            placement: &placement,
+            now: 0,
+            list_unsubscribe: None,
+        };
+        let unsigned = compose(&mut w.env, &use_case, &checked, &threading);
+        wire::check(&unsigned).expect("clean");
+        let signed = sign(&mut w.store, &setup, &unsigned, 0).expect("signed");
+        assert!(signed.starts_with(b"DKIM-Signature: "));
+    }
+
+    #[test]
+    fn errors_display_their_case() {
+        let e = SendError::TooManyRecipients("51 recipients".into());
+        assert_eq!(e.to_string(), "too-many-recipients: 51 recipients");
+        assert_eq!(SendError::Signing("x".into()).to_string(), "signing: x");
+        assert_eq!(
+            ReportError::InvalidId("x".into()).to_string(),
+            "invalid-id: x"
+        );
+    }
+}

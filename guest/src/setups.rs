@@ -825,3 +825,139 @@ pub fn answers_publishing(records: &[DnsRecord]) -> Vec<DnsAnswer> {
 pub fn is_verified(setup: &Setup) -> bool {
     setup.status == SetupStatus::Verified
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::FixedEnv;
+    use crate::store::MemoryStore;
+
+    fn options(include: Option<&str>) -> SetupOptions {
+        SetupOptions {
+            inbound_host: "in.mailroom.example".into(),
+            spf_include: include.map(str::to_string),
+            unsubscribe_base: None,
+        }
+    }
+
+    #[test]
+    fn spf_include_takes_rfc_7208_domain_specs() {
+        for (spec, out) in [
+            ("_spf.google.com", "_spf.google.com"),
+            ("_spf.mx.cloudflare.net", "_spf.mx.cloudflare.net"),
+            ("AmazonSES.com.", "amazonses.com"),
+            ("spf.bücher.example", "spf.xn--bcher-kva.example"),
+            ("%{i}._spf.example.net", "%{i}._spf.example.net"),
+            ("%{ir}.%{v}._spf.%{d2}", "%{ir}.%{v}._spf.%{d2}"),
+        ] {
+            assert_eq!(spf_domain_spec(spec).as_deref(), Ok(out), "{spec}");
+        }
+        for spec in [
+            "",
+            "com",
+            "a b.example",
+            "x.example;rm",
+            "x.123",
+            "x.-a",
+            "%{z}.example.net",
+            "%{i.example.net",
+            "50%.example.net",
+            "x..example",
+        ] {
+            assert!(spf_domain_spec(spec).is_err(), "{spec}");
+        }
+        let mut store = MemoryStore::default();
+        let mut env = FixedEnv::new(1_772_442_000, 1);
+        let setup = create(
+            &mut store,
+            &mut env,
+            "ws",
+            "clinic.example",
+            &options(Some("_spf.google.com")),
+        )
+        .expect("created");
+        assert!(
+            setup
+                .records
+                .iter()
+                .any(|r| r.value == "v=spf1 include:_spf.google.com ~all")
+        );
+    }
+
+    fn state(purpose: RecordPurpose, include: Option<&str>, found: &[&str]) -> RecordState {
+        let (name, value) = match purpose {
+            RecordPurpose::Dmarc => ("_dmarc.clinic.example", "v=DMARC1; p=none"),
+            _ => ("clinic.example", ""),
+        };
+        let record = txt(purpose, name, value.to_string(), true);
+        let answers = vec![DnsAnswer {
+            name: format!("{name}."),
+            kind: RecordType::Txt,
+            result: DnsResult::Txt(found.iter().map(|f| vec![f.to_string()]).collect()),
+        }];
+        check(&record, &options(include), &answers)
+    }
+
+    fn reason(s: RecordState) -> String {
+        match s {
+            RecordState::Mismatched(list) => list[0].clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn spf_verification_as_rfc_7208_reads() {
+        let g = Some("_spf.google.com");
+        let ok = |found: &[&str]| state(RecordPurpose::Spf, g, found);
+        assert_eq!(
+            ok(&["v=spf1 include:_spf.google.com ~all"]),
+            RecordState::Verified
+        );
+        assert_eq!(
+            ok(&[
+                "V=SPF1 +include:_SPF.google.com -all",
+                "google-site-verification=x"
+            ]),
+            RecordState::Verified
+        );
+        assert_eq!(
+            reason(ok(&[
+                "v=spf1 include:_spf.google.com ~all",
+                "v=spf1 mx -all"
+            ])),
+            "multiple SPF records, a permerror (RFC 7208 4.5)"
+        );
+        assert!(reason(ok(&["v=spf1 ~include:_spf.google.com -all"])).contains("softfail"));
+        assert!(reason(ok(&["v=spf1 ?include:_spf.google.com -all"])).contains("neutral"));
+        assert!(
+            reason(ok(&["v=spf1 include:spf.other.example -all"]))
+                .contains("has no include:_spf.google.com")
+        );
+        assert_eq!(
+            ok(&["v=spf10 include:_spf.google.com"]),
+            RecordState::Missing("no matching record".into())
+        );
+        let mx = |found: &[&str]| state(RecordPurpose::Spf, None, found);
+        assert_eq!(mx(&["v=spf1 mx ~all"]), RecordState::Verified);
+        assert!(reason(mx(&["v=spf1 ~mx ~all"])).contains("softfail"));
+        match ok(&["v=spf1 a -all", "v=spf1 mx -all"]) {
+            RecordState::Mismatched(list) => assert_eq!(list.len(), 3),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn dmarc_verification_wants_exactly_one_record() {
+        let d = |found: &[&str]| state(RecordPurpose::Dmarc, None, found);
+        assert_eq!(d(&["v=DMARC1; p=reject"]), RecordState::Verified);
+        assert_eq!(d(&["v=DMARC1"]), RecordState::Verified);
+        assert!(
+            reason(d(&["v=DMARC1; p=none", "v=DMARC1; p=reject"]))
+                .contains("multiple DMARC records")
+        );
+        assert_eq!(
+            d(&["v=DMARC10; p=none"]),
+            RecordState::Missing("no matching record".into())
+        );
+    }
+}
