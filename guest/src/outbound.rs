@@ -1,5 +1,6 @@
 //! Outbound mail in steps, each a function of its own: [`validate`] the
-//! request, [`decide_recipients`] (suppression), [`place`] it in a thread,
+//! request, [`envelope_recipients`] and [`decide_recipients`]
+//! (suppression), [`place`] it in a thread,
 //! [`compose`] it with mail-builder, [`sign`] it, [`record_and_submit`].
 
 use std::fmt;
@@ -331,13 +332,11 @@ pub fn max_recipients(store: &mut dyn Store, setup: &str) -> Result<u32, SendErr
         .min(DEFAULT_MAX_RECIPIENTS))
 }
 
-/// Step 2: the envelope recipients (comparison keys, without repeats), each
-/// allowed by `suppression`; a refusal is counted and nothing is sent.
-pub fn decide_recipients(
-    store: &mut dyn Store,
+/// Step 2a: the envelope recipients, comparison keys without repeats; a
+/// message carrying List-Unsubscribe has exactly one.
+pub fn envelope_recipients(
     use_case: &UseCase,
     checked: &Checked,
-    now: i64,
 ) -> Result<Vec<String>, SendError> {
     let mut rcpt_to: Vec<String> = Vec::new();
     for r in checked.to.iter().chain(&checked.cc) {
@@ -353,8 +352,19 @@ pub fn decide_recipients(
             rcpt_to.len()
         )));
     }
+    Ok(rcpt_to)
+}
+
+/// Step 2b: every recipient allowed by `suppression`; a refusal is counted
+/// and nothing is sent.
+pub fn decide_recipients(
+    store: &mut dyn Store,
+    use_case: &UseCase,
+    rcpt_to: &[String],
+    now: i64,
+) -> Result<(), SendError> {
     let mut suppressed = Vec::new();
-    for address in &rcpt_to {
+    for address in rcpt_to {
         match suppression::decide(store, use_case, address, u64::try_from(now).unwrap_or(0))? {
             Decision::Allow => {}
             Decision::Suppressed(s) => suppressed.push(s),
@@ -384,7 +394,7 @@ pub fn decide_recipients(
         )?;
         return Err(SendError::Suppressed(suppressed));
     }
-    Ok(rcpt_to)
+    Ok(())
 }
 
 /// Where a message sits in its thread.
@@ -664,7 +674,7 @@ pub fn record_and_submit(
 }
 
 /// Composes, records and submits a message: [`sender`], [`validate`],
-/// [`decide_recipients`], [`place`], [`compose`], [`sign`],
+/// [`envelope_recipients`], [`decide_recipients`], [`place`], [`compose`], [`sign`],
 /// [`record_and_submit`], in that order; nothing reaches the transport on
 /// an error.
 pub fn send(
@@ -676,8 +686,9 @@ pub fn send(
     let (use_case, setup) = sender(store, &request.use_case)?;
     let cap = max_recipients(store, &setup.id)?;
     let mut checked = validate(request, cap)?;
+    let rcpt_to = envelope_recipients(&use_case, &checked)?;
     let now = env.now();
-    let rcpt_to = decide_recipients(store, &use_case, &checked, now)?;
+    decide_recipients(store, &use_case, &rcpt_to, now)?;
     let list_unsubscribe = match (use_case.list_unsubscribe, rcpt_to.first()) {
         (true, Some(address)) => Some(unsubscribe::headers(store, &use_case, address)?),
         _ => None,
@@ -879,6 +890,8 @@ mod tests {
             send_in(&mut w, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
             let raw = &w.transport.sent[0].raw;
             wire::check(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let setup = setups::get(&mut w.store, &w.setup).expect("setup");
+            dkim::verify(raw, &setup.records[0].value).unwrap_or_else(|e| panic!("{name}: {e}"));
             let parsed = mail_parser::MessageParser::new()
                 .parse(raw)
                 .expect("it parses");
@@ -1126,8 +1139,9 @@ mod tests {
         let (use_case, setup) = sender(&mut w.store, &w.use_case).expect("sender");
         let mut checked = validate(&r, 50).expect("valid");
         checked.cc = checked.to.clone();
-        let rcpt = decide_recipients(&mut w.store, &use_case, &checked, 0).expect("allowed");
+        let rcpt = envelope_recipients(&use_case, &checked).expect("one");
         assert_eq!(rcpt, vec!["pat@patient.example".to_string()]);
+        decide_recipients(&mut w.store, &use_case, &rcpt, 0).expect("allowed");
         let placement = place(&mut w.store, &mut w.env, &setup, &use_case, None, 0).expect("new");
         assert!(placement.in_reply_to.is_none() && placement.references.is_empty());
         let unknown = place(&mut w.store, &mut w.env, &setup, &use_case, Some("x@y"), 0);
