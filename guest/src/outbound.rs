@@ -109,7 +109,15 @@ impl fmt::Display for SendError {
             SendError::Suppressed(list) => (
                 "suppressed",
                 list.iter()
-                    .map(|s| format!("{} ({:?})", s.address, s.reason))
+                    .map(|s| {
+                        let reason = match s.reason {
+                            suppression::Reason::HardBounce => "hard-bounce",
+                            suppression::Reason::SoftBounces => "soft-bounces",
+                            suppression::Reason::Complaint => "complaint",
+                            suppression::Reason::Unsubscribe => "unsubscribe",
+                        };
+                        format!("{} ({reason})", s.address)
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
