@@ -86,6 +86,12 @@ pub enum EventError {
     Store(String),
 }
 
+display_cases!(EventError {
+    UnknownMessage => "unknown-message",
+    InvalidEvent => "invalid-event",
+    Store => "store",
+});
+
 impl From<StoreError> for EventError {
     fn from(e: StoreError) -> Self {
         EventError::Store(e.to_string())
@@ -244,7 +250,7 @@ fn apply(
         }) => (Change::Nothing, Field::Blocked),
         EventKind::Complained(_) => {
             let kind = use_cases::get(store, &use_case)
-                .map_err(|e| EventError::Store(format!("the message's use case: {e:?}")))?
+                .map_err(|e| EventError::Store(format!("the message's use case: {e}")))?
                 .kind;
             (Change::Complaint(kind), Field::Complained)
         }

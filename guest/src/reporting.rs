@@ -185,6 +185,12 @@ pub enum ReportingError {
     Store(String),
 }
 
+display_cases!(ReportingError {
+    NotFound => "not-found",
+    InvalidRange => "invalid-range",
+    Store => "store",
+});
+
 impl From<StoreError> for ReportingError {
     fn from(e: StoreError) -> Self {
         ReportingError::Store(e.to_string())
@@ -388,12 +394,12 @@ pub fn count(
         Subject::Setup(id) => match setups::get(store, id) {
             Ok(_) => true,
             Err(setups::SetupError::NotFound(_)) => false,
-            Err(e) => return Err(ReportingError::Store(format!("{e:?}"))),
+            Err(e) => return Err(ReportingError::Store(format!("{e}"))),
         },
         Subject::UseCase(id) => match use_cases::get(store, id) {
             Ok(_) => true,
             Err(use_cases::UseCaseError::NotFound(_)) => false,
-            Err(e) => return Err(ReportingError::Store(format!("{e:?}"))),
+            Err(e) => return Err(ReportingError::Store(format!("{e}"))),
         },
     };
     if !exists {

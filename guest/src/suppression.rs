@@ -7,9 +7,13 @@ use crate::env::Env;
 use crate::reporting;
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
 use crate::use_cases::{self, UseCase, UseCaseType};
-use crate::{outbound, setups};
+use crate::{address, setups};
 
 const HISTORY: usize = 50;
+
+/// Recipients (`to` and `cc` together) a message may have when the setup's
+/// policy sets no lower cap (SES takes 50).
+pub const DEFAULT_MAX_RECIPIENTS: u32 = 50;
 const REMEMBERED_EVENTS: usize = 100;
 
 /// Which sends a suppression applies to.
@@ -105,6 +109,10 @@ pub struct Policy {
     pub complaint_rate_ppm: u32,
     pub complaint_window_days: u32,
     pub complaint_min_sent: u64,
+    /// Recipients (`to` and `cc`) one message may have; `None` is
+    /// [`DEFAULT_MAX_RECIPIENTS`] (50). A policy can lower it only.
+    #[serde(default)]
+    pub max_recipients: Option<u32>,
 }
 
 impl Default for Policy {
@@ -118,6 +126,7 @@ impl Default for Policy {
             complaint_rate_ppm: 3000,
             complaint_window_days: 7,
             complaint_min_sent: 100,
+            max_recipients: None,
         }
     }
 }
@@ -166,6 +175,14 @@ pub enum SuppressionError {
     InvalidPolicy(String),
     Store(String),
 }
+
+display_cases!(SuppressionError {
+    UnknownUseCase => "unknown-use-case",
+    UnknownSetup => "unknown-setup",
+    InvalidAddress => "invalid-address",
+    InvalidPolicy => "invalid-policy",
+    Store => "store",
+});
 
 impl From<StoreError> for SuppressionError {
     fn from(e: StoreError) -> Self {
@@ -260,18 +277,16 @@ pub fn now(env: &mut dyn Env) -> u64 {
     u64::try_from(env.now()).unwrap_or(0)
 }
 
-/// An address as stored: trimmed and lower-cased, if it is `local@domain`.
+/// An address as stored: its [`address::key`], if it is an address.
 pub fn normalize_address(address: &str) -> Result<String, SuppressionError> {
-    outbound::check_address(address)
-        .map(str::to_ascii_lowercase)
-        .map_err(SuppressionError::InvalidAddress)
+    address::key(address).map_err(|e| SuppressionError::InvalidAddress(e.to_string()))
 }
 
 fn known_setup(store: &mut dyn Store, setup: &str) -> Result<(), SuppressionError> {
     match setups::get(store, setup) {
         Ok(_) => Ok(()),
         Err(setups::SetupError::NotFound(m)) => Err(SuppressionError::UnknownSetup(m)),
-        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+        Err(e) => Err(SuppressionError::Store(format!("{e}"))),
     }
 }
 
@@ -279,7 +294,7 @@ fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError
     match use_cases::get(store, id) {
         Ok(u) => Ok(u),
         Err(use_cases::UseCaseError::NotFound(m)) => Err(SuppressionError::UnknownUseCase(m)),
-        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+        Err(e) => Err(SuppressionError::Store(format!("{e}"))),
     }
 }
 
@@ -597,6 +612,11 @@ pub fn set_policy(
     }
     if policy.complaint_rate_ppm > 1_000_000 {
         return bad("complaint-rate-ppm is at most 1000000");
+    }
+    if let Some(n) = policy.max_recipients
+        && !(1..=DEFAULT_MAX_RECIPIENTS).contains(&n)
+    {
+        return bad("max-recipients must be 1 to 50 (a policy can only lower the cap)");
     }
     if !(1..=90).contains(&policy.complaint_window_days) {
         return bad("complaint-window-days is 1 to 90");

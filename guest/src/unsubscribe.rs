@@ -47,6 +47,12 @@ pub enum UnsubscribeError {
     Store(String),
 }
 
+display_cases!(UnsubscribeError {
+    InvalidToken => "invalid-token",
+    InvalidBody => "invalid-body",
+    Store => "store",
+});
+
 impl From<StoreError> for UnsubscribeError {
     fn from(e: StoreError) -> Self {
         UnsubscribeError::Store(e.to_string())
@@ -118,7 +124,7 @@ fn unverified(token: &str) -> Option<(Claim, Vec<u8>, Vec<u8>)> {
     };
     let (payload, mac) = bytes.split_at(bytes.len() - MAC_LEN);
     let address = std::str::from_utf8(payload.get(head..)?).ok()?;
-    crate::outbound::check_address(address).ok()?;
+    crate::address::parse(address).ok()?;
     let claim = Claim {
         setup: format!("set_{}", crate::hex(payload.get(2..2 + ID_LEN)?)),
         use_case: format!("uc_{}", crate::hex(payload.get(2 + ID_LEN..head)?)),
@@ -238,7 +244,7 @@ pub fn opt_out(
 ) -> Result<OptOut, UnsubscribeError> {
     let use_case = use_cases::get(store, &claim.use_case).map_err(|e| match e {
         use_cases::UseCaseError::NotFound(m) => UnsubscribeError::InvalidToken(m),
-        other => UnsubscribeError::Store(format!("{other:?}")),
+        other => UnsubscribeError::Store(format!("{other}")),
     })?;
     if use_case.setup != claim.setup {
         return Err(UnsubscribeError::InvalidToken(

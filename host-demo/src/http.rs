@@ -63,14 +63,14 @@
 //!
 //! | status | cases |
 //! | --- | --- |
-//! | 400 | `invalid-*` (domain, workspace, options, sender, name, request, header, address, policy, event, range, id, limits), `parse` (unparseable input) |
+//! | 400 | `invalid-*` (domain, workspace, options, sender, name, request, header, address, policy, event, range, id, limits), `too-many-recipients`, `smtputf8-required`, `parse` (unparseable input) |
 //! | 404 | `not-found`, `unknown-setup`, `unknown-use-case`, `unknown-message` |
 //! | 409 | `domain-taken`, `name-taken`, `setup-not-verified`, `use-case-disabled`, `cross-use-case`, `marketing-needs-unsubscribe`, `suppressed`, `paused`, `expired` |
 //! | 413 | `parse` with `limit-exceeded` |
 //! | 422 | `unknown-parent` |
 //! | 502 | `transport` |
 //! | 503 | `store` |
-//! | 500 | `key-generation` and any other |
+//! | 500 | `key-generation`, `signing` and any other |
 //!
 //! A request the host cannot turn into a call answers 400
 //! `{"error": {"bad-request": "why"}}`; a host failure or a trap 500
@@ -413,6 +413,7 @@ pub fn error_status(error: &Value) -> StatusCode {
         "parse" => StatusCode::BAD_REQUEST,
         "transport" => StatusCode::BAD_GATEWAY,
         "store" => StatusCode::SERVICE_UNAVAILABLE,
+        "too-many-recipients" | "smtputf8-required" => StatusCode::BAD_REQUEST,
         case if case.starts_with("invalid-") => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -1314,6 +1315,9 @@ fn send_error_json(e: &SendError) -> Value {
         SendError::Paused(p) => json!({ "paused": pause_json(p) }),
         SendError::Transport(m) => json!({ "transport": m }),
         SendError::Store(m) => json!({ "store": m }),
+        SendError::TooManyRecipients(m) => json!({ "too-many-recipients": m }),
+        SendError::Smtputf8Required(m) => json!({ "smtputf8-required": m }),
+        SendError::Signing(m) => json!({ "signing": m }),
     }
 }
 

@@ -996,9 +996,11 @@ export interface Sent {
  * - `'setup-not-verified'`: the use case's setup is not verified (pending, or
  *   failed since: a required record was removed or changed).
  * - `'invalid-request'`: no recipient, or no body.
- * - `'invalid-header'`: a header value (subject, name, address, file name)
- *   holds CR, LF or another control character, or an address is not
- *   `local@domain`. Header injection cannot get through.
+ * - `'invalid-header'`: a header value (subject, name, address, file name,
+ *   content type, content id) holds CR, LF or another control character, is
+ *   too long, or breaks its grammar (an address not an RFC 5322 addr-spec, a
+ *   content type not an RFC 2045 media type, `multipart/*` or `message/*`);
+ *   the message names the field. Header injection cannot get through.
  * - `'unknown-parent'`: `inReplyTo` names no stored message of the use case's setup.
  * - `'cross-use-case'`: `inReplyTo` names a message of another use case's thread.
  * - `'suppressed'`: recipients are suppressed (see `suppression.check`);
@@ -1008,6 +1010,11 @@ export interface Sent {
  *   `err.pause` says since when and why.
  * - `'transport'`: the transport refused the message; it is recorded as failed.
  * - `'store'`: the store failed.
+ * - `'too-many-recipients'`: `to` and `cc` hold more than the setup's cap
+ *   (policy `maxRecipients`, default 50).
+ * - `'smtputf8-required'`: a recipient's local part is not ASCII
+ *   (`jürgen@…`); only an SMTPUTF8 message could carry it, and none is sent.
+ * - `'signing'`: DKIM signing failed.
  */
 export type SendErrorKind =
   | 'unknown-use-case'
@@ -1020,7 +1027,10 @@ export type SendErrorKind =
   | 'suppressed'
   | 'paused'
   | 'transport'
-  | 'store';
+  | 'store'
+  | 'too-many-recipients'
+  | 'smtputf8-required'
+  | 'signing';
 
 /**
  * What became of a submitted message (the WIT `delivery-outcome`):
@@ -1216,6 +1226,12 @@ export interface Policy {
   complaintWindowDays: number;
   /** Recipients sent to in the window before the rate counts (100). */
   complaintMinSent: number | bigint;
+  /**
+   * Recipients (`to` and `cc` together) one message may have, 1 to 50;
+   * null (or left out) is the default, 50. Over it `send` refuses with
+   * `'too-many-recipients'`.
+   */
+  maxRecipients?: number | null;
 }
 
 /** Blocked bounces of one reason in a setup's window. */

@@ -241,6 +241,7 @@ function toPolicy(call, p) {
     complaintRatePpm: u32(call, 'policy.complaintRatePpm', p.complaintRatePpm),
     complaintWindowDays: u32(call, 'policy.complaintWindowDays', p.complaintWindowDays),
     complaintMinSent: u64(call, 'policy.complaintMinSent', p.complaintMinSent),
+    maxRecipients: optU32(call, 'policy.maxRecipients', p.maxRecipients),
   };
 }
 

@@ -229,7 +229,10 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
     { name: 'SURGERY.example.', type: 'txt', result: { kind: 'txt', records: [['v=spf1 ', '-all']] } },
   ]);
   assert.equal(changed.setup.status, 'failed');
-  assert.deepEqual(changed.checks[2].state, { kind: 'mismatched', found: ['v=spf1 -all'] });
+  // The reason first (RFC 7208: only + or no qualifier authorises), then the records as found.
+  assert.equal(changed.checks[2].state.kind, 'mismatched');
+  assert.match(changed.checks[2].state.found[0], /^the SPF record has no /);
+  assert.deepEqual(changed.checks[2].state.found.slice(1), ['v=spf1 -all']);
   throwsKind(() => channel.send(request(useCase, { to: [{ address: 'pat@patient.example' }] })), 'setup-not-verified', 'send');
   assert.equal(channel.setups.verify(setup.id, answers).setup.status, 'verified');
   assert.equal(channel.send(request(useCase)).inReplyTo, null);
@@ -572,4 +575,25 @@ test('MemoryStore: list by prefix, in UTF-8 byte order, paged with an exclusive 
   assert.deepEqual(s.list('c', null, 3), { keys: [], cursor: null });
   assert.deepEqual([...s.entries()].map(([k]) => k), [...keys].sort(compareKeys));
   assert.ok(compareKeys('\u{ffff}', '\u{10000}') < 0 && '\u{ffff}' > '\u{10000}');
+});
+
+test('outbound bytes: typed refusals naming the field, the recipient cap from the policy', () => {
+  const { channel, setup, useCase } = clinic();
+  const twoAt = throwsKind(() => channel.send(request(useCase, { to: [{ address: 'a@b@patient.example' }] })), 'invalid-header', 'send');
+  assert.match(twoAt.message, /to\[0\]\.address: .*more than one unquoted @/);
+  throwsKind(() => channel.send(request(useCase, { cc: [{ address: 'jürgen@patient.example' }] })), 'smtputf8-required', 'send');
+  const multipart = throwsKind(
+    () => channel.send(request(useCase, { attachments: [{ filename: 'a.eml', contentType: 'multipart/mixed; boundary=x', content: new Uint8Array([120]) }] })),
+    'invalid-header',
+    'send',
+  );
+  assert.match(multipart.message, /attachments\[0\]\.content-type/);
+  const many = Array.from({ length: 51 }, (_, i) => ({ address: `p${i}@patient.example` }));
+  throwsKind(() => channel.send(request(useCase, { to: many })), 'too-many-recipients', 'send');
+  const policy = channel.suppression.getPolicy(setup.id);
+  assert.equal(policy.maxRecipients, null);
+  assert.equal(channel.suppression.setPolicy(setup.id, { ...policy, maxRecipients: 1 }).maxRecipients, 1);
+  throwsKind(() => channel.send(request(useCase, { cc: [{ address: 'sam@patient.example' }] })), 'too-many-recipients', 'send');
+  const sent = channel.send(request(useCase, { to: [{ address: 'x@Bücher.example' }], text: 'a\r.\r\nMAIL FROM:<x@evil.example>\n' }));
+  assert.ok(sent.messageId.endsWith('@clinic.example'));
 });

@@ -76,6 +76,7 @@ fn wit_policy(p: sup::Policy) -> suppression::Policy {
         complaint_rate_ppm: p.complaint_rate_ppm,
         complaint_window_days: p.complaint_window_days,
         complaint_min_sent: p.complaint_min_sent,
+        max_recipients: p.max_recipients,
     }
 }
 
@@ -203,6 +204,7 @@ impl suppression::Guest for Component {
             complaint_rate_ppm: p.complaint_rate_ppm,
             complaint_window_days: p.complaint_window_days,
             complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
         };
         tenant::suppression_set_policy(&mut HostStore, &workspace, &setup, &policy)
             .map(wit_policy)

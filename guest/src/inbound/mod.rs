@@ -104,6 +104,19 @@ pub enum ParseError {
     Malformed(String),
 }
 
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            ParseError::LimitExceeded { .. } => "limit-exceeded",
+            ParseError::InvalidLimits(_) => "invalid-limits",
+            ParseError::Malformed(_) => "malformed",
+        };
+        write!(f, "{kind}: {}", self.message())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 impl ParseError {
     /// A sentence for people.
     pub fn message(&self) -> String {

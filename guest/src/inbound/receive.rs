@@ -71,6 +71,17 @@ pub enum ReceiveError {
     Store(String),
 }
 
+impl std::fmt::Display for ReceiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiveError::Parse(e) => write!(f, "parse: {e}"),
+            ReceiveError::Store(m) => write!(f, "store: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ReceiveError {}
+
 impl From<StoreError> for ReceiveError {
     fn from(e: StoreError) -> Self {
         ReceiveError::Store(e.to_string())
@@ -279,7 +290,7 @@ fn mailto_unsubscribe(
         Ok(out) => Ok(Some(out)),
         Err(UnsubscribeError::Store(m)) => Err(StoreError::Other(m)),
         Err(e) => {
-            notes.push(format!("the unsubscribe token was refused: {e:?}"));
+            notes.push(format!("the unsubscribe token was refused: {e}"));
             Ok(None)
         }
     }
