@@ -392,7 +392,7 @@ fn hostile_sends_reach_a_raw_smtp_sink_clean_and_verifiable() {
     let (setup, use_case) = clinic(&mailroom);
 
     for (name, request, field) in refusals(&use_case) {
-        let result = mailroom.send(&request).expect("no trap");
+        let result = mailroom.send("ws-wire", &request).expect("no trap");
         let message = match result {
             Err(
                 SendError::InvalidHeader(m)
@@ -411,7 +411,7 @@ fn hostile_sends_reach_a_raw_smtp_sink_clean_and_verifiable() {
     let table = table(&use_case);
     for (name, request, _) in &table {
         mailroom
-            .send(request)
+            .send("ws-wire", request)
             .expect("no trap")
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     }
@@ -475,6 +475,7 @@ fn clinic(mailroom: &Mailroom) -> (Setup, String) {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-wire", DOMAIN, &options)
@@ -482,12 +483,13 @@ fn clinic(mailroom: &Mailroom) -> (Setup, String) {
         .expect("a setup");
     let zone = Zone::publishing(&setup.records).expect("a zone");
     let verification = mailroom
-        .verify_setup_with(&setup.id, &zone)
+        .verify_setup_with("ws-wire", &setup.id, &zone)
         .expect("no trap")
         .expect("checked");
     assert_eq!(verification.setup.status, SetupStatus::Verified);
     let use_case = mailroom
         .create_use_case(
+            "ws-wire",
             &setup.id,
             &format!("care@{DOMAIN}"),
             UseCaseType::Transactional,

@@ -393,35 +393,35 @@ impl outbound::Guest for Component {
             &workspace,
             &request,
         )
-            .map(|s| outbound::Sent {
-                message_id: s.message_id,
-                thread_id: s.thread_id,
-                in_reply_to: s.in_reply_to,
-                references: s.references,
-                size: s.size,
-                unsubscribe_url: s.unsubscribe_url,
-            })
-            .map_err(|e| {
-                use out::SendError as D;
-                match e {
-                    D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
-                    D::UseCaseDisabled(m) => outbound::SendError::UseCaseDisabled(m),
-                    D::SetupNotVerified(m) => outbound::SendError::SetupNotVerified(m),
-                    D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
-                    D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
-                    D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
-                    D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
-                    D::Suppressed(list) => outbound::SendError::Suppressed(
-                        list.into_iter().map(delivery::wit_suppression).collect(),
-                    ),
-                    D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
-                    D::Transport(m) => outbound::SendError::Transport(m),
-                    D::Store(m) => outbound::SendError::Store(m),
-                    D::TooManyRecipients(m) => outbound::SendError::TooManyRecipients(m),
-                    D::Smtputf8Required(m) => outbound::SendError::Smtputf8Required(m),
-                    D::Signing(m) => outbound::SendError::Signing(m),
-                }
-            })
+        .map(|s| outbound::Sent {
+            message_id: s.message_id,
+            thread_id: s.thread_id,
+            in_reply_to: s.in_reply_to,
+            references: s.references,
+            size: s.size,
+            unsubscribe_url: s.unsubscribe_url,
+        })
+        .map_err(|e| {
+            use out::SendError as D;
+            match e {
+                D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
+                D::UseCaseDisabled(m) => outbound::SendError::UseCaseDisabled(m),
+                D::SetupNotVerified(m) => outbound::SendError::SetupNotVerified(m),
+                D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
+                D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
+                D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
+                D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
+                D::Suppressed(list) => outbound::SendError::Suppressed(
+                    list.into_iter().map(delivery::wit_suppression).collect(),
+                ),
+                D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
+                D::Transport(m) => outbound::SendError::Transport(m),
+                D::Store(m) => outbound::SendError::Store(m),
+                D::TooManyRecipients(m) => outbound::SendError::TooManyRecipients(m),
+                D::Smtputf8Required(m) => outbound::SendError::Smtputf8Required(m),
+                D::Signing(m) => outbound::SendError::Signing(m),
+            }
+        })
     }
 
     fn report(
