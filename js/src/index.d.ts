@@ -857,8 +857,12 @@ export interface Verification {
  * - `'invalid-workspace'`: the workspace name is empty or longer than 200 bytes.
  * - `'invalid-options'`: an option is invalid (an `inboundHost` or
  *   `spfInclude` that is not a host name).
- * - `'domain-taken'`: another setup already has this domain.
- * - `'not-found'`: no setup has this id.
+ * - `'domain-taken'`: a verified setup of another owns this domain (at
+ *   `create`; at `verify` when another setup verified it first).
+ * - `'not-found'`: no setup of the caller's workspace has this id (one of
+ *   another workspace answers the same).
+ * - `'expired'`: the setup stayed pending past its `pendingTtl` and can no
+ *   longer verify.
  * - `'key-generation'`: a DKIM key could not be made.
  * - `'store'`: the store failed.
  */
@@ -868,6 +872,7 @@ export type SetupErrorKind =
   | 'invalid-options'
   | 'domain-taken'
   | 'not-found'
+  | 'expired'
   | 'key-generation'
   | 'store';
 

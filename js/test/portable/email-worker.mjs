@@ -37,7 +37,7 @@ export default {
     const env = { MAILROOM_KV: memoryKv(), AGENT_INBOX: 'agents@clinic.example' };
     const channel = createAsyncChannel({ store: kvStore(env.MAILROOM_KV) });
     const { useCase } = await clinic(channel);
-    const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Your results', text: 'All clear.' });
+    const sent = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Your results', text: 'All clear.' });
 
     const reply = fakeMessage('pat@example.com', 'care@clinic.example',
       `From: Pat <pat@example.com>\r\nTo: care@clinic.example\r\nSubject: Re: Your results\r\nMessage-ID: <r1@example.com>\r\n` +

@@ -4,6 +4,8 @@
 // tests do (canonical JSON byte for byte; scenario results as JSON text,
 // key order included).
 //
+// Also the workspace scope through createChannel (scoping.mjs).
+//
 // inbound:   [{ name, eml: Uint8Array, json: string }]
 // scenarios: [{ name, fixture: object }]
 // Returns { passed: string[], failed: { name, message }[] }.
@@ -12,6 +14,7 @@ import { parse, MailroomParseError } from '../../src/index.js';
 import { canonicalJson } from '../../src/canonical.js';
 import { runScenario, runScenarioAsync } from '../../src/scenario.js';
 import { inputKinds, overLimitIsNotReadToTheEnd, parsedAsync } from './streams.mjs';
+import { workspaceScope } from './scoping.mjs';
 
 function parsed(raw) {
   try {
@@ -71,5 +74,6 @@ export async function runSuites({ inbound, scenarios, asyncStore, log = () => {}
         scenarioDiff(s.fixture, await runScenarioAsync(s.fixture, { store: asyncStore() })));
     }
   }
+  await check('workspace scope through createChannel', workspaceScope);
   return { passed, failed };
 }
