@@ -329,6 +329,8 @@ pub fn send(
         status: Status::Queued,
         received_at: now,
         thread_index: Some(thread_index.clone()),
+        participants: Vec::new(),
+        digest: None,
     };
     if !messages::insert(store, &record)? {
         return Err(SendError::Store(format!(
