@@ -63,7 +63,9 @@ fn corpus_dump_for_comparison() {
         return;
     };
     std::fs::create_dir_all(&dir).expect("dump folder");
-    let base = conformance::root().parent().map(|p| p.join("shared/corpus"));
+    let base = conformance::root()
+        .parent()
+        .map(|p| p.join("shared/corpus"));
     for path in &files {
         let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let name = base
@@ -74,7 +76,10 @@ fn corpus_dump_for_comparison() {
             .to_string()
             .replace('/', "__");
         let json = canonical(&parse(&raw, &Limits::default()));
-        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.json")), json)
-            .expect("dump written");
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("{name}.json")),
+            json,
+        )
+        .expect("dump written");
     }
 }

@@ -362,7 +362,12 @@ fn digest(message: &ParsedMessage) -> String {
         }
         field(b"|");
     }
-    for text in [&message.subject, &message.date, &message.text, &message.html] {
+    for text in [
+        &message.subject,
+        &message.date,
+        &message.text,
+        &message.html,
+    ] {
         field(text.as_deref().unwrap_or_default().as_bytes());
     }
     for a in &message.attachments {

@@ -386,9 +386,7 @@ fn properties(data: &[u8]) -> Result<Vec<Property<'_>>, TnefError> {
                     r.pad(len, "a named property's name padding")?;
                 }
                 other => {
-                    return Err(TnefError::Malformed(format!(
-                        "named property kind {other}"
-                    )));
+                    return Err(TnefError::Malformed(format!("named property kind {other}")));
                 }
             }
         }
@@ -540,7 +538,11 @@ pub(crate) mod tests {
             .attribute(1, 0x0008_9006, &[0, 0, 1, 0])
             .attribute(1, ATT_OEM_CODEPAGE, &[0xE4, 0x04, 0, 0, 0, 0, 0, 0])
             .attribute(1, ATT_BODY, b"See the attached files.\r\n\0")
-            .attribute(2, ATT_ATTACH_REND_DATA, &[1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0])
+            .attribute(
+                2,
+                ATT_ATTACH_REND_DATA,
+                &[1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0],
+            )
             .attribute(2, ATT_ATTACH_TITLE, b"BEFUND~1.PDF\0")
             .attribute(2, ATT_ATTACH_DATA, b"%PDF-1.4 one")
             .attribute(
@@ -549,12 +551,20 @@ pub(crate) mod tests {
                 &props(
                     &[
                         (PT_UNICODE, PID_ATTACH_LONG_FILENAME, unicode(long)),
-                        (PT_STRING8, PID_ATTACH_MIME_TAG, b"application/pdf\0".to_vec()),
+                        (
+                            PT_STRING8,
+                            PID_ATTACH_MIME_TAG,
+                            b"application/pdf\0".to_vec(),
+                        ),
                     ],
                     1,
                 ),
             )
-            .attribute(2, ATT_ATTACH_REND_DATA, &[1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0])
+            .attribute(
+                2,
+                ATT_ATTACH_REND_DATA,
+                &[1, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0],
+            )
             .attribute(2, ATT_ATTACH_TITLE, b"caf\xe9.png\0")
             .attribute(2, ATT_ATTACH_DATA, b"\x89PNG two")
             .0
@@ -580,9 +590,7 @@ pub(crate) mod tests {
 
     #[test]
     fn an_embedded_message_is_its_own_stream() {
-        let inner = Writer::new()
-            .attribute(1, ATT_BODY, b"inner\0")
-            .0;
+        let inner = Writer::new().attribute(1, ATT_BODY, b"inner\0").0;
         let mut object = vec![0u8; 16];
         object.extend_from_slice(&inner);
         let outer = Writer::new()
@@ -598,7 +606,10 @@ pub(crate) mod tests {
         assert_eq!(t.attachments.len(), 1);
         assert!(t.attachments[0].embedded);
         assert_eq!(t.attachments[0].content, inner);
-        assert_eq!(decode(&inner, 10).expect("inner").text.as_deref(), Some("inner"));
+        assert_eq!(
+            decode(&inner, 10).expect("inner").text.as_deref(),
+            Some("inner")
+        );
     }
 
     #[test]
@@ -618,5 +629,40 @@ pub(crate) mod tests {
         bad[6] = 9;
         assert!(matches!(decode(&bad, 10), Err(TnefError::Malformed(_))));
         assert_eq!(decode(&full, 1), Err(TnefError::TooManyAttachments));
+    }
+
+    /// The corpus's real streams (Amazon WorkMail bounces: message
+    /// properties only) decode, without a note, when the corpus is there.
+    #[test]
+    fn real_streams_from_the_corpus_decode() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus/sisimai-set-of-emails/maildir/bsd");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut seen = 0;
+        for entry in entries.flatten() {
+            let raw = std::fs::read(entry.path()).unwrap_or_default();
+            let Ok(parsed) = crate::inbound::parse(&raw, &Default::default()) else {
+                continue;
+            };
+            for a in &parsed.attachments {
+                if a.content_type == "application/ms-tnef" {
+                    seen += 1;
+                    assert!(
+                        decode(&a.content, 100).is_ok(),
+                        "{}",
+                        entry.path().display()
+                    );
+                }
+            }
+            assert!(
+                parsed.notes.is_empty(),
+                "{}: {:?}",
+                entry.path().display(),
+                parsed.notes
+            );
+        }
+        assert!(seen > 0 || !dir.join("lhost-amazonworkmail-01.eml").exists());
     }
 }
