@@ -76,7 +76,9 @@ pub fn decode(index: &[u8]) -> Option<Decoded> {
     let mut guid = [0u8; 16];
     guid.copy_from_slice(&index[6..22]);
     let children = index[22..]
-        .chunks_exact(5)
+        .as_chunks::<5>()
+        .0
+        .iter()
         .map(|b| {
             let bits = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
             let shift = if bits >> 31 == 0 { 18 } else { 23 };

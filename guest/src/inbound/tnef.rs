@@ -334,8 +334,10 @@ impl Text<'_> {
             Text::Eight(b) => string8(b, codepage),
             Text::Wide(b) => {
                 let units: Vec<u16> = b
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .as_chunks::<2>()
+                    .0
+                    .iter()
+                    .map(|c| u16::from_le_bytes(*c))
                     .collect();
                 let s = String::from_utf16_lossy(&units);
                 s.trim_end_matches('\0').to_string()
