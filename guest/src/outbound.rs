@@ -650,6 +650,8 @@ pub fn record_and_submit(
         status: Status::Queued,
         received_at: now,
         thread_index: Some(placement.thread_index.clone()),
+        participants: Vec::new(),
+        digest: None,
     };
     if !messages::insert(store, &record)? {
         return Err(SendError::Store(format!(

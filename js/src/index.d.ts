@@ -1722,7 +1722,13 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
  * {@link ChannelConfig} defaults.
  *
  * @throws {TypeError} when an option lacks a required method, or `config`
- *   has an unknown key or a value of the wrong type (named in the message).
+ *   has an unknown key or a value of the wrong type (named in the message),
+ *   or the store is asynchronous (`kvStore`, `async` methods) or the
+ *   transport's `submit` is an `async` function: use
+ *   {@link createAsyncChannel}. A store whose `get` returns a Promise is
+ *   refused the same way on the channel's first call, before anything is
+ *   written. Every method's option objects (limits, envelope, request, ...)
+ *   likewise throw a `TypeError` naming a key they do not take.
  * @throws {RangeError} when a `config.limits` value is negative or beyond its WIT integer.
  *
  * @example

@@ -22,6 +22,13 @@ export { MailroomError, MailroomParseError, StoreError, TransportError, MemorySt
 export { localDns };
 
 const encoder = new TextEncoder();
+// The keys each option object takes: any other is a TypeError naming it (a
+// typo such as `maxbytes` must not silently mean "the default").
+const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
+const POLICY_KEYS = [
+  'hardBounceScope', 'softBounceCount', 'softBounceWindow', 'softBounceDuration',
+  'unsubscribeScope', 'complaintRatePpm', 'complaintWindowDays', 'complaintMinSent',
+];
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -91,6 +98,7 @@ const optU64 = (call, name, value) => (value === undefined || value === null ? u
 function toLimits(call, limits, name = 'limits') {
   if (limits === undefined || limits === null) return {};
   if (typeof limits !== 'object') throw new TypeError(`${call}: ${name} must be an object`);
+  onlyKeys(call, name, limits, LIMIT_KEYS);
   return {
     maxBytes: optU64(call, `${name}.maxBytes`, limits.maxBytes),
     maxDepth: optU32(call, `${name}.maxDepth`, limits.maxDepth),
@@ -109,7 +117,7 @@ function withDefaults(limits, defaults) {
 
 function toEnvelope(call, envelope) {
   if (envelope === undefined || envelope === null) return { mailFrom: undefined, rcptTo: [] };
-  obj(call, 'envelope', envelope);
+  onlyKeys(call, 'envelope', envelope, ['mailFrom', 'rcptTo']);
   return {
     mailFrom: optStr(call, 'envelope.mailFrom', envelope.mailFrom),
     rcptTo: list(call, 'envelope.rcptTo', envelope.rcptTo, str, true),
@@ -117,12 +125,12 @@ function toEnvelope(call, envelope) {
 }
 
 function toRecipient(call, name, r) {
-  obj(call, name, r);
+  onlyKeys(call, name, r, ['name', 'address']);
   return { name: optStr(call, `${name}.name`, r.name), address: str(call, `${name}.address`, r.address) };
 }
 
 function toAttachment(call, name, a) {
-  obj(call, name, a);
+  onlyKeys(call, name, a, ['filename', 'contentType', 'contentId', 'content']);
   return {
     filename: str(call, `${name}.filename`, a.filename),
     contentType: str(call, `${name}.contentType`, a.contentType),
@@ -132,7 +140,7 @@ function toAttachment(call, name, a) {
 }
 
 function toSendRequest(call, r) {
-  obj(call, 'request', r);
+  onlyKeys(call, 'request', r, ['useCase', 'to', 'cc', 'subject', 'text', 'html', 'attachments', 'inReplyTo']);
   return {
     useCase: str(call, 'request.useCase', r.useCase),
     to: list(call, 'request.to', r.to, toRecipient),
@@ -155,7 +163,7 @@ function toSetupOptions(call, o, config) {
     if (config.inboundHost === undefined) obj(call, 'options', o);
     o = {};
   } else {
-    obj(call, 'options', o);
+    onlyKeys(call, 'options', o, ['inboundHost', 'spfInclude', 'unsubscribeBase']);
   }
   const inboundHost = optStr(call, 'options.inboundHost', o.inboundHost) ?? config.inboundHost;
   if (inboundHost === undefined) {
@@ -176,7 +184,7 @@ function toTxtRecord(call, name, r) {
 }
 
 function toMxAnswer(call, name, m) {
-  obj(call, name, m);
+  onlyKeys(call, name, m, ['preference', 'exchange']);
   const p = m.preference;
   if (typeof p !== 'number' || !Number.isInteger(p)) throw new TypeError(`${call}: ${name}.preference must be an integer`);
   if (p < 0 || p > 0xffff) throw new RangeError(`${call}: ${name}.preference must be between 0 and 65535`);
@@ -187,7 +195,9 @@ const DNS_RESULT_KINDS = ['txt', 'mx', 'no-such-name', 'no-records', 'timeout', 
 
 function toDnsResult(call, name, r) {
   obj(call, name, r);
-  switch (oneOf(call, `${name}.kind`, r.kind, DNS_RESULT_KINDS)) {
+  const kind = oneOf(call, `${name}.kind`, r.kind, DNS_RESULT_KINDS);
+  onlyKeys(call, name, r, kind === 'txt' || kind === 'mx' ? ['kind', 'records'] : kind === 'server-failure' ? ['kind', 'message'] : ['kind']);
+  switch (kind) {
     case 'txt':
       return { tag: 'txt', val: list(call, `${name}.records`, r.records, toTxtRecord) };
     case 'mx':
@@ -200,7 +210,7 @@ function toDnsResult(call, name, r) {
 }
 
 function toDnsAnswer(call, name, a) {
-  obj(call, name, a);
+  onlyKeys(call, name, a, ['name', 'type', 'result']);
   return {
     name: str(call, `${name}.name`, a.name),
     type: oneOf(call, `${name}.type`, a.type, RECORD_TYPES),
@@ -212,8 +222,10 @@ function toOutcome(call, outcome) {
   obj(call, 'outcome', outcome);
   switch (outcome.kind) {
     case 'accepted':
+      onlyKeys(call, 'outcome', outcome, ['kind', 'providerMessageId']);
       return { tag: 'accepted', val: optStr(call, 'outcome.providerMessageId', outcome.providerMessageId) };
     case 'failed':
+      onlyKeys(call, 'outcome', outcome, ['kind', 'reason']);
       return { tag: 'failed', val: str(call, 'outcome.reason', outcome.reason) };
     default:
       throw new TypeError(`${call}: outcome.kind must be 'accepted' or 'failed'`);
@@ -222,7 +234,9 @@ function toOutcome(call, outcome) {
 
 function toScope(call, name, scope) {
   obj(call, name, scope);
-  switch (oneOf(call, `${name}.kind`, scope.kind, ['setup', 'marketing', 'use-case'])) {
+  const kind = oneOf(call, `${name}.kind`, scope.kind, ['setup', 'marketing', 'use-case']);
+  onlyKeys(call, name, scope, kind === 'use-case' ? ['kind', 'useCase'] : ['kind']);
+  switch (kind) {
     case 'use-case':
       return { tag: 'use-case', val: str(call, `${name}.useCase`, scope.useCase) };
     default:
@@ -231,7 +245,7 @@ function toScope(call, name, scope) {
 }
 
 function toPolicy(call, p) {
-  obj(call, 'policy', p);
+  onlyKeys(call, 'policy', p, POLICY_KEYS);
   return {
     hardBounceScope: toScope(call, 'policy.hardBounceScope', p.hardBounceScope),
     softBounceCount: u32(call, 'policy.softBounceCount', p.softBounceCount),
@@ -245,11 +259,15 @@ function toPolicy(call, p) {
   };
 }
 
+const EVENT_KIND_KEYS = { delivered: ['kind'], bounced: ['kind', 'bounce'], complained: ['kind', 'feedbackType'], deferred: ['kind', 'diagnostic'] };
+
 function toEventKind(call, k) {
   obj(call, 'event.kind', k);
-  switch (oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred'])) {
+  const kind = oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred']);
+  onlyKeys(call, 'event.kind', k, EVENT_KIND_KEYS[kind]);
+  switch (kind) {
     case 'bounced': {
-      const b = obj(call, 'event.kind.bounce', k.bounce);
+      const b = onlyKeys(call, 'event.kind.bounce', k.bounce, ['type', 'status', 'diagnostic']);
       return {
         tag: 'bounced',
         val: {
@@ -269,7 +287,7 @@ function toEventKind(call, k) {
 }
 
 function toEvent(call, e) {
-  obj(call, 'event', e);
+  onlyKeys(call, 'event', e, ['id', 'messageId', 'recipient', 'at', 'kind']);
   return {
     id: str(call, 'event.id', e.id),
     messageId: str(call, 'event.messageId', e.messageId),
@@ -281,7 +299,9 @@ function toEvent(call, e) {
 
 function toSubject(call, s) {
   obj(call, 'subject', s);
-  return oneOf(call, 'subject.kind', s.kind, ['setup', 'use-case']) === 'setup'
+  const kind = oneOf(call, 'subject.kind', s.kind, ['setup', 'use-case']);
+  onlyKeys(call, 'subject', s, kind === 'setup' ? ['kind', 'setup'] : ['kind', 'useCase']);
+  return kind === 'setup'
     ? { tag: 'setup', val: str(call, 'subject.setup', s.setup) }
     : { tag: 'use-case', val: str(call, 'subject.useCase', s.useCase) };
 }
@@ -565,7 +585,6 @@ function checkObject(fn, name, value, methods) {
 }
 
 const CONFIG_KEYS = ['inboundHost', 'unsubscribeBase', 'spfInclude', 'limits'];
-const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
 
 /** A plain object with only `keys` (own enumerable string keys; a key set to undefined counts). */
 function onlyKeys(fn, name, value, keys) {
@@ -623,13 +642,19 @@ function checkOptions(fn, options) {
  */
 export function createChannel(options = {}) {
   const opts = checkOptions('createChannel', options);
+  refuseAsync(opts);
   let root = null;
   let busy = null;
   let importError;
+  let probed = false;
 
   function invoke(call, run, map, mapError) {
     if (busy !== null) {
       throw new Error(`mailroom: ${call} called on a channel that is inside ${busy} (from a store or transport callback?)`);
+    }
+    if (!probed) {
+      probed = true;
+      probeStore(call, opts.store);
     }
     busy = call;
     importError = undefined;
@@ -644,6 +669,43 @@ export function createChannel(options = {}) {
     }
   }
   return withStreamInputs(channelOver(opts, invoke), opts.config, false);
+}
+
+// A synchronous channel cannot wait for a Promise: a store call that
+// returned one fails the call, but the Promise would go on and could write
+// after the call failed (a setup that "does not exist" taking its domain).
+// So an asynchronous store is refused before any write: at construction
+// when it says so (kvStore's marker, async methods), else by reading one
+// absent key before the channel's first call. (Within a call, runtime.js
+// refuses a Promise the moment one is returned.)
+
+const ASYNC = Symbol.for('@mailroom/channel.async');
+const AsyncFunction = (async () => {}).constructor;
+const isAsyncFunction = (f) => f instanceof AsyncFunction;
+const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
+const USE_ASYNC = 'use createAsyncChannel (Node.js 24 or later, Deno, workerd) or a synchronous store; see README "Async storage"';
+
+function refuseAsync({ store, transport }) {
+  if (store[ASYNC] === true || ['get', 'put', 'delete', 'list'].some((m) => isAsyncFunction(store[m]))) {
+    throw new TypeError(`createChannel: store is asynchronous and createChannel calls it synchronously; ${USE_ASYNC}`);
+  }
+  if (isAsyncFunction(transport.submit)) {
+    throw new TypeError(`createChannel: transport.submit is an async function and createChannel calls it synchronously; ${USE_ASYNC}`);
+  }
+}
+
+/** Reads an absent key once: a store whose get returns a Promise is refused before anything is written. */
+function probeStore(call, store) {
+  let answer;
+  try {
+    answer = store.get('mailroom-probe/synchronous');
+  } catch {
+    return; // a store that throws answers synchronously; its errors come with the calls
+  }
+  if (isThenable(answer)) {
+    answer.then(undefined, () => {});
+    throw new TypeError(`${call}: store.get returned a Promise, and createChannel calls the store synchronously; ${USE_ASYNC}`);
+  }
 }
 
 /**
@@ -786,7 +848,7 @@ function channelOver({ store, transport, dns, config }, invoke) {
     useCases: Object.freeze({
       create(workspace, useCase) {
         const name = 'useCases.create';
-        obj(name, 'useCase', useCase);
+        onlyKeys(name, 'useCase', useCase, ['setup', 'sender', 'type', 'entityName', 'useCaseName']);
         const args = [
           str(name, 'workspace', workspace),
           str(name, 'useCase.setup', useCase.setup),
@@ -838,7 +900,7 @@ function channelOver({ store, transport, dns, config }, invoke) {
         const name = 'suppression.list';
         const w = str(name, 'workspace', workspace);
         const s = str(name, 'setup', setup);
-        obj(name, 'page', page);
+        onlyKeys(name, 'page', page, ['cursor', 'limit']);
         const cursor = optStr(name, 'page.cursor', page.cursor);
         const limit = u32(name, 'page.limit', page.limit ?? 100);
         return call(name, (c) => c.suppression.list(w, s, cursor, limit));
