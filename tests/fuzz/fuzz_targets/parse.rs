@@ -31,7 +31,10 @@ fuzz_target!(|raw: &[u8]| {
     headerless.extend_from_slice(&raw);
     let mut mbox_skipped = raw.as_ref();
     if mbox_skipped.starts_with(b"From ") {
-        let end = mbox_skipped.iter().position(|&b| b == b'\n').map_or(mbox_skipped.len(), |i| i + 1);
+        let end = mbox_skipped
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(mbox_skipped.len(), |i| i + 1);
         mbox_skipped = &mbox_skipped[end..];
     }
     for input in [raw.as_ref(), headerless.as_slice(), mbox_skipped] {
