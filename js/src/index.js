@@ -28,6 +28,7 @@ const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
 const POLICY_KEYS = [
   'hardBounceScope', 'softBounceCount', 'softBounceWindow', 'softBounceDuration',
   'unsubscribeScope', 'complaintRatePpm', 'complaintWindowDays', 'complaintMinSent',
+  'maxRecipients',
 ];
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;

@@ -583,21 +583,21 @@ test('MemoryStore: list by prefix, in UTF-8 byte order, paged with an exclusive 
 
 test('outbound bytes: typed refusals naming the field, the recipient cap from the policy', () => {
   const { channel, setup, useCase } = clinic();
-  const twoAt = throwsKind(() => channel.send(request(useCase, { to: [{ address: 'a@b@patient.example' }] })), 'invalid-header', 'send');
+  const twoAt = throwsKind(() => channel.send('ws-1', request(useCase, { to: [{ address: 'a@b@patient.example' }] })), 'invalid-header', 'send');
   assert.match(twoAt.message, /to\[0\]\.address: .*more than one unquoted @/);
-  throwsKind(() => channel.send(request(useCase, { cc: [{ address: 'jürgen@patient.example' }] })), 'smtputf8-required', 'send');
+  throwsKind(() => channel.send('ws-1', request(useCase, { cc: [{ address: 'jürgen@patient.example' }] })), 'smtputf8-required', 'send');
   const multipart = throwsKind(
-    () => channel.send(request(useCase, { attachments: [{ filename: 'a.eml', contentType: 'multipart/mixed; boundary=x', content: new Uint8Array([120]) }] })),
+    () => channel.send('ws-1', request(useCase, { attachments: [{ filename: 'a.eml', contentType: 'multipart/mixed; boundary=x', content: new Uint8Array([120]) }] })),
     'invalid-header',
     'send',
   );
   assert.match(multipart.message, /attachments\[0\]\.content-type/);
   const many = Array.from({ length: 51 }, (_, i) => ({ address: `p${i}@patient.example` }));
-  throwsKind(() => channel.send(request(useCase, { to: many })), 'too-many-recipients', 'send');
-  const policy = channel.suppression.getPolicy(setup.id);
+  throwsKind(() => channel.send('ws-1', request(useCase, { to: many })), 'too-many-recipients', 'send');
+  const policy = channel.suppression.getPolicy('ws-1', setup.id);
   assert.equal(policy.maxRecipients, null);
-  assert.equal(channel.suppression.setPolicy(setup.id, { ...policy, maxRecipients: 1 }).maxRecipients, 1);
-  throwsKind(() => channel.send(request(useCase, { cc: [{ address: 'sam@patient.example' }] })), 'too-many-recipients', 'send');
-  const sent = channel.send(request(useCase, { to: [{ address: 'x@Bücher.example' }], text: 'a\r.\r\nMAIL FROM:<x@evil.example>\n' }));
+  assert.equal(channel.suppression.setPolicy('ws-1', setup.id, { ...policy, maxRecipients: 1 }).maxRecipients, 1);
+  throwsKind(() => channel.send('ws-1', request(useCase, { cc: [{ address: 'sam@patient.example' }] })), 'too-many-recipients', 'send');
+  const sent = channel.send('ws-1', request(useCase, { to: [{ address: 'x@Bücher.example' }], text: 'a\r.\r\nMAIL FROM:<x@evil.example>\n' }));
   assert.ok(sent.messageId.endsWith('@clinic.example'));
 });

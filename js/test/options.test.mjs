@@ -35,23 +35,23 @@ test('parse and receive: a typo in limits or the envelope is a TypeError naming 
 test('every other per-call object refuses unknown keys', async () => {
   const channel = createChannel();
   const { setup, useCase } = await clinic(channel);
-  const send = (request) => () => channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'S', text: 't', ...request });
+  const send = (request) => () => channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'S', text: 't', ...request });
   typeError(send({ replyTo: 'x' }), /send: request\.replyTo is not an option/);
   typeError(send({ to: [{ address: 'pat@example.com', nmae: 'Pat' }] }), /send: request\.to\[0\]\.nmae is not an option/);
   typeError(send({ attachments: [{ filename: 'a', contentType: 'text/plain', content: 'x', inline: true }] }), /request\.attachments\[0\]\.inline/);
   typeError(() => channel.setups.create('ws', 'b.example', { inboundHost: 'mx.example', spfinclude: 'x' }), /setups\.create: options\.spfinclude is not an option/);
-  typeError(() => channel.setups.verify(setup.id, [{ name: 'x', type: 'txt', result: { kind: 'txt', records: [], ttl: 5 } }]), /answers\[0\]\.result\.ttl/);
+  typeError(() => channel.setups.verify('ws-1', setup.id, [{ name: 'x', type: 'txt', result: { kind: 'txt', records: [], ttl: 5 } }]), /answers\[0\]\.result\.ttl/);
   typeError(() => channel.report('a@b', { kind: 'accepted', providerId: 'x' }), /report: outcome\.providerId is not an option/);
-  typeError(() => channel.useCases.create({ setup: setup.id, sender: 's@clinic.example', type: 'transactional', entityName: 'E', useCaseName: 'U', enabled: true }), /useCases\.create: useCase\.enabled/);
-  typeError(() => channel.suppression.list(setup.id, { limit: 5, after: 'x' }), /suppression\.list: page\.after is not an option/);
+  typeError(() => channel.useCases.create('ws-1', { setup: setup.id, sender: 's@clinic.example', type: 'transactional', entityName: 'E', useCaseName: 'U', enabled: true }), /useCases\.create: useCase\.enabled/);
+  typeError(() => channel.suppression.list('ws-1', setup.id, { limit: 5, after: 'x' }), /suppression\.list: page\.after is not an option/);
   typeError(() => channel.events.record({ id: 'e', messageId: 'a@b', recipient: 'p@x', kind: { kind: 'delivered', at: 5 } }), /events\.record: event\.kind\.at is not an option/);
   typeError(() => channel.events.record({ id: 'e', messageId: 'a@b', recipient: 'p@x', kind: { kind: 'bounced', bounce: { type: 'hard', code: '5.1.1' } } }), /event\.kind\.bounce\.code/);
-  typeError(() => channel.reporting.count({ kind: 'setup', setup: setup.id, useCase: useCase.id }, 0, 1), /reporting\.count: subject\.useCase is not an option/);
-  const policy = channel.suppression.getPolicy(setup.id);
-  typeError(() => channel.suppression.setPolicy(setup.id, { ...policy, hardBounceScope: { kind: 'setup', useCase: 'x' } }), /policy\.hardBounceScope\.useCase/);
-  typeError(() => channel.suppression.setPolicy(setup.id, { ...policy, softBounces: 3 }), /setPolicy: policy\.softBounces is not an option/);
+  typeError(() => channel.reporting.count('ws-1', { kind: 'setup', setup: setup.id, useCase: useCase.id }, 0, 1), /reporting\.count: subject\.useCase is not an option/);
+  const policy = channel.suppression.getPolicy('ws-1', setup.id);
+  typeError(() => channel.suppression.setPolicy('ws-1', setup.id, { ...policy, hardBounceScope: { kind: 'setup', useCase: 'x' } }), /policy\.hardBounceScope\.useCase/);
+  typeError(() => channel.suppression.setPolicy('ws-1', setup.id, { ...policy, softBounces: 3 }), /setPolicy: policy\.softBounces is not an option/);
   // And the well-formed calls pass.
-  assert.deepEqual(channel.suppression.setPolicy(setup.id, policy), policy);
+  assert.deepEqual(channel.suppression.setPolicy('ws-1', setup.id, policy), policy);
   assert.equal(typeof send({})().messageId, 'string');
 });
 
