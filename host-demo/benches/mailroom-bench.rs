@@ -361,10 +361,15 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
         )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     mailroom
-        .verify_setup_with(&setup.id, &host_demo::Zone::publishing(&setup.records)?)?
+        .verify_setup_with(
+            "ws-1",
+            &setup.id,
+            &host_demo::Zone::publishing(&setup.records)?,
+        )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let use_case = mailroom
         .create_use_case(
+            "ws-1",
             &setup.id,
             SENDER,
             host_demo::UseCaseType::Transactional,
@@ -382,7 +387,7 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
             request.in_reply_to = parent.take();
         }
         let sent = mailroom
-            .send(&request)?
+            .send("ws-1", &request)?
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         parent = Some(sent.message_id);
     }

@@ -16,6 +16,9 @@ use host_demo::config::Config;
 use host_demo::{Recipient, SendRequest, SetupOptions, UseCaseType, Zone};
 use serde_json::{Value, json};
 
+/// One credential kind: its name, the headers it sends, the status expected.
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, u16);
+
 const ADMIN: &str = "admin-key-of-the-auth-tests";
 const INGEST: &str = "ingest-secret-of-the-auth-tests";
 
@@ -179,7 +182,7 @@ fn every_route_answers_each_credential_as_the_model_says() {
     for (method, path, body, ok) in &routes {
         let body = body.as_ref().map(|b| b.to_string().into_bytes());
         let json_type = ("Content-Type", "application/json");
-        let cases: Vec<(&str, Vec<(&str, String)>, u16)> = vec![
+        let cases: Vec<Case> = vec![
             ("no key", vec![], 401),
             (
                 "a bad key",

@@ -326,7 +326,7 @@ fn spf_and_dmarc(
     let resolver =
         Resolver::with_timeout(server.address, Duration::from_secs(2), 2).expect("a resolver");
     let verification = mailroom
-        .verify_setup_with(setup, &resolver)
+        .verify_setup_with("ws-spf", setup, &resolver)
         .expect("no trap")
         .expect("checked");
     let state = |purpose| {
@@ -361,6 +361,7 @@ fn spf_and_dmarc_verify_as_rfc_7208_reads_against_dnsmasq() {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: Some("_spf.google.com".to_string()),
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-spf", SPF_DOMAIN, &options)
