@@ -1,10 +1,11 @@
 //! VERP return paths: the bounce half of issue 16's bounce path.
 //!
 //! Each message and recipient gets its own envelope sender,
-//! `<token>@bounce.<domain>`, so a bounce arrives at an address that names
-//! what bounced even when the report quotes nothing of the original. The
-//! token is lower-case hex (local parts are compared case-insensitively in
-//! practice) of
+//! `<token>@<bounce domain>` (`bounce.<domain>` unless the setup's
+//! `bounce-domain` option names another subdomain of its domain), so a
+//! bounce arrives at an address that names what bounced even when the
+//! report quotes nothing of the original. The token is lower-case hex
+//! (local parts are compared case-insensitively in practice) of
 //!
 //! `version (1) | our Message-ID's 128 random bits (16) | recipient index (2) | HMAC-SHA256 (10)`
 //!
@@ -12,27 +13,70 @@
 //! refused after reading only the setup's record. 58 characters: within
 //! the 64 a local part may have.
 //!
-//! Not yet wired: `outbound.send` still uses the use case's From as the
-//! envelope sender, the setup's records do not yet publish the bounce
-//! domain's MX and SPF, and `inbound.receive` does not yet route mail to a
-//! bounce address here (see the README's "Bounce classes").
+//! The setup publishes the bounce domain's MX (to the inbound host) and its
+//! SPF, both required; `outbound.send` submits one envelope per recipient
+//! with its return path; `inbound.receive` reads mail to a return path
+//! here (see the README's "Bounce path").
 
 use crate::env::Env;
 use crate::events::{self, EventError, Report};
 use crate::messages;
 use crate::store::Store;
+use crate::transport::Envelope;
 use crate::unsubscribe::hmac;
 
-/// The label of a setup's bounce domain under its own domain.
+/// The label of a setup's default bounce domain under its own domain.
 pub const LABEL: &str = "bounce";
 const VERSION: u8 = 1;
 const ID_LEN: usize = 16;
 const MAC_LEN: usize = 10;
 const TOKEN_BYTES: usize = 1 + ID_LEN + 2 + MAC_LEN;
+/// The longest bounce domain: a return path (58-octet token, `@`, domain)
+/// stays within RFC 5321's 254-octet path.
+pub const MAX_DOMAIN_LEN: usize = 254 - 1 - TOKEN_BYTES * 2;
 
-/// The bounce domain of a setup's domain: `bounce.<domain>`.
-pub fn bounce_domain(domain: &str) -> String {
+/// The default bounce domain of a setup's domain: `bounce.<domain>`.
+pub fn default_domain(domain: &str) -> String {
     format!("{LABEL}.{domain}")
+}
+
+/// The bounce domain a setup of `domain` gets: `given` (a subdomain of
+/// `domain`, so SPF of the return path aligns with the From under DMARC's
+/// relaxed mode), else [`default_domain`]; lower-case A-labels.
+pub fn check_domain(domain: &str, given: Option<&str>) -> Result<String, String> {
+    let bounce = match given {
+        None => default_domain(domain),
+        Some(given) => crate::setups::normalize_domain(given)?,
+    };
+    let Some(label) = bounce
+        .strip_suffix(domain)
+        .and_then(|l| l.strip_suffix('.'))
+    else {
+        return Err(format!(
+            "{} is not a subdomain of {domain} (the return path's SPF must align with the From under DMARC)",
+            crate::ids::shown(&bounce)
+        ));
+    };
+    if label.is_empty() {
+        return Err(format!("{bounce} is not a subdomain of {domain}"));
+    }
+    if bounce.len() > MAX_DOMAIN_LEN {
+        return Err(format!(
+            "{bounce} is over {MAX_DOMAIN_LEN} octets, too long for a return path"
+        ));
+    }
+    Ok(bounce)
+}
+
+/// A setup's bounce domain: the name of its `bounce-mx` record; `None` for
+/// a setup made before bounce domains (its mail keeps the From as envelope
+/// sender).
+pub fn of_setup(setup: &crate::setups::Setup) -> Option<&str> {
+    setup
+        .records
+        .iter()
+        .find(|r| r.purpose == crate::setups::RecordPurpose::BounceMx)
+        .map(|r| r.name.as_str())
 }
 
 fn hex_id(message_id: &str) -> Option<[u8; ID_LEN]> {
@@ -59,13 +103,58 @@ pub fn token(secret: &[u8], message_id: &str, index: u16) -> Option<String> {
     Some(crate::hex(&bytes))
 }
 
-/// The return path of recipient `index` of a message of `domain`.
-pub fn return_path(secret: &[u8], domain: &str, message_id: &str, index: u16) -> Option<String> {
+/// The return path of recipient `index` of a message: `<token>@<bounce_domain>`.
+pub fn return_path(
+    secret: &[u8],
+    bounce_domain: &str,
+    message_id: &str,
+    index: u16,
+) -> Option<String> {
     Some(format!(
-        "{}@{}",
-        token(secret, message_id, index)?,
-        bounce_domain(domain)
+        "{}@{bounce_domain}",
+        token(secret, message_id, index)?
     ))
+}
+
+/// The envelopes of one outbound message: one per recipient, its MAIL FROM
+/// the recipient's return path, when the setup has a bounce domain; else
+/// (a setup made before bounce domains) one envelope from `sender` to
+/// every recipient.
+pub fn envelopes(
+    store: &mut dyn Store,
+    setup: &crate::setups::Setup,
+    message_id: &str,
+    sender: &str,
+    rcpt_to: Vec<String>,
+) -> Result<Vec<Envelope>, crate::store::StoreError> {
+    let keys = match of_setup(setup) {
+        Some(_) => crate::setups::unsubscribe_keys(store, &setup.id)?,
+        None => None,
+    };
+    let (Some(bounce_domain), Some(keys)) = (of_setup(setup), keys) else {
+        return Ok(vec![Envelope {
+            mail_from: sender.to_string(),
+            rcpt_to,
+        }]);
+    };
+    rcpt_to
+        .into_iter()
+        .enumerate()
+        .map(|(n, rcpt)| {
+            let path = u16::try_from(n)
+                .ok()
+                .and_then(|n| return_path(&keys.secret, bounce_domain, message_id, n))
+                .ok_or_else(|| {
+                    crate::store::StoreError::Other(format!(
+                        "no return path for recipient {n} of {message_id}"
+                    ))
+                })?;
+            Ok(Envelope {
+                mail_from: path,
+                rcpt_to: vec![rcpt],
+            })
+        })
+        .collect()
 }
 
 /// What a verified token names: our Message-ID's local part and the
@@ -96,14 +185,45 @@ pub fn read(secret: &[u8], token: &str) -> Option<(String, u16)> {
     Some((id, index))
 }
 
-/// A bounce address split: the token and the setup's domain, when
-/// `address` is `<token>@bounce.<domain>`.
+/// A possible bounce address split into its local part and domain, both
+/// lower-cased: a domain of three labels or more (a bounce domain is a
+/// subdomain of a setup's domain, which has two or more).
 pub fn split(address: &str) -> Option<(String, String)> {
-    let address = address.trim().to_ascii_lowercase();
+    let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
     let (local, domain) = address.rsplit_once('@')?;
-    let setup_domain = domain.strip_prefix(LABEL)?.strip_prefix('.')?;
-    (!setup_domain.is_empty() && !local.is_empty())
-        .then(|| (local.to_string(), setup_domain.to_string()))
+    (!local.is_empty() && domain.split('.').filter(|l| !l.is_empty()).count() >= 3)
+        .then(|| (local.to_string(), domain.to_string()))
+}
+
+/// How many parent domains [`setup_of`] asks about.
+const MAX_PARENTS: usize = 8;
+/// How many envelope recipients of one inbound message are checked for a
+/// bounce address.
+const MAX_RCPT_CHECKED: usize = 100;
+
+/// The verified setup whose bounce domain is `domain`: the owners of its
+/// parent domains of two labels or more are asked, nearest first (at most
+/// [`MAX_PARENTS`]).
+pub fn setup_of(
+    store: &mut dyn Store,
+    domain: &str,
+) -> Result<Option<crate::setups::Setup>, crate::store::StoreError> {
+    let mut rest = domain;
+    for _ in 0..MAX_PARENTS {
+        let Some((_, parent)) = rest.split_once('.') else {
+            break;
+        };
+        if !parent.contains('.') {
+            break;
+        }
+        if let Some(setup) = crate::setups::by_domain(store, parent)?
+            && of_setup(&setup) == Some(domain)
+        {
+            return Ok(Some(setup));
+        }
+        rest = parent;
+    }
+    Ok(None)
 }
 
 /// What mail to a bounce address became.
@@ -126,10 +246,10 @@ pub fn ingest_returned(
     raw: &[u8],
 ) -> Result<Returned, EventError> {
     let ignored = |why: &str| Ok(Returned::Ignored(why.to_string()));
-    let Some((token, domain)) = split(rcpt) else {
+    let Some((token, bounce_domain)) = split(rcpt) else {
         return ignored("not a bounce address");
     };
-    let Some(setup) = crate::setups::by_domain(store, &domain)? else {
+    let Some(setup) = setup_of(store, &bounce_domain)? else {
         return ignored("no setup has this bounce domain");
     };
     let Some(keys) = crate::setups::unsubscribe_keys(store, &setup.id)? else {
@@ -138,7 +258,7 @@ pub fn ingest_returned(
     let Some((local, index)) = read(&keys.secret, &token) else {
         return ignored("the return path's token does not verify");
     };
-    let message_id = format!("{local}@{domain}");
+    let message_id = format!("{local}@{}", setup.domain);
     let Some((message, _)) = messages::find_outbound(store, &message_id)? else {
         return ignored("the return path names no message of ours");
     };
@@ -165,7 +285,22 @@ pub fn on_receive(
         EventError::Store(m) => crate::store::StoreError::Other(m),
         other => crate::store::StoreError::Other(format!("{other:?}")),
     };
-    if let Some(rcpt) = rcpt_to.iter().find(|r| split(r).is_some()) {
+    let mut bounce_rcpt = None;
+    let mut asked: Vec<String> = Vec::new();
+    for rcpt in rcpt_to.iter().take(MAX_RCPT_CHECKED) {
+        let Some((_, domain)) = split(rcpt) else {
+            continue;
+        };
+        if asked.contains(&domain) {
+            continue;
+        }
+        if setup_of(store, &domain)?.is_some() {
+            bounce_rcpt = Some(rcpt);
+            break;
+        }
+        asked.push(domain);
+    }
+    if let Some(rcpt) = bounce_rcpt {
         match ingest_returned(store, env, rcpt, raw) {
             Ok(Returned::Ingested(report)) => notes.push(format!(
                 "to the bounce address {rcpt}: read as a report ({}), {}",
@@ -263,6 +398,7 @@ mod tests {
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
@@ -300,7 +436,14 @@ mod tests {
             .expect("read")
             .expect("keys")
             .secret;
-        let rcpt = return_path(&secret, "clinic.example", &sent.message_id, 1).expect("path");
+        let bounce_domain = of_setup(&setup).expect("a bounce domain").to_string();
+        assert_eq!(bounce_domain, "bounce.clinic.example");
+        let rcpt = return_path(&secret, &bounce_domain, &sent.message_id, 1).expect("path");
+        // The message went out once per recipient, each from its return path.
+        let envelopes: Vec<_> = transport.sent.iter().map(|m| m.envelope.clone()).collect();
+        assert_eq!(envelopes.len(), 2);
+        assert_eq!(envelopes[1].mail_from, rcpt);
+        assert_eq!(envelopes[1].rcpt_to, ["sam@patient.example"]);
         // A forwarding address bounced; nothing of the original is quoted.
         let dsn = "From: MAILER-DAEMON@mx.patient.example\r\n\
 Subject: Undelivered Mail Returned to Sender\r\n\
@@ -360,7 +503,8 @@ Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b--\r\n";
             .expect("received")
             .notes
         };
-        let rcpt0 = return_path(&secret, "clinic.example", &sent.message_id, 0).expect("path");
+        let rcpt0 = return_path(&secret, &bounce_domain, &sent.message_id, 0).expect("path");
+        assert_eq!(envelopes[0].mail_from, rcpt0);
         let notes = receive(&mut store, &mut env, &rcpt0);
         assert!(
             notes
@@ -389,12 +533,41 @@ Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b--\r\n";
 
     #[test]
     fn addresses() {
-        let rp = return_path(b"k", "clinic.example", ID, 0).expect("a path");
+        let rp = return_path(b"k", "bounce.clinic.example", ID, 0).expect("a path");
         let (t, domain) = split(&rp).expect("split");
-        assert_eq!(domain, "clinic.example");
+        assert_eq!(domain, "bounce.clinic.example");
         assert!(read(b"k", &t).is_some());
         assert_eq!(split("pat@clinic.example"), None);
         assert_eq!(split("x@bounce."), None);
-        assert_eq!(split("x@bounceclinic.example"), None);
+        assert_eq!(
+            split("<X@Mail.Clinic.Example>"),
+            Some(("x".into(), "mail.clinic.example".into()))
+        );
+    }
+
+    #[test]
+    fn bounce_domains_are_subdomains_of_the_setup_s() {
+        let d = "clinic.example";
+        assert_eq!(
+            check_domain(d, None).as_deref(),
+            Ok("bounce.clinic.example")
+        );
+        assert_eq!(
+            check_domain(d, Some(" RP.Mail.Clinic.Example. ")).as_deref(),
+            Ok("rp.mail.clinic.example")
+        );
+        for bad in [
+            "clinic.example",
+            "bounce.other.example",
+            "bounceclinic.example",
+            "*.clinic.example",
+            "a b.clinic.example",
+            "",
+        ] {
+            assert!(check_domain(d, Some(bad)).is_err(), "{bad}");
+        }
+        let long = format!("{}.clinic.example", vec!["x".repeat(60); 3].join("."));
+        assert!(check_domain(d, Some(&long)).is_err());
+        assert!(check_domain(d, Some(&long[61..])).is_ok());
     }
 }

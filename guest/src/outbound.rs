@@ -24,7 +24,7 @@ use crate::reporting::{self, Field};
 use crate::setups::Setup;
 use crate::store::{Store, StoreError};
 use crate::suppression::{self, Decision, Pause, Suppression};
-use crate::transport::{Envelope, Outgoing, Transport, TransportError};
+use crate::transport::{Outgoing, Transport, TransportError};
 use crate::use_cases::UseCase;
 use crate::{dkim, ids, setups, thread, thread_index, unsubscribe, use_cases, wire};
 
@@ -658,29 +658,42 @@ pub fn record_and_submit(
             "message {message_id} already exists"
         )));
     }
-    let outgoing = Outgoing {
-        message_id: message_id.to_string(),
-        envelope: Envelope {
-            mail_from: use_case.sender.clone(),
-            rcpt_to,
-        },
-        raw,
-    };
-    if let Err(e) = transport.submit(&outgoing) {
-        let reason = match e {
-            TransportError::Rejected(m) => format!("rejected: {m}"),
-            TransportError::Unavailable(m) => format!("unavailable: {m}"),
-            TransportError::Other(m) => m,
+    // One envelope per recipient, each with its own return path (VERP).
+    let envelopes =
+        crate::bounce_path::envelopes(store, setup, message_id, &use_case.sender, rcpt_to)?;
+    let total = envelopes.len();
+    let mut sent = 0u64;
+    for (n, envelope) in envelopes.into_iter().enumerate() {
+        let count = envelope.rcpt_to.len() as u64;
+        let outgoing = Outgoing {
+            message_id: message_id.to_string(),
+            envelope,
+            raw: raw.clone(),
         };
-        if let Some((stored, version)) = messages::find(store, &setup.id, message_id)? {
-            let failed = Status::Failed(reason.clone());
-            messages::update(store, stored, version, |r| r.status = failed.clone())?;
+        if let Err(e) = transport.submit(&outgoing) {
+            let mut reason = match e {
+                TransportError::Rejected(m) => format!("rejected: {m}"),
+                TransportError::Unavailable(m) => format!("unavailable: {m}"),
+                TransportError::Other(m) => m,
+            };
+            if n > 0 {
+                reason.push_str(&format!(
+                    " (after {n} of {total} envelopes were handed over)"
+                ));
+            }
+            if let Some((stored, version)) = messages::find(store, &setup.id, message_id)? {
+                let failed = Status::Failed(reason.clone());
+                messages::update(store, stored, version, |r| r.status = failed.clone())?;
+            }
+            if sent > 0 {
+                reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Sent, sent)?;
+            }
+            return Err(SendError::Transport(reason));
         }
-        return Err(SendError::Transport(reason));
+        sent += count;
     }
-    let n = outgoing.envelope.rcpt_to.len() as u64;
-    reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Sent, n)?;
-    Ok(outgoing.raw.len() as u64)
+    reporting::bump(store, &setup.id, Some(&use_case.id), now, Field::Sent, sent)?;
+    Ok(raw.len() as u64)
 }
 
 /// Composes, records and submits a message: [`sender`], [`validate`],
@@ -811,6 +824,7 @@ mod tests {
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         };
         let setup = setups::create(&mut store, &mut env, "ws", "clinic.example", &options)
             .expect("a setup");
@@ -1000,9 +1014,13 @@ mod tests {
         }
         r.cc[0].address = "x@Bücher.example".into();
         send_in(&mut w, &r).expect("sent");
-        let sent = &w.transport.sent[0];
-        assert!(String::from_utf8_lossy(&sent.raw).contains("<x@xn--bcher-kva.example>"));
-        assert_eq!(sent.envelope.rcpt_to[1], "x@xn--bcher-kva.example");
+        // One submission per recipient, each with its own return path.
+        let sent = &w.transport.sent;
+        assert_eq!(sent.len(), 2);
+        assert!(String::from_utf8_lossy(&sent[1].raw).contains("<x@xn--bcher-kva.example>"));
+        assert_eq!(sent[1].envelope.rcpt_to, ["x@xn--bcher-kva.example"]);
+        assert_ne!(sent[0].envelope.mail_from, sent[1].envelope.mail_from);
+        assert_eq!(sent[0].raw, sent[1].raw);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
-use crate::{address, dkim, ids, thread_index};
+use crate::{address, bounce_path, dkim, ids, thread_index};
 
 /// A DNS record type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,8 @@ pub enum RecordPurpose {
     InboundMx,
     Spf,
     Dmarc,
+    BounceMx,
+    BounceSpf,
 }
 
 /// A record the customer publishes.
@@ -63,6 +65,11 @@ pub struct SetupOptions {
     pub unsubscribe_base: Option<String>,
     #[serde(default)]
     pub pending_ttl: Option<u64>,
+    /// The bounce domain (see [`crate::bounce_path`]); at `create`, `None`
+    /// is [`bounce_path::default_domain`]. Setups stored before it existed
+    /// have none and no bounce records.
+    #[serde(default)]
+    pub bounce_domain: Option<String>,
 }
 
 /// A registered sending domain, as the API shows it.
@@ -257,6 +264,10 @@ pub fn create(
             }
             ttl => ttl,
         },
+        bounce_domain: Some(
+            bounce_path::check_domain(&domain, options.bounce_domain.as_deref())
+                .map_err(|e| SetupError::InvalidOptions(format!("bounce-domain: {e}")))?,
+        ),
     };
     // Only a verified setup holds its domain; pending ones race to verify.
     if get_json::<String>(store, &domain_key(&domain))?.is_some() {
@@ -281,13 +292,25 @@ pub fn create(
         Some(include) => format!("v=spf1 include:{include} ~all"),
         None => "v=spf1 mx ~all".to_string(),
     };
-    records.push(txt(RecordPurpose::Spf, &domain, spf, true));
+    records.push(txt(RecordPurpose::Spf, &domain, spf.clone(), true));
     records.push(txt(
         RecordPurpose::Dmarc,
         &format!("_dmarc.{domain}"),
         "v=DMARC1; p=none".to_string(),
         false,
     ));
+    if let Some(bounce) = &options.bounce_domain {
+        // The envelope sender's domain: bounces come back to the inbound
+        // host, and SPF passes for it (relaxed-aligned with the From).
+        records.push(DnsRecord {
+            purpose: RecordPurpose::BounceMx,
+            name: bounce.clone(),
+            kind: RecordType::Mx,
+            value: format!("10 {}", options.inbound_host),
+            required: true,
+        });
+        records.push(txt(RecordPurpose::BounceSpf, bounce, spf, true));
+    }
     let setup = Setup {
         id: id.clone(),
         workspace: workspace.to_string(),
@@ -798,13 +821,13 @@ fn check(record: &DnsRecord, options: &SetupOptions, answers: &[DnsAnswer]) -> R
             let ok = found.iter().any(|f| dkim::public_key_tag(f) == ours);
             (relevant, ok)
         }
-        RecordPurpose::InboundMx => {
+        RecordPurpose::InboundMx | RecordPurpose::BounceMx => {
             let ok = found
                 .iter()
                 .any(|f| f.split_whitespace().nth(1) == Some(options.inbound_host.as_str()));
             (found.iter().collect(), ok)
         }
-        RecordPurpose::Spf => {
+        RecordPurpose::Spf | RecordPurpose::BounceSpf => {
             let spf: Vec<&String> = found.iter().filter(|f| is_spf(f)).collect();
             let mechanism = match &options.spf_include {
                 Some(include) => format!("include:{}", include.to_ascii_lowercase()),
@@ -958,6 +981,7 @@ mod tests {
             spf_include: include.map(str::to_string),
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         }
     }
 

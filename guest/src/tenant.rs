@@ -359,6 +359,7 @@ mod tests {
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         }
     }
 
@@ -417,6 +418,7 @@ mod tests {
         // A pending setup expires after its pending-ttl and can no longer verify.
         let short = SetupOptions {
             pending_ttl: Some(60),
+            bounce_domain: None,
             ..options()
         };
         let d = setups::create(&mut store, &mut env, "ws-d", "other.example", &short).unwrap();
@@ -430,6 +432,7 @@ mod tests {
         assert!(matches!(expired, SetupError::Expired(_)), "{expired:?}");
         let bad = SetupOptions {
             pending_ttl: Some(0),
+            bounce_domain: None,
             ..options()
         };
         let refused = setups::create(&mut store, &mut env, "ws-d", "x.example", &bad);

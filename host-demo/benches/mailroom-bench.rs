@@ -300,6 +300,7 @@ fn native_sends(kind: &SendKind, file: &[u8]) -> anyhow::Result<Duration> {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = setups::create(&mut store, &mut env, "ws-1", "clinic.example", &options)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -357,6 +358,7 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
                 spf_include: None,
                 unsubscribe_base: None,
                 pending_ttl: None,
+                bounce_domain: None,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -195,6 +195,7 @@ impl Defaults {
         options.insert("spf-include".into(), json!(self.spf_include));
         options.insert("unsubscribe-base".into(), json!(self.unsubscribe_base));
         options.insert("pending-ttl".into(), json!(self.pending_ttl));
+        options.insert("bounce-domain".into(), Value::Null);
         match given {
             None | Some(Value::Null) => {}
             Some(Value::Object(fields)) => {

@@ -26,6 +26,7 @@
 //!     spf_include: None,
 //!     unsubscribe_base: None,
 //!     pending_ttl: None,
+//!     bounce_domain: None,
 //! };
 //! let setup = mailroom.create_setup("ws-1", "clinic.example", &options)??;
 //! // The customer publishes `setup.records` (DKIM key, MX, SPF, DMARC);

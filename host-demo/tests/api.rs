@@ -42,6 +42,7 @@ fn options() -> SetupOptions {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     }
 }
 

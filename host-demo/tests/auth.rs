@@ -59,6 +59,7 @@ fn seed(config: &std::path::Path, workspace: &str) -> (String, String) {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = m
         .create_setup(workspace, "tenant-a.example", &options)

@@ -476,6 +476,7 @@ fn clinic(mailroom: &Mailroom) -> (Setup, String) {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = mailroom
         .create_setup("ws-wire", DOMAIN, &options)

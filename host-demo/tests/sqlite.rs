@@ -370,6 +370,7 @@ fn a_channel_on_sqlite_survives_a_restart() {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
 
     let (setup, use_case, sent) = {
@@ -491,6 +492,7 @@ fn two_channels_share_one_database() {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let first = config.mailroom().expect("a channel");
     let second = config.mailroom().expect("another channel");

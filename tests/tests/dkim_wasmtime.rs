@@ -39,6 +39,7 @@ fn dkimpy_verifies_wasmtime_signatures() {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = mailroom
         .create_setup("ws-dkim", DOMAIN, &options)

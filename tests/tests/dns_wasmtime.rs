@@ -185,6 +185,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = mailroom
         .create_setup("ws-dns", DOMAIN, &options)
@@ -362,6 +363,7 @@ fn spf_and_dmarc_verify_as_rfc_7208_reads_against_dnsmasq() {
         spf_include: Some("_spf.google.com".to_string()),
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = mailroom
         .create_setup("ws-spf", SPF_DOMAIN, &options)

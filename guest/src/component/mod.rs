@@ -113,6 +113,7 @@ impl setups::Guest for Component {
             spf_include: options.spf_include,
             unsubscribe_base: options.unsubscribe_base,
             pending_ttl: options.pending_ttl,
+            bounce_domain: options.bounce_domain,
         };
         setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain, &options)
             .map(wit_setup)
@@ -220,6 +221,8 @@ fn wit_record(r: setup_domain::DnsRecord) -> setups::DnsRecord {
             P::InboundMx => setups::RecordPurpose::InboundMx,
             P::Spf => setups::RecordPurpose::Spf,
             P::Dmarc => setups::RecordPurpose::Dmarc,
+            P::BounceMx => setups::RecordPurpose::BounceMx,
+            P::BounceSpf => setups::RecordPurpose::BounceSpf,
         },
         name: r.name,
         type_: wit_record_type(r.kind),

@@ -98,6 +98,7 @@ pub fn setup(m: &Mailroom, out: &mut dyn Write) -> anyhow::Result<Clinic> {
         spf_include: None,
         unsubscribe_base: Some("https://mail.riverside-clinic.example/unsubscribe".into()),
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup = m
         .create_setup(WORKSPACE, DOMAIN, &options)?

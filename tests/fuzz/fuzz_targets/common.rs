@@ -37,6 +37,7 @@ pub fn clinic() -> &'static Clinic {
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         };
         let setup = setups::create(&mut store, &mut env, "ws", DOMAIN, &options).expect("setup");
         let answers = setups::answers_publishing(&setup.records);
