@@ -206,7 +206,13 @@ fn send_report_and_receive_a_reply() {
         .expect("the default transport records");
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].message_id, sent.message_id);
-    assert_eq!(messages[0].envelope.mail_from, "care@clinic.example");
+    // The return path of this message and recipient (VERP).
+    let (token, domain) = messages[0]
+        .envelope
+        .mail_from
+        .split_once('@')
+        .expect("an address");
+    assert_eq!((token.len(), domain), (58, "bounce.clinic.example"));
     assert_eq!(messages[0].envelope.rcpt_to, ["pat@patient.example"]);
     let raw = String::from_utf8_lossy(&messages[0].raw);
     assert!(

@@ -326,14 +326,25 @@ fn a_configured_relay_receives_the_signed_message() {
         .expect("relayed");
     assert_eq!(mailroom.recorded_messages(), None, "not the recorder");
 
+    // One SMTP transaction per recipient, each from its own return path
+    // (VERP) at the bounce domain; the same bytes.
     let received = relay.received();
-    assert_eq!(received.len(), 1);
+    assert_eq!(received.len(), 2);
     let (meta, raw) = &received[0];
-    assert_eq!(meta["mail_from"], format!("care@{DOMAIN}"));
-    assert_eq!(
-        meta["rcpt_to"],
-        json!(["pat@patient.example", "sam@patient.example"])
-    );
+    let verp = |meta: &Value| {
+        let from = meta["mail_from"].as_str().expect("MAIL FROM").to_string();
+        let (token, domain) = from.split_once('@').expect("an address");
+        assert_eq!(domain, format!("bounce.{DOMAIN}"));
+        assert!(
+            token.len() == 58 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{from}"
+        );
+        from
+    };
+    assert_ne!(verp(meta), verp(&received[1].0));
+    assert_eq!(meta["rcpt_to"], json!(["pat@patient.example"]));
+    assert_eq!(received[1].0["rcpt_to"], json!(["sam@patient.example"]));
+    assert_eq!(&received[1].1, raw);
     assert_eq!(meta["helo"], "mailroom.test");
     assert_eq!(meta["tls"], false);
     let text = String::from_utf8_lossy(raw);
@@ -429,7 +440,12 @@ fn a_refused_recipient_is_rejected_and_the_message_recorded_failed() {
     };
     assert!(reason.starts_with("rejected: "), "{reason}");
     assert!(reason.contains("550"), "{reason}");
-    assert!(relay.received().is_empty(), "nothing was delivered");
+    // One transaction per recipient: pat's went before nobody's was refused.
+    assert!(
+        reason.ends_with("(after 1 of 2 envelopes were handed over)"),
+        "{reason}"
+    );
+    assert_eq!(relay.received().len(), 1, "pat's copy was delivered");
 
     // The channel's record of the message: failed, with the reason.
     let store = mailroom.store();
@@ -451,7 +467,7 @@ fn a_refused_recipient_is_rejected_and_the_message_recorded_failed() {
         )
         .expect("no trap")
         .expect("relayed");
-    assert_eq!(relay.received().len(), 1);
+    assert_eq!(relay.received().len(), 2);
 
     // The transport's own errors, typed.
     let mut transport = SmtpTransport::from_url(&url, Duration::from_secs(10)).expect("url");
@@ -476,7 +492,7 @@ fn a_refused_recipient_is_rejected_and_the_message_recorded_failed() {
     let bad = transport.submit(&message("not an address"));
     assert!(matches!(bad, Err(TransportError::Rejected(_))), "{bad:?}");
     assert_eq!(transport.submit(&message("ok@y.example")), Ok(()));
-    assert_eq!(relay.received().len(), 2);
+    assert_eq!(relay.received().len(), 3);
 }
 
 /// A test CA and a certificate for 127.0.0.1 it signed, made by openssl;

@@ -449,9 +449,16 @@ export interface Store {
 
 /** The SMTP envelope of an outgoing message. */
 export interface OutgoingEnvelope {
-  /** The reverse path (MAIL FROM): the use case's sender. */
+  /**
+   * The reverse path (MAIL FROM): the recipient's own return path,
+   * `<token>@<bounce domain>` (VERP), so a bounce mailed there finds its
+   * message and recipient through `receive` even when it quotes nothing.
+   * A message to several recipients is therefore submitted once per
+   * recipient, the same `raw` and `messageId` each time. (A setup made
+   * before bounce domains: the use case's sender, every recipient at once.)
+   */
   mailFrom: string;
-  /** The recipients (RCPT TO), To then Cc, in order. */
+  /** The recipients (RCPT TO): one, or for an old setup To then Cc, in order. */
   rcptTo: string[];
 }
 
@@ -663,8 +670,13 @@ export type RecordType = 'txt' | 'mx';
  * - `'spf'`: TXT at the domain (`v=spf1 include:<spfInclude> ~all`, or
  *   `v=spf1 mx ~all` without `spfInclude`).
  * - `'dmarc'`: TXT at `_dmarc.<domain>`; recommended, not required.
+ * - `'bounce-mx'`: MX at the bounce domain ({@link SetupOptions.bounceDomain},
+ *   default `bounce.<domain>`) to the inbound host, so bounces to the return
+ *   path come back to `inbound.receive`. Required.
+ * - `'bounce-spf'`: TXT at the bounce domain, the same SPF value as the
+ *   domain's: every message's envelope sender is there. Required.
  */
-export type RecordPurpose = 'dkim' | 'inbound-mx' | 'spf' | 'dmarc';
+export type RecordPurpose = 'dkim' | 'inbound-mx' | 'spf' | 'dmarc' | 'bounce-mx' | 'bounce-spf';
 
 /** A DNS record the customer publishes for a setup (the WIT `dns-record`). */
 export interface DnsRecord {
@@ -724,6 +736,14 @@ export interface SetupOptions {
    * verify: 259200 (72 hours, as SES) when left out; 1 to 2592000.
    */
   pendingTtl?: number | bigint | null;
+  /**
+   * The bounce domain: the domain of every message's envelope sender (one
+   * VERP return path `<token>@<bounceDomain>` per message and recipient),
+   * published with its own MX and SPF. A subdomain of the setup's domain
+   * (so SPF aligns with the From under DMARC's relaxed mode), at most 195
+   * octets; `bounce.<domain>` when left out. Else `'invalid-options'`.
+   */
+  bounceDomain?: string | null;
 }
 
 /**

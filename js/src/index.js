@@ -164,7 +164,7 @@ function toSetupOptions(call, o, config) {
     if (config.inboundHost === undefined) obj(call, 'options', o);
     o = {};
   } else {
-    onlyKeys(call, 'options', o, ['inboundHost', 'spfInclude', 'unsubscribeBase']);
+    onlyKeys(call, 'options', o, ['inboundHost', 'spfInclude', 'unsubscribeBase', 'pendingTtl', 'bounceDomain']);
   }
   const inboundHost = optStr(call, 'options.inboundHost', o.inboundHost) ?? config.inboundHost;
   if (inboundHost === undefined) {
@@ -175,6 +175,7 @@ function toSetupOptions(call, o, config) {
     spfInclude: optStr(call, 'options.spfInclude', o.spfInclude) ?? config.spfInclude,
     unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase) ?? config.unsubscribeBase,
     pendingTtl: o.pendingTtl === undefined || o.pendingTtl === null ? undefined : u64(call, 'options.pendingTtl', o.pendingTtl),
+    bounceDomain: optStr(call, 'options.bounceDomain', o.bounceDomain),
   };
 }
 

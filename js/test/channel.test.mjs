@@ -136,7 +136,9 @@ test('a conversation: setup, use case, send, receive the reply, report', () => {
   assert.equal(channel.transport.sent.length, 1);
   const [out] = channel.transport.sent;
   assert.equal(out.messageId, sent.messageId);
-  assert.deepEqual(out.envelope, { mailFrom: 'care@clinic.example', rcptTo: ['pat@patient.example'] });
+  // The return path of this message and recipient (VERP) at the bounce domain.
+  assert.match(out.envelope.mailFrom, /^[0-9a-f]{58}@bounce\.clinic\.example$/);
+  assert.deepEqual(out.envelope.rcptTo, ['pat@patient.example']);
   assert.equal(out.raw.length, sent.size);
   assert.match(decode(out.raw), /\r\nSubject: Your appointment\r\n/);
 
@@ -181,6 +183,8 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
       ['inbound-mx', 'surgery.example', 'mx', true],
       ['spf', 'surgery.example', 'txt', true],
       ['dmarc', '_dmarc.surgery.example', 'txt', false],
+      ['bounce-mx', 'bounce.surgery.example', 'mx', true],
+      ['bounce-spf', 'bounce.surgery.example', 'txt', true],
     ],
   );
   assert.deepEqual(Object.keys(setup.records[0]), ['purpose', 'name', 'type', 'value', 'required']);
@@ -188,11 +192,15 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   assert.ok(setup.records[0].value.length > 255);
   assert.equal(setup.records[1].value, '10 inbound.mailroom.example');
   assert.equal(setup.records[2].value, 'v=spf1 include:amazonses.com ~all');
+  assert.equal(setup.records[4].value, '10 inbound.mailroom.example');
+  assert.equal(setup.records[5].value, 'v=spf1 include:amazonses.com ~all');
   assert.deepEqual(channel.setups.lookups('ws-2', setup.id), [
     { name: 'mailroom1._domainkey.surgery.example', type: 'txt' },
     { name: 'surgery.example', type: 'mx' },
     { name: 'surgery.example', type: 'txt' },
     { name: '_dmarc.surgery.example', type: 'txt' },
+    { name: 'bounce.surgery.example', type: 'mx' },
+    { name: 'bounce.surgery.example', type: 'txt' },
   ]);
 
   const newUseCase = { setup: setup.id, sender: 'desk@surgery.example', type: 'transactional', entityName: 'Surgery', useCaseName: 'Desk' };
@@ -205,7 +213,7 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
     channel.setups.lookups('ws-2', setup.id).map(({ name, type }) => ({ name, type, result: { kind: 'no-such-name' } })),
   );
   assert.equal(nothing.setup.status, 'pending');
-  assert.deepEqual(nothing.checks.map((c) => c.state), Array(4).fill({ kind: 'missing', reason: 'no such name' }));
+  assert.deepEqual(nothing.checks.map((c) => c.state), Array(6).fill({ kind: 'missing', reason: 'no such name' }));
   assert.deepEqual(nothing.checks.map((c) => c.record), setup.records);
 
   // Everything but DMARC (not required), the DKIM key split in 255-byte strings: verified.
@@ -213,20 +221,21 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   assert.ok(answers[0].result.records[0].length >= 2);
   const verified = channel.setups.verify('ws-2', setup.id, answers);
   assert.equal(verified.setup.status, 'verified');
-  assert.deepEqual(verified.checks.map((c) => c.state.kind), ['verified', 'verified', 'verified', 'missing']);
+  assert.deepEqual(verified.checks.map((c) => c.state.kind), ['verified', 'verified', 'verified', 'missing', 'verified', 'verified']);
   assert.deepEqual(channel.setups.get('ws-2', setup.id), verified.setup);
   const useCase = channel.useCases.create('ws-2', newUseCase);
   assert.equal(useCase.enabled, true);
 
   // A transient failure keeps the status; a changed SPF record fails the setup, and nothing is sent.
-  const timeout = channel.setups.verify('ws-2', setup.id, [{ name: 'surgery.example', type: 'txt', result: { kind: 'timeout' } }, ...answers.slice(0, 2)]);
+  const timeout = channel.setups.verify('ws-2', setup.id, [{ name: 'surgery.example', type: 'txt', result: { kind: 'timeout' } }, ...answers.slice(0, 2), ...answers.slice(4)]);
   assert.equal(timeout.setup.status, 'verified');
   assert.deepEqual(timeout.checks[2].state, { kind: 'missing', reason: 'dns timeout' });
-  const failure = channel.setups.verify('ws-2', setup.id, [...answers.slice(0, 2), { name: 'surgery.example', type: 'txt', result: { kind: 'server-failure', message: 'SERVFAIL' } }]);
+  const failure = channel.setups.verify('ws-2', setup.id, [...answers.slice(0, 2), ...answers.slice(4), { name: 'surgery.example', type: 'txt', result: { kind: 'server-failure', message: 'SERVFAIL' } }]);
   assert.equal(failure.setup.status, 'verified');
   assert.match(failure.checks[2].state.reason, /SERVFAIL/);
   const changed = channel.setups.verify('ws-2', setup.id, [
     ...answers.slice(0, 2),
+    ...answers.slice(4),
     { name: 'SURGERY.example.', type: 'txt', result: { kind: 'txt', records: [['v=spf1 ', '-all']] } },
   ]);
   assert.equal(changed.setup.status, 'failed');
@@ -287,7 +296,7 @@ test('DKIM key rotation: the new key beside the old, the switch on verification'
   assert.equal(done.setup.selector, 'mailroom2');
   assert.equal(done.setup.nextSelector, null);
   assert.deepEqual(done.setup.records.map((r) => [r.purpose, r.name, r.required])[0], ['dkim', 'mailroom2._domainkey.clinic.example', true]);
-  assert.equal(done.setup.records.length, 4);
+  assert.equal(done.setup.records.length, 6);
   assert.equal(sign(), 'mailroom2');
 });
 
@@ -414,8 +423,11 @@ test('attachments, cc and html go out; bytes and strings are both accepted', () 
       ],
     }),
   );
-  const [out] = channel.transport.sent;
-  assert.deepEqual(out.envelope.rcptTo, ['pat@patient.example', 'kin@patient.example']);
+  // One submission per recipient, each with its own return path; the same bytes.
+  const [out, kin] = channel.transport.sent;
+  assert.deepEqual([out.envelope.rcptTo, kin.envelope.rcptTo], [['pat@patient.example'], ['kin@patient.example']]);
+  assert.notEqual(out.envelope.mailFrom, kin.envelope.mailFrom);
+  assert.deepEqual(kin.raw, out.raw);
   const m = parse(out.raw);
   assert.deepEqual(m.attachments.map((a) => [a.filename, a.inline]), [['map@clinic.example', true], ['notes.txt', false]]);
   assert.equal(decode(m.attachments[1].content), 'bring your card');

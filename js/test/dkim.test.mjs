@@ -126,8 +126,10 @@ function conversation() {
     inReplyTo: received.messageId,
   });
   assert.equal(reply.inReplyTo, 'pat-1@patient.example');
-  assert.deepEqual(channel.transport.sent.map((m) => m.messageId), [sent.messageId, reply.messageId]);
-  const [first, second] = channel.transport.sent.map((m) => decoder.decode(m.raw));
+  // One submission per recipient (its own return path): the Cc'd first message twice, the same bytes.
+  assert.deepEqual(channel.transport.sent.map((m) => m.messageId), [sent.messageId, sent.messageId, reply.messageId]);
+  assert.deepEqual(channel.transport.sent[1].raw, channel.transport.sent[0].raw);
+  const [first, second] = [0, 2].map((i) => decoder.decode(channel.transport.sent[i].raw));
   made = { setup, first, second, records: { [setup.records[0].name]: setup.records[0].value } };
   return made;
 }
@@ -211,7 +213,7 @@ test('verifyWithDns: resolves every lookup with the resolver, then verifies', as
   const verification = await channel.setups.verifyWithDns('ws-1', created.id);
   assert.deepEqual(published.asked.sort(), channel.setups.lookups('ws-1', created.id).map((l) => `${l.type} ${l.name}`).sort());
   assert.equal(verification.setup.status, 'verified');
-  assert.deepEqual(verification.checks.map((c) => c.state), Array(4).fill({ kind: 'verified' }));
+  assert.deepEqual(verification.checks.map((c) => c.state), Array(6).fill({ kind: 'verified' }));
   assert.deepEqual(channel.setups.get('ws-1', created.id), verification.setup);
 
   // A use case can be made now, and sends.
@@ -236,6 +238,8 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
       ['inbound-mx', { kind: 'verified' }],
       ['spf', { kind: 'verified' }],
       ['dmarc', { kind: 'verified' }],
+      ['bounce-mx', { kind: 'verified' }],
+      ['bounce-spf', { kind: 'verified' }],
     ],
   );
   assert.throws(
@@ -264,6 +268,8 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
     { kind: 'missing', reason: 'dns server failure: queryMx ESERVFAIL clinic.example' },
     { kind: 'missing', reason: 'dns timeout' },
     { kind: 'missing', reason: 'no records' },
+    { kind: 'missing', reason: 'no such name' },
+    { kind: 'missing', reason: 'no such name' },
   ]);
   // A mismatched required record fails the setup.
   assert.equal(broken.setups.get('ws-1', created.id).status, 'failed');
@@ -286,6 +292,8 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
     { kind: 'missing', reason: "dns server failure: the resolver's resolveMx answered with something other than an array of { priority (0 to 65535), exchange }" },
     { kind: 'missing', reason: "dns server failure: the resolver's resolveTxt answered with something other than an array of arrays of strings" },
     { kind: 'missing', reason: 'dns timeout' },
+    { kind: 'missing', reason: "dns server failure: the resolver's resolveMx answered with something other than an array of { priority (0 to 65535), exchange }" },
+    { kind: 'missing', reason: "dns server failure: the resolver's resolveTxt answered with something other than an array of arrays of strings" },
   ]);
   // Transient failures keep the status.
   assert.equal(odd.setups.get('ws-1', created.id).status, 'failed');
