@@ -156,6 +156,10 @@ fn scenario() -> Value {
         { "name": DOMAIN, "type": "mx",
           "result": { "mx": [{ "preference": 10, "exchange": "inbound.mailroom.example" }] } },
         { "name": DOMAIN, "type": "txt", "result": { "txt": [["v=spf1 mx ~all"]] } },
+        { "name": format!("bounce.{DOMAIN}"), "type": "mx",
+          "result": { "mx": [{ "preference": 10, "exchange": "inbound.mailroom.example" }] } },
+        { "name": format!("bounce.{DOMAIN}"), "type": "txt",
+          "result": { "txt": [["v=spf1 mx ~all"]] } },
     ]);
     let mut steps = vec![
         json!({ "name": "setup", "call": "setups.create",
