@@ -302,6 +302,16 @@ pub fn on_receive(
     }
     if let Some(rcpt) = bounce_rcpt {
         match ingest_returned(store, env, rcpt, raw) {
+            Ok(Returned::Ingested(report))
+                if report.class == crate::reports::Class::NotABounce
+                    && matches!(report.outcome, events::ReportOutcome::Ignored) =>
+            {
+                // An auto-reply (RFC 3834 sends it to the return path) or
+                // other mail: not a bounce.
+                notes.push(format!(
+                    "to the bounce address {rcpt}: not a bounce or a complaint, nothing recorded"
+                ))
+            }
             Ok(Returned::Ingested(report)) => notes.push(format!(
                 "to the bounce address {rcpt}: read as a report ({}), {}",
                 class_name(report.class),
@@ -515,6 +525,36 @@ Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n--b--\r\n";
         let state = crate::suppression::get(&mut store, &mut env, &setup.id, "pat@patient.example")
             .expect("state");
         assert_eq!(state.active.len(), 1);
+        // An auto-reply to the return path (RFC 3834 sends it there) is
+        // not a bounce: nothing recorded.
+        let auto_reply = "From: sam@patient.example\r\nTo: appointments@clinic.example\r\n\
+Subject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@patient.example>\r\n\r\n\
+I am away until Monday.\r\n";
+        let notes = crate::inbound::receive::receive(
+            &mut store,
+            &mut env,
+            auto_reply.as_bytes(),
+            &crate::inbound::receive::Envelope {
+                mail_from: Some("sam@patient.example".into()),
+                rcpt_to: vec![rcpt0.clone()],
+            },
+            &crate::inbound::Limits::default(),
+        )
+        .expect("received")
+        .notes;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.ends_with("not a bounce or a complaint, nothing recorded")),
+            "{notes:?}"
+        );
+        let pat = crate::suppression::get(&mut store, &mut env, &setup.id, "pat@patient.example")
+            .expect("state");
+        assert_eq!(
+            pat.active.len(),
+            1,
+            "still the one suppression, from the DSN"
+        );
         let notes = receive(&mut store, &mut env, "appointments@clinic.example");
         assert!(
             notes
