@@ -357,7 +357,12 @@ fn class_name(class: crate::reports::Class) -> String {
 
 fn outcome_name(outcome: &events::ReportOutcome) -> String {
     match outcome {
-        events::ReportOutcome::Matched(list) => format!("{} event(s) recorded", list.len()),
+        events::ReportOutcome::Matched(list) => {
+            match list.iter().filter(|e| !e.duplicate).count() {
+                0 => format!("{} event(s) already recorded, nothing written", list.len()),
+                new => format!("{new} event(s) recorded"),
+            }
+        }
         events::ReportOutcome::Unmatched(id) => format!("unmatched, stored as {id}"),
         events::ReportOutcome::Ignored => "nothing recorded".to_string(),
     }
