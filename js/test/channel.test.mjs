@@ -194,6 +194,10 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   assert.equal(setup.records[2].value, 'v=spf1 include:amazonses.com ~all');
   assert.equal(setup.records[4].value, '10 inbound.mailroom.example');
   assert.equal(setup.records[5].value, 'v=spf1 include:amazonses.com ~all');
+  // A bounce domain of its own: a subdomain of the setup's, else invalid-options.
+  const own = channel.setups.create('ws-2', 'own-bounce.example', { inboundHost: 'inbound.mailroom.example', bounceDomain: 'RP.own-bounce.example' });
+  assert.deepEqual(own.records.slice(4).map((r) => [r.purpose, r.name]), [['bounce-mx', 'rp.own-bounce.example'], ['bounce-spf', 'rp.own-bounce.example']]);
+  throwsKind(() => channel.setups.create('ws-2', 'x.example', { inboundHost: 'inbound.mailroom.example', bounceDomain: 'bounce.y.example' }), 'invalid-options', 'setups.create');
   assert.deepEqual(channel.setups.lookups('ws-2', setup.id), [
     { name: 'mailroom1._domainkey.surgery.example', type: 'txt' },
     { name: 'surgery.example', type: 'mx' },

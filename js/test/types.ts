@@ -32,6 +32,7 @@ const configured = createChannel({ config });
 const defaulted: Setup = configured.setups.create('ws', 'a.example');
 configured.setups.create('ws', 'b.example', { spfInclude: 'amazonses.com' });
 configured.setups.create('ws', 'c.example', { pendingTtl: 3600 });
+configured.setups.create('ws', 'd.example', { bounceDomain: 'returns.d.example' });
 const mine: Setup[] = configured.setups.list('ws');
 const expires: number | null = mine[0].expiresAt;
 const created: number = defaulted.createdAt;
