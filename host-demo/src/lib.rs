@@ -77,6 +77,7 @@ pub mod config;
 pub mod guard;
 pub mod host;
 pub mod http;
+pub mod json;
 pub mod scenario;
 
 use std::fs;
