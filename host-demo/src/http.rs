@@ -201,6 +201,11 @@ pub fn max_calls() -> usize {
 
 /// The API's routes over `mailroom`; see the module documentation.
 pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
+    let ops = crate::ops::routes(Arc::clone(&mailroom));
+    let idempotency = axum::middleware::from_fn_with_state(
+        Arc::clone(&mailroom),
+        crate::idempotency::middleware,
+    );
     let app = App {
         mailroom,
         defaults: Arc::new(defaults),
@@ -241,6 +246,8 @@ pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
         .route("/reporting", get(reporting))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
+        .merge(ops)
+        .layer(idempotency)
 }
 
 /// Serves the API on `config.listen` over the channel `config` describes,
@@ -254,16 +261,16 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let defaults = Defaults::from_config(config)?;
     let mailroom = match tokio::runtime::Handle::current().runtime_flavor() {
         tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| config.mailroom())?
+            tokio::task::block_in_place(|| crate::queue::serve_mailroom(config))?
         }
-        _ => config.mailroom()?,
+        _ => crate::queue::serve_mailroom(config)?,
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr().context("the bound address")?;
     eprintln!("listening on http://{address}");
-    axum::serve(listener, router(Arc::new(mailroom), defaults))
+    axum::serve(listener, router(mailroom, defaults))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")

@@ -71,6 +71,9 @@ pub mod canonical;
 pub mod config;
 pub mod host;
 pub mod http;
+pub mod idempotency;
+pub mod ops;
+pub mod queue;
 pub mod scenario;
 
 use std::fs;
@@ -286,6 +289,19 @@ impl MailroomBuilder {
     /// The channel's storage (default: an empty [`MemoryStore`]).
     pub fn store(mut self, store: impl Store + 'static) -> Self {
         self.store = Some(host::store::shared(store));
+        self
+    }
+
+    /// The channel's storage, shared with other users of the same handle
+    /// (the outbound queue's workers).
+    pub fn shared_store(mut self, store: SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The channel's transport, shared with other users of the same handle.
+    pub fn shared_transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -629,7 +645,7 @@ impl Mailroom {
                 wasi: wasi.build(),
                 table: ResourceTable::new(),
                 limits,
-                store: Arc::clone(&self.store),
+                store: host::store::for_call(&self.store),
                 transport: Arc::clone(&self.transport),
                 random: self.random.clone(),
             },

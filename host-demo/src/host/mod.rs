@@ -11,6 +11,7 @@
 pub mod clock;
 pub mod dns;
 pub mod maildir;
+pub mod postgres;
 pub mod random;
 pub mod smtp;
 pub mod sqlite;
