@@ -179,9 +179,7 @@ impl Config {
                 "sqlite" => StoreKind::Sqlite,
                 "memory" => StoreKind::Memory,
                 "postgres" => StoreKind::Postgres,
-                _ => bail!(
-                    "MAILROOM_STORE={v:?}: expected \"sqlite\", \"memory\" or \"postgres\""
-                ),
+                _ => bail!("MAILROOM_STORE={v:?}: expected \"sqlite\", \"memory\" or \"postgres\""),
             };
         }
         if let Some(v) = get("MAILROOM_POSTGRES_URL") {

@@ -202,10 +202,8 @@ pub fn max_calls() -> usize {
 /// The API's routes over `mailroom`; see the module documentation.
 pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
     let ops = crate::ops::routes(Arc::clone(&mailroom));
-    let idempotency = axum::middleware::from_fn_with_state(
-        Arc::clone(&mailroom),
-        crate::idempotency::middleware,
-    );
+    let idempotency =
+        axum::middleware::from_fn_with_state(Arc::clone(&mailroom), crate::idempotency::middleware);
     let app = App {
         mailroom,
         defaults: Arc::new(defaults),

@@ -86,7 +86,7 @@ async fn store_call<R: Send + 'static>(
 ) -> Result<R, StoreError> {
     let handle = for_call(mailroom.store());
     tokio::task::spawn_blocking(move || match handle.lock() {
-        Ok(mut store) => f(&mut **store),
+        Ok(mut store) => f(&mut *store),
         Err(_) => Err(StoreError::Unavailable("the store failed earlier".into())),
     })
     .await
@@ -152,7 +152,9 @@ pub async fn middleware(
         return next.run(request).await;
     };
     let key = match key.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
+        Ok(k)
+            if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
+        {
             k.to_string()
         }
         _ => {
@@ -220,8 +222,10 @@ pub async fn middleware(
             body: Some(String::from_utf8_lossy(&body).into_owned()),
         };
         let value = serde_json::to_vec(&done).unwrap_or_default();
-        if let Err(e) =
-            store_call(&mailroom, move |s| s.put(&k, &value, Expect::Version(version))).await
+        if let Err(e) = store_call(&mailroom, move |s| {
+            s.put(&k, &value, Expect::Version(version))
+        })
+        .await
         {
             eprintln!("host-demo: keeping the answer of an idempotent send: {e:?}");
         }

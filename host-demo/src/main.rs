@@ -363,9 +363,18 @@ fn settings_toml(c: &Config) -> String {
     out.push_str(&format!("max-memory-mib = {}\n", c.max_memory_mib));
     out.push_str(&format!("max-call-time-ms = {}\n", c.max_call_time_ms));
     out.push_str(&format!("queue = {}\n", c.queue));
-    out.push_str(&format!("queue-retry-base-secs = {}\n", c.queue_retry_base_secs));
-    out.push_str(&format!("queue-retry-max-secs = {}\n", c.queue_retry_max_secs));
-    out.push_str(&format!("queue-lifetime-secs = {}\n", c.queue_lifetime_secs));
+    out.push_str(&format!(
+        "queue-retry-base-secs = {}\n",
+        c.queue_retry_base_secs
+    ));
+    out.push_str(&format!(
+        "queue-retry-max-secs = {}\n",
+        c.queue_retry_max_secs
+    ));
+    out.push_str(&format!(
+        "queue-lifetime-secs = {}\n",
+        c.queue_lifetime_secs
+    ));
     out.push_str(&format!("queue-lease-secs = {}\n", c.queue_lease_secs));
     out.push_str(&format!("queue-poll-ms = {}\n", c.queue_poll_ms));
     out

@@ -36,11 +36,21 @@ pub fn routes(mailroom: Arc<Mailroom>) -> Router {
 }
 
 fn text(status: StatusCode, body: &str) -> Response {
-    (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{body}\n")).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{body}\n"),
+    )
+        .into_response()
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
-    (status, [(CONTENT_TYPE, "application/json")], format!("{value}\n")).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        format!("{value}\n"),
+    )
+        .into_response()
 }
 
 /// Runs a store operation on the blocking pool.
@@ -50,7 +60,7 @@ async fn with_store<R: Send + 'static>(
 ) -> Result<R, StoreError> {
     let handle = for_call(mailroom.store());
     tokio::task::spawn_blocking(move || match handle.lock() {
-        Ok(mut store) => f(&mut **store),
+        Ok(mut store) => f(&mut *store),
         Err(_) => Err(StoreError::Unavailable("the store failed earlier".into())),
     })
     .await
@@ -62,7 +72,10 @@ async fn ready(State(mailroom): State<Arc<Mailroom>>) -> Response {
         Ok(_) => text(StatusCode::OK, "ready"),
         Err(e) => {
             eprintln!("host-demo: not ready: {e:?}");
-            text(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {e:?}"))
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not ready: {e:?}"),
+            )
         }
     }
 }

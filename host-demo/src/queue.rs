@@ -387,12 +387,15 @@ impl Queue {
 
     /// Runs one store operation; the store's lock is held only for it, never
     /// across a submit.
-    fn op<R>(&self, f: impl FnOnce(&mut dyn Store) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn op<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let handle = for_call(&self.store);
         let mut store = handle
             .lock()
             .map_err(|_| StoreError::Unavailable("the store failed earlier".into()))?;
-        f(&mut **store)
+        f(&mut *store)
     }
 
     /// Leases, submits and records one message if it is due and free.
@@ -525,13 +528,7 @@ impl Queue {
 
     /// Writes the final record and removes the active one (only while this
     /// worker's fence holds).
-    fn finish(
-        &self,
-        key: &str,
-        mut header: Header,
-        state: &str,
-        fence: u64,
-    ) -> anyhow::Result<()> {
+    fn finish(&self, key: &str, mut header: Header, state: &str, fence: u64) -> anyhow::Result<()> {
         header.state = state.to_string();
         header.lease = None;
         let done = format!("{FINAL}{}", header.message_id);
@@ -550,14 +547,7 @@ impl Queue {
 
 /// The event of one recipient of one attempt; its id is derived from both,
 /// so recording it again counts once.
-fn event(
-    message_id: &str,
-    attempt: u32,
-    n: usize,
-    rcpt: &str,
-    at: u64,
-    kind: EventKind,
-) -> Event {
+fn event(message_id: &str, attempt: u32, n: usize, rcpt: &str, at: u64, kind: EventKind) -> Event {
     let digest = hex(&Sha256::digest(message_id.as_bytes())[..12]);
     let what = match kind {
         EventKind::Deferred(_) => "deferred",
@@ -621,7 +611,10 @@ pub fn serve_mailroom(config: &crate::config::Config) -> anyhow::Result<Arc<Mail
 
 /// The delivery state of a message in the JSON form `GET /messages/{id}`
 /// answers; `None` when the queue never saw it.
-pub fn delivery_state(store: &mut dyn Store, message_id: &str) -> Result<Option<Value>, StoreError> {
+pub fn delivery_state(
+    store: &mut dyn Store,
+    message_id: &str,
+) -> Result<Option<Value>, StoreError> {
     let message_id = message_id.trim_start_matches('<').trim_end_matches('>');
     let header = match store.get(&format!("{FINAL}{message_id}"))? {
         Some(entry) => serde_json::from_slice::<Header>(&entry.value).ok(),
@@ -757,7 +750,9 @@ mod tests {
             setup(vec![down(), down(), down(), down()], 1_000_000);
         let recorded = Recorded::default();
         sender.submit(&message("m1@x.example")).expect("queued");
-        sender.submit(&message("m1@x.example")).expect("queued once");
+        sender
+            .submit(&message("m1@x.example"))
+            .expect("queued once");
 
         let mut at = 1_000_000;
         let mut waits = Vec::new();

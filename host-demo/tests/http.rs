@@ -319,7 +319,10 @@ fn curl_performs_the_one_click_unsubscribe() {
 
     // The outbox holds the signed message with both RFC 8058 headers, once
     // the outbound queue delivered it.
-    let state_url = server.url(&format!("/messages/{}", sent["message-id"].as_str().expect("id")));
+    let state_url = server.url(&format!(
+        "/messages/{}",
+        sent["message-id"].as_str().expect("id")
+    ));
     let wait = Instant::now() + Duration::from_secs(30);
     while expect(&agent, "GET", &state_url, None, 200)["state"] != "delivered" {
         assert!(Instant::now() < wait, "not delivered");
@@ -600,7 +603,10 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     const PRELUDE: usize = 105;
 
     let data = temp_dir("sigkill");
-    let mut server = Server::start(&data);
+    // A short queue lease: what the killed server was delivering is
+    // delivered by the restarted one 5 s later.
+    const QUEUE: &str = "queue-lease-secs = 5\nsmtp-timeout-secs = 2\n";
+    let mut server = Server::start_with(&data, QUEUE);
     let agent = new_agent();
     let (setup, use_case) = verified_use_case(&agent, &server, "busy.example", "transactional");
     let root = expect(
@@ -708,7 +714,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     }
     server.kill();
     let killed_at = count.load(Ordering::SeqCst);
-    server = Server::start(&data);
+    server = Server::start_with(&data, QUEUE);
     *base.lock().expect("base") = server.base.clone();
 
     for sender in senders {

@@ -80,7 +80,13 @@ impl Relay {
     fn start(port: u16, out: &Path, mode: &str) -> Relay {
         std::fs::create_dir_all(out).expect("relay dir");
         let mut child = Command::new("python3")
-            .args(["-c", RELAY, &port.to_string(), out.to_str().expect("UTF-8"), mode])
+            .args([
+                "-c",
+                RELAY,
+                &port.to_string(),
+                out.to_str().expect("UTF-8"),
+                mode,
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the relay");
@@ -139,15 +145,23 @@ fn send(agent: &ureq::Agent, server: &Serve, use_case: &str, n: usize) -> String
         agent,
         "POST",
         &server.url("/messages"),
-        Some(&json!({"use-case": use_case, "to": [{"address": format!("pat{n}@patient.example")}],
-                     "subject": "Your results", "text": "They are ready.\r\n"})),
+        Some(
+            &json!({"use-case": use_case, "to": [{"address": format!("pat{n}@patient.example")}],
+                     "subject": "Your results", "text": "They are ready.\r\n"}),
+        ),
         201,
     );
     sent["message-id"].as_str().expect("id").to_string()
 }
 
 fn state(agent: &ureq::Agent, server: &Serve, id: &str) -> Value {
-    expect(agent, "GET", &server.url(&format!("/messages/{id}")), None, 200)
+    expect(
+        agent,
+        "GET",
+        &server.url(&format!("/messages/{id}")),
+        None,
+        200,
+    )
 }
 
 /// Waits until every message in `ids` is delivered.
@@ -178,20 +192,29 @@ fn sends_wait_in_the_queue_while_the_relay_is_down() {
     let (_, use_case) = verified_use_case(&agent, &server.base, "queued.example");
 
     // The relay is down: every send is acknowledged (queued) all the same.
-    let ids: Vec<String> = (0..5).map(|n| send(&agent, &server, &use_case, n)).collect();
+    let ids: Vec<String> = (0..5)
+        .map(|n| send(&agent, &server, &use_case, n))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ids.iter().all(|id| {
         let s = state(&agent, &server, id);
         s["state"] == "deferred" && s["attempts"].as_u64() >= Some(2)
     }) {
-        assert!(Instant::now() < deadline, "no retries:\n{}", server.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "no retries:\n{}",
+            server.log_text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let shown = state(&agent, &server, &ids[0]);
     assert!(shown["last-error"].as_str().is_some(), "{shown:#}");
     assert!(shown["next-attempt-at"].as_u64().is_some(), "{shown:#}");
     let history = shown["history"].as_array().expect("history");
-    assert!(history.iter().all(|a| a["outcome"] == "deferred"), "{shown:#}");
+    assert!(
+        history.iter().all(|a| a["outcome"] == "deferred"),
+        "{shown:#}"
+    );
 
     // The relay comes up: each message delivered exactly once.
     let out = dir.join("relay");
@@ -246,7 +269,11 @@ fn a_replica_killed_mid_submit_leaves_the_message_to_the_lease() {
     // The worker is inside the SMTP dialogue: kill the replica there.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !out.join("stalled").exists() {
-        assert!(Instant::now() < deadline, "no submit:\n{}", server.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "no submit:\n{}",
+            server.log_text()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let leased = state(&agent, &server, &id);
@@ -256,7 +283,11 @@ fn a_replica_killed_mid_submit_leaves_the_message_to_the_lease() {
     server.restart();
     await_delivery(&agent, &server, &id_list(&id));
     // Not before the lease of the killed worker ran out (4 s).
-    assert!(killed.elapsed() >= Duration::from_secs(2), "{:?}", killed.elapsed());
+    assert!(
+        killed.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        killed.elapsed()
+    );
     let shown = state(&agent, &server, &id);
     assert_eq!(shown["attempts"], 2, "{shown:#}");
     assert_eq!(received(&out).get(&id), Some(&1));

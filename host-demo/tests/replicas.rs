@@ -103,8 +103,10 @@ fn run(replicas: usize, kill: bool) {
         &agent,
         "POST",
         &servers[0].url("/messages"),
-        Some(&json!({"use-case": use_case, "to": [{"address": "pat@patient.example"}],
-                     "subject": "One conversation", "text": "Hello.\r\n"})),
+        Some(
+            &json!({"use-case": use_case, "to": [{"address": "pat@patient.example"}],
+                     "subject": "One conversation", "text": "Hello.\r\n"}),
+        ),
         201,
     );
     let root_id = root["message-id"].as_str().expect("id").to_string();
@@ -229,7 +231,11 @@ fn run(replicas: usize, kill: bool) {
         assert!(
             Instant::now() < wait,
             "{pending} messages not delivered\n{}",
-            servers.iter().map(Serve::log_text).collect::<Vec<_>>().join("\n---\n")
+            servers
+                .iter()
+                .map(Serve::log_text)
+                .collect::<Vec<_>>()
+                .join("\n---\n")
         );
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -350,4 +356,121 @@ fn two_replicas_on_one_database_answer_like_one() {
 #[test]
 fn three_replicas_one_killed_lose_nothing_acknowledged() {
     run(3, true);
+}
+
+/// POSTs `body` to `url` with an `Idempotency-Key`; the status, the body
+/// text and whether it was a replay.
+fn post_with_key(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> (u16, String, bool) {
+    let mut response = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Idempotency-Key", key)
+        .send(body.to_string())
+        .expect("the server answers");
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().expect("body"),
+        replayed,
+    )
+}
+
+#[test]
+fn one_idempotency_key_sends_once_across_two_replicas() {
+    let Some(pg) = Postgres::start("idempotency") else {
+        return;
+    };
+    let url = pg.database("mailroom");
+    let root_dir = temp_dir("idempotency");
+    let servers: Vec<Serve> = (0..2)
+        .map(|n| {
+            let data = root_dir.join(format!("r{n}"));
+            Serve::start(
+                &root_dir.join(format!("r{n}.toml")),
+                &format!(
+                    "data-dir = {}\nstore = \"postgres\"\npostgres-url = \"{url}\"\nqueue-poll-ms = 100\n",
+                    json!(data.to_str().expect("UTF-8"))
+                ),
+            )
+        })
+        .collect();
+    let agent = agent();
+    let (_, use_case) = verified_use_case(&agent, &servers[0].base, "once.example");
+    let body = json!({"use-case": use_case, "to": [{"address": "pat@patient.example"}],
+                      "subject": "Your reminder", "text": "Tomorrow at 9.\r\n"});
+
+    // The same request with one key, posted to both replicas at once, four
+    // times over.
+    let answers: Vec<(u16, String, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|n| {
+                let (url, body) = (servers[n % 2].url("/messages"), body.clone());
+                scope.spawn(move || post_with_key(&agent_for_thread(), &url, "reminder-42", &body))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a client panicked"))
+            .collect()
+    });
+    let first = &answers[0];
+    assert_eq!(first.0, 201, "{}", first.1);
+    for answer in &answers {
+        assert_eq!(
+            (answer.0, &answer.1),
+            (first.0, &first.1),
+            "the same answer"
+        );
+    }
+    assert_eq!(
+        answers.iter().filter(|a| !a.2).count(),
+        1,
+        "one ran, the others replayed"
+    );
+    let sent: Value = serde_json::from_str(&first.1).expect("JSON");
+    let id = sent["message-id"].as_str().expect("id").to_string();
+
+    // A changed body with that key: 409, nothing sent.
+    let mut changed = body.clone();
+    changed["text"] = json!("Tomorrow at 10.\r\n");
+    let (status, text, _) = post_with_key(
+        &agent,
+        &servers[1].url("/messages"),
+        "reminder-42",
+        &changed,
+    );
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("idempotency-key-reused"), "{text}");
+    // A key too long: 400.
+    let long = "k".repeat(300);
+    let (status, _, _) = post_with_key(&agent, &servers[0].url("/messages"), &long, &body);
+    assert_eq!(status, 400);
+
+    // One message in the outboxes, once delivered.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while expect(
+        &agent,
+        "GET",
+        &servers[0].url(&format!("/messages/{id}")),
+        None,
+        200,
+    )["state"]
+        != "delivered"
+    {
+        assert!(Instant::now() < deadline, "not delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut copies = HashMap::new();
+    for n in 0..2 {
+        outbox(&root_dir.join(format!("r{n}")), &mut copies);
+    }
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(copies.get(&id), Some(&1));
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&root_dir);
+}
+
+fn agent_for_thread() -> ureq::Agent {
+    agent()
 }

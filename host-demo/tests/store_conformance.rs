@@ -215,7 +215,9 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn memory_store_conforms() {
-    suite("memory", &mut || Box::new(MemoryStore::new()) as Box<dyn Store>);
+    suite("memory", &mut || {
+        Box::new(MemoryStore::new()) as Box<dyn Store>
+    });
 }
 
 #[test]
@@ -224,7 +226,8 @@ fn sqlite_store_conforms() {
     let mut n = 0;
     suite("sqlite", &mut || {
         n += 1;
-        Box::new(SqliteStore::open(dir.join(format!("{n}.sqlite3"))).expect("open")) as Box<dyn Store>
+        Box::new(SqliteStore::open(dir.join(format!("{n}.sqlite3"))).expect("open"))
+            as Box<dyn Store>
     });
     let path = dir.join("race.sqlite3");
     racing(
@@ -319,5 +322,8 @@ fn postgres_refuses_a_newer_schema() {
         .expect("pretend a newer host migrated");
     let e = PostgresStore::connect(&url, 1).expect_err("a newer schema is refused");
     let text = format!("{e:#}");
-    assert!(text.contains("version 99") && text.contains("newer"), "{text}");
+    assert!(
+        text.contains("version 99") && text.contains("newer"),
+        "{text}"
+    );
 }

@@ -34,9 +34,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use r2d2_postgres::PostgresConnectionManager;
-use r2d2_postgres::r2d2;
 use r2d2_postgres::postgres::error::SqlState;
 use r2d2_postgres::postgres::{Config as PgConfig, NoTls};
+use r2d2_postgres::r2d2;
 
 use crate::host::store::{Entry, Expect, Page, Store, StoreError};
 

@@ -211,7 +211,14 @@ impl Drop for Postgres {
             Command::new(&path)
         };
         let _ = command
-            .args(["-D", data.to_str().unwrap_or(""), "-m", "immediate", "-w", "stop"])
+            .args([
+                "-D",
+                data.to_str().unwrap_or(""),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -380,11 +387,13 @@ pub fn verified_use_case(agent: &ureq::Agent, base: &str, domain: &str) -> (Stri
         let kind = record["type"].as_str().expect("type").to_string();
         let value = record["value"].as_str().expect("value");
         let item = if kind == "txt" {
-            json!(value
-                .as_bytes()
-                .chunks(255)
-                .map(|c| String::from_utf8_lossy(c).into_owned())
-                .collect::<Vec<_>>())
+            json!(
+                value
+                    .as_bytes()
+                    .chunks(255)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect::<Vec<_>>()
+            )
         } else {
             let (preference, exchange) = value.split_once(' ').expect("MX value");
             json!({"preference": preference.parse::<u16>().expect("preference"), "exchange": exchange})
@@ -402,7 +411,10 @@ pub fn verified_use_case(agent: &ureq::Agent, base: &str, domain: &str) -> (Stri
         Some(&json!({ "answers": answers })),
         200,
     );
-    assert_eq!(verification["setup"]["status"], "verified", "{verification:#}");
+    assert_eq!(
+        verification["setup"]["status"], "verified",
+        "{verification:#}"
+    );
     let use_case = expect(
         agent,
         "POST",
@@ -416,5 +428,8 @@ pub fn verified_use_case(agent: &ureq::Agent, base: &str, domain: &str) -> (Stri
         })),
         201,
     );
-    (id, use_case["id"].as_str().expect("use case id").to_string())
+    (
+        id,
+        use_case["id"].as_str().expect("use case id").to_string(),
+    )
 }
