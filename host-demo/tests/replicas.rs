@@ -129,7 +129,7 @@ fn run(replicas: usize, kill: bool) {
             );
             let use_case = use_case.clone();
             std::thread::spawn(move || -> Result<(), String> {
-                let agent = agent();
+                let agent = support_pg::agent();
                 let mut turn = n;
                 for i in 0..PER_SENDER {
                     loop {

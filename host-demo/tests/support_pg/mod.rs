@@ -69,7 +69,7 @@ impl Postgres {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("the cluster directory");
         let as_postgres = is_root();
-        let mut pg = Postgres {
+        let pg = Postgres {
             bin,
             dir,
             port: free_port(),
