@@ -54,8 +54,10 @@ class Handler:
 
 async def main():
     loop = asyncio.get_running_loop()
+    # One handler for every connection: one count, one stall.
+    handler = Handler()
     server = await loop.create_server(
-        lambda: SMTP(Handler(), hostname='relay.test', loop=loop), '127.0.0.1', port)
+        lambda: SMTP(handler, hostname='relay.test', loop=loop), '127.0.0.1', port)
     print('ready', flush=True)
     await server.serve_forever()
 
