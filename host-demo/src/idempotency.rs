@@ -1,8 +1,10 @@
 //! Idempotent sends: `POST /messages` with an `Idempotency-Key` header, as
 //! Stripe and Resend take it.
 //!
-//! The first request with a key claims it in the channel's store (a
-//! create-if-absent of `host-idempotency/<sha256 of the key>`), runs, and
+//! Keys are the caller's workspace's: the same key sent by two workspaces
+//! is two keys. The first request with a key claims it in the channel's
+//! store (a create-if-absent of `host-idempotency/<sha256 of the workspace
+//! and the key>`), runs, and
 //! stores its answer (status and body) under the key with the SHA-256 of the
 //! request. A retry with the same key and the same request (method, path,
 //! body) gets that answer again, with `Idempotent-Replayed: true`, and sends
@@ -16,8 +18,8 @@
 //! characters (else 400).
 //!
 //! A host feature, not a component one: the key never reaches
-//! `outbound.send`, so it works the same for every request the HTTP API
-//! turns into a send.
+//! `outbound.send`. Other hosts (the JS package) have no such layer; see
+//! the README, "Running more than one".
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::auth::Caller;
 use crate::host::store::{Expect, StoreError, for_call};
 use crate::{Mailroom, hex};
 
@@ -138,19 +141,37 @@ fn claim(store: &mut dyn crate::Store, key: &str, request: &str) -> Result<Claim
     )))
 }
 
-/// The middleware (`axum::middleware::from_fn_with_state` over the
-/// channel): wraps `POST /messages`; every other request passes.
+/// The middleware's state: the channel, and the longest body it reads.
+#[derive(Clone)]
+pub struct Idempotency {
+    /// The channel whose store keeps the keys.
+    pub mailroom: Arc<Mailroom>,
+    /// The longest request body (the router's body limit).
+    pub max_body: usize,
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`), on `POST
+/// /messages` inside the tenant guard (it reads the caller's workspace);
+/// every other request passes.
 pub async fn middleware(
-    State(mailroom): State<Arc<Mailroom>>,
+    State(state): State<Idempotency>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST || request.uri().path() != "/messages" {
+    if request.method() != Method::POST {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER).cloned() else {
         return next.run(request).await;
     };
+    let workspace = match request.extensions().get::<Caller>() {
+        Some(Caller::Workspace { workspace, .. }) => workspace.clone(),
+        _ => {
+            let why = "Idempotency-Key needs a workspace caller".to_string();
+            return error(StatusCode::BAD_REQUEST, "bad-request", why);
+        }
+    };
+    let mailroom = state.mailroom;
     let key = match key.to_str() {
         Ok(k)
             if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
@@ -163,7 +184,7 @@ pub async fn middleware(
         }
     };
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, crate::http::MAX_BODY).await {
+    let bytes = match to_bytes(body, state.max_body).await {
         Ok(bytes) => bytes,
         Err(e) => {
             let why = format!("reading the body: {e}");
@@ -177,7 +198,11 @@ pub async fn middleware(
     hasher.update([0]);
     hasher.update(&bytes);
     let request_hash = hex(&hasher.finalize());
-    let store_key = format!("{PREFIX}{}", hex(&Sha256::digest(key.as_bytes())));
+    let mut scoped = Sha256::new();
+    scoped.update(workspace.as_bytes());
+    scoped.update([0]);
+    scoped.update(key.as_bytes());
+    let store_key = format!("{PREFIX}{}", hex(&scoped.finalize()));
 
     let deadline = tokio::time::Instant::now() + WAIT;
     let version = loop {

@@ -1,11 +1,18 @@
 //! Operators' endpoints of `host-demo serve`, beside the API of
-//! [`crate::http`]:
+//! [`crate::http`] (which keeps `GET /healthz`, the liveness probe):
 //!
-//! | method and path | answer |
-//! | --- | --- |
-//! | `GET /healthz` | 200 `ok`: the process serves HTTP (liveness) |
-//! | `GET /readyz` | 200 `ready` once a read of the store answers; 503 with the store's error otherwise (readiness: take the replica out of the load balancer) |
-//! | `GET /messages/{id}` | the delivery state of a message the outbound queue took ([`crate::queue::delivery_state`]): 200 JSON; 404 when the queue never saw it |
+//! | method and path | who | answer |
+//! | --- | --- | --- |
+//! | `GET /readyz` | public | 200 `{"status": "ready"}` once a read of the store answers; 503 with the store's error otherwise (readiness: take the replica out of the load balancer) |
+//! | `GET /messages/{id}` | ingest secret or admin key | the delivery state of a message the outbound queue took ([`crate::queue::delivery_state`]): 200 JSON; 404 when the queue never saw it |
+//!
+//! `GET /messages/{id}` is an operator's route, not a tenant's: the queue's
+//! records carry the envelope but not the workspace, so a tenant key could
+//! otherwise read another workspace's recipients.
+//!
+//! [`Hooks`] is what [`crate::http::router`] takes from here: these routes
+//! and the `Idempotency-Key` layer of `POST /messages`
+//! ([`crate::idempotency`]).
 
 use std::sync::Arc;
 
@@ -13,35 +20,72 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::{Value, json};
 
 use crate::Mailroom;
+use crate::guard::{self, Guard};
 use crate::host::store::{StoreError, for_call};
 
 /// The endpoints, one a line, for `host-demo serve --help`.
 pub const ENDPOINTS: &str = "\
-  GET    /healthz                                        200 while the process serves
-  GET    /readyz                                         200 when the store answers, else 503
-  GET    /messages/{id}                                  the outbound queue's delivery state";
+  GET    /readyz                                         200 when the store answers, else 503 (public)
+  GET    /messages/{id}                                  the outbound queue's delivery state (ingest secret or admin key)
+  POST   /messages with Idempotency-Key: K               a retry with K answers the first answer (24 h; 409 for another request)";
 
-/// The operators' routes over `mailroom`'s store.
-pub fn routes(mailroom: Arc<Mailroom>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { text(StatusCode::OK, "ok") }))
-        .route("/readyz", get(ready))
-        .route("/messages/{id}", get(message_state))
-        .with_state(mailroom)
+/// What the API's router takes from this module.
+pub struct Hooks {
+    mailroom: Arc<Mailroom>,
+    guard: Guard,
 }
 
-fn text(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{body}\n"),
-    )
-        .into_response()
+impl Hooks {
+    /// The hooks over `mailroom`, guarded by `guard` (the router's).
+    pub fn new(mailroom: &Arc<Mailroom>, guard: &Guard) -> Self {
+        Self {
+            mailroom: Arc::clone(mailroom),
+            guard: guard.clone(),
+        }
+    }
+
+    /// `route` (`POST /messages`) with the `Idempotency-Key` layer, inside
+    /// the tenant guard, so the key is the caller's workspace's.
+    pub fn idempotent<S: Clone + Send + Sync + 'static>(
+        &self,
+        route: MethodRouter<S>,
+    ) -> MethodRouter<S> {
+        let state = crate::idempotency::Idempotency {
+            mailroom: Arc::clone(&self.mailroom),
+            max_body: usize::try_from(self.guard.platform().max_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1024 * 1024),
+        };
+        route.layer(middleware::from_fn_with_state(
+            state,
+            crate::idempotency::middleware,
+        ))
+    }
+
+    /// `/readyz` (public) and `GET /messages/{id}` (ingest), to merge into
+    /// the API's router.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let public =
+            Router::new()
+                .route("/readyz", get(ready))
+                .route_layer(middleware::from_fn_with_state(
+                    self.guard.clone(),
+                    guard::public,
+                ));
+        let ingest = Router::new()
+            .route("/messages/{id}", get(message_state))
+            .route_layer(middleware::from_fn_with_state(
+                self.guard.clone(),
+                guard::ingest,
+            ));
+        public.merge(ingest).with_state(Arc::clone(&self.mailroom))
+    }
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
@@ -54,7 +98,7 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
 }
 
 /// Runs a store operation on the blocking pool.
-async fn with_store<R: Send + 'static>(
+pub(crate) async fn with_store<R: Send + 'static>(
     mailroom: &Arc<Mailroom>,
     f: impl FnOnce(&mut dyn crate::Store) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, StoreError> {
@@ -68,15 +112,12 @@ async fn with_store<R: Send + 'static>(
 }
 
 async fn ready(State(mailroom): State<Arc<Mailroom>>) -> Response {
-    match with_store(&mailroom, |s| s.get("host-readiness-probe")).await {
-        Ok(_) => text(StatusCode::OK, "ready"),
-        Err(e) => {
-            eprintln!("host-demo: not ready: {e:?}");
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("not ready: {e:?}"),
-            )
-        }
+    match with_store(&mailroom, |s| s.get("host/readiness-probe")).await {
+        Ok(_) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+        Err(e) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unavailable", "store": format!("{e:?}")}),
+        ),
     }
 }
 

@@ -303,11 +303,7 @@ impl Outcomes for Mailroom {
     }
 
     fn event(&self, event: &Event) -> anyhow::Result<()> {
-        let result = self.call(
-            || format!("recording event {}", event.id),
-            |store, m| m.mailroom_channel_events().call_record(store, event),
-        )?;
-        if let Err(e) = result {
+        if let Err(e) = self.record_event(event)? {
             eprintln!("host-demo: queue: event {}: {e:?}", event.id);
         }
         Ok(())

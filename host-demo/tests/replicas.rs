@@ -361,8 +361,11 @@ fn three_replicas_one_killed_lose_nothing_acknowledged() {
 /// POSTs `body` to `url` with an `Idempotency-Key`; the status, the body
 /// text and whether it was a replay.
 fn post_with_key(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> (u16, String, bool) {
+    let [(a, a_value), (w, w_value)] = support_pg::auth();
     let mut response = agent
         .post(url)
+        .header(a, &a_value)
+        .header(w, &w_value)
         .header("Content-Type", "application/json")
         .header("Idempotency-Key", key)
         .send(body.to_string())

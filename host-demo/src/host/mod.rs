@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod dns;
+pub(crate) mod limits;
 pub mod maildir;
 pub mod postgres;
 pub mod random;
@@ -20,7 +21,6 @@ pub mod transport;
 
 use std::sync::{Arc, Mutex};
 
-use wasmtime::StoreLimits;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -31,7 +31,7 @@ use crate::bindings;
 pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: limits::CallLimits,
     pub(crate) store: store::SharedStore,
     pub(crate) transport: transport::SharedTransport,
     /// The scenario random stream; `None` uses WASI's secure source.

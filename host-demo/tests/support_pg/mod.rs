@@ -227,6 +227,31 @@ impl Drop for Postgres {
     }
 }
 
+/// The operator's key of every replica: the tests act for [`WORKSPACE`]
+/// through it.
+pub const ADMIN_KEY: &str = "admin-key-of-the-replica-tests";
+/// The ingest secret of every replica.
+pub const INGEST_SECRET: &str = "ingest-secret-of-the-replica-tests";
+/// The workspace the tests act for.
+pub const WORKSPACE: &str = "ws-1";
+
+/// The `[platform]` table of every replica: the admin key, posted DNS
+/// answers, no send rate to speak of.
+fn platform() -> String {
+    format!(
+        "\n[platform]\nadmin-key = \"{ADMIN_KEY}\"\ningest-secret = \"{INGEST_SECRET}\"\n\
+         posted-dns-answers = true\nsends-per-second = 100000\n"
+    )
+}
+
+/// The headers of a call as [`WORKSPACE`].
+pub fn auth() -> [(&'static str, String); 2] {
+    [
+        ("Authorization", format!("Bearer {ADMIN_KEY}")),
+        ("X-Mailroom-Workspace", WORKSPACE.to_string()),
+    ]
+}
+
 /// A running `host-demo serve` replica.
 pub struct Serve {
     child: std::process::Child,
@@ -235,6 +260,7 @@ pub struct Serve {
     /// Its standard error, line by line.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     config: PathBuf,
+    toml: String,
 }
 
 impl Serve {
@@ -242,7 +268,11 @@ impl Serve {
     /// `config`), on port 0; returns once it printed its address.
     pub fn start(config: &Path, toml: &str) -> Serve {
         use std::io::{BufRead, BufReader};
-        std::fs::write(config, format!("listen = \"127.0.0.1:0\"\n{toml}")).expect("settings");
+        std::fs::write(
+            config,
+            format!("listen = \"127.0.0.1:0\"\n{toml}{}", platform()),
+        )
+        .expect("settings");
         let mut command = Command::new(env!("CARGO_BIN_EXE_host-demo"));
         command
             .arg("--config")
@@ -285,14 +315,14 @@ impl Serve {
             base,
             log,
             config: config.to_path_buf(),
+            toml: toml.to_string(),
         }
     }
 
     /// Starts it again with the same settings (a new port).
     pub fn restart(&mut self) {
         self.kill();
-        let toml = std::fs::read_to_string(&self.config).expect("settings");
-        let toml = toml.replacen("listen = \"127.0.0.1:0\"\n", "", 1);
+        let toml = self.toml.clone();
         *self = Serve::start(&self.config.clone(), &toml);
     }
 
@@ -336,13 +366,24 @@ pub fn call(
     url: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<(u16, serde_json::Value), ureq::Error> {
+    let [(a, a_value), (w, w_value)] = auth();
     let mut response = match (method, body) {
-        ("GET", _) => agent.get(url).call()?,
+        ("GET", _) => agent
+            .get(url)
+            .header(a, &a_value)
+            .header(w, &w_value)
+            .call()?,
         ("POST", Some(body)) => agent
             .post(url)
+            .header(a, &a_value)
+            .header(w, &w_value)
             .header("Content-Type", "application/json")
             .send(body.to_string())?,
-        ("POST", None) => agent.post(url).send_empty()?,
+        ("POST", None) => agent
+            .post(url)
+            .header(a, &a_value)
+            .header(w, &w_value)
+            .send_empty()?,
         _ => panic!("unsupported {method}"),
     };
     let status = response.status().as_u16();
@@ -376,7 +417,7 @@ pub fn verified_use_case(agent: &ureq::Agent, base: &str, domain: &str) -> (Stri
         agent,
         "POST",
         &format!("{base}/setups"),
-        Some(&json!({"workspace": "ws-1", "domain": domain})),
+        Some(&json!({"domain": domain})),
         201,
     );
     let id = setup["id"].as_str().expect("setup id").to_string();
