@@ -22,6 +22,11 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "target/release/host-demo")
+ADMIN_KEY = "admin-key-of-the-replicas-bench"
+# The platform table of every replica: the admin key (the bench acts for one
+# workspace through it), posted DNS answers, no send rate limit to speak of.
+PLATFORM = f'\n[platform]\nadmin-key = "{ADMIN_KEY}"\nposted-dns-answers = true\nsends-per-second = 100000\n'
+
 
 
 def free_port():
@@ -67,7 +72,7 @@ class Postgres:
 def serve(workdir, n, settings):
     config = os.path.join(workdir, f"r{n}.toml")
     with open(config, "w") as f:
-        f.write(f'listen = "127.0.0.1:0"\ndata-dir = "{workdir}/r{n}"\n{settings}')
+        f.write(f'listen = "127.0.0.1:0"\ndata-dir = "{workdir}/r{n}"\n{settings}{PLATFORM}')
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROOM_") or k == "MAILROOM_COMPONENT"}
     p = subprocess.Popen([BIN, "--config", config, "serve"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
@@ -80,7 +85,9 @@ def serve(workdir, n, settings):
 
 def call(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
+                                                                          "Authorization": f"Bearer {ADMIN_KEY}",
+                                                                          "X-Mailroom-Workspace": "ws"})
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, json.loads(r.read() or b"null")
@@ -89,7 +96,7 @@ def call(method, url, body=None):
 
 
 def use_case(base, domain):
-    status, setup = call("POST", f"{base}/setups", {"workspace": "ws", "domain": domain})
+    status, setup = call("POST", f"{base}/setups", {"domain": domain})
     assert status == 201, setup
     grouped = {}
     for r in setup["records"]:
