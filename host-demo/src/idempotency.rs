@@ -168,10 +168,10 @@ pub async fn middleware(
         Some(Caller::Workspace { workspace, .. }) => workspace.clone(),
         _ => {
             let why = "Idempotency-Key needs a workspace caller".to_string();
-            return error(StatusCode::BAD_REQUEST, "bad-request", why);
+            return refuse(request, state.max_body, why).await;
         }
     };
-    let mailroom = state.mailroom;
+    let (mailroom, max_body) = (state.mailroom, state.max_body);
     let key = match key.to_str() {
         Ok(k)
             if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
@@ -180,11 +180,11 @@ pub async fn middleware(
         }
         _ => {
             let why = "Idempotency-Key must be 1 to 255 printable ASCII characters".to_string();
-            return error(StatusCode::BAD_REQUEST, "bad-request", why);
+            return refuse(request, max_body, why).await;
         }
     };
     let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, state.max_body).await {
+    let bytes = match to_bytes(body, max_body).await {
         Ok(bytes) => bytes,
         Err(e) => {
             let why = format!("reading the body: {e}");
@@ -256,6 +256,14 @@ pub async fn middleware(
         }
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// 400 `bad-request`, after reading the body (up to `max_body`): a body
+/// left unread makes the server close the connection, and a keep-alive
+/// client's next request on it would fail.
+async fn refuse(request: Request, max_body: usize, why: String) -> Response {
+    let _ = to_bytes(request.into_body(), max_body).await;
+    error(StatusCode::BAD_REQUEST, "bad-request", why)
 }
 
 fn replay(status: u16, body: String) -> Response {

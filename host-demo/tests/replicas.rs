@@ -361,7 +361,18 @@ fn three_replicas_one_killed_lose_nothing_acknowledged() {
 /// POSTs `body` to `url` with an `Idempotency-Key`; the status, the body
 /// text and whether it was a replay.
 fn post_with_key(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> (u16, String, bool) {
-    let [(a, a_value), (w, w_value)] = support_pg::auth();
+    post_with_key_as(agent, support_pg::WORKSPACE, url, key, body)
+}
+
+/// Like [`post_with_key`], as `workspace`.
+fn post_with_key_as(
+    agent: &ureq::Agent,
+    workspace: &str,
+    url: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, String, bool) {
+    let [(a, a_value), (w, w_value)] = support_pg::auth_as(workspace);
     let mut response = agent
         .post(url)
         .header(a, &a_value)
@@ -445,6 +456,23 @@ fn one_idempotency_key_sends_once_across_two_replicas() {
     );
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("idempotency-key-reused"), "{text}");
+    // Keys are the workspace's: another workspace's first request with the
+    // same key runs (and sends its own message).
+    let (_, other_use_case) =
+        support_pg::verified_use_case_as(&agent, "ws-2", &servers[1].base, "other.example");
+    let mut theirs = body.clone();
+    theirs["use-case"] = json!(other_use_case);
+    let (status, text, replayed) = post_with_key_as(
+        &agent,
+        "ws-2",
+        &servers[1].url("/messages"),
+        "reminder-42",
+        &theirs,
+    );
+    assert_eq!((status, replayed), (201, false), "{text}");
+    let other: Value = serde_json::from_str(&text).expect("JSON");
+    let other_id = other["message-id"].as_str().expect("id").to_string();
+    assert_ne!(other_id, id);
     // A key too long: 400.
     let long = "k".repeat(300);
     let (status, _, _) = post_with_key(&agent, &servers[0].url("/messages"), &long, &body);
@@ -464,12 +492,26 @@ fn one_idempotency_key_sends_once_across_two_replicas() {
         assert!(Instant::now() < deadline, "not delivered");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while expect(
+        &agent,
+        "GET",
+        &servers[0].url(&format!("/messages/{other_id}")),
+        None,
+        200,
+    )["state"]
+        != "delivered"
+    {
+        assert!(Instant::now() < deadline, "not delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut copies = HashMap::new();
     for n in 0..2 {
         outbox(&root_dir.join(format!("r{n}")), &mut copies);
     }
-    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(copies.len(), 2, "{copies:?}");
     assert_eq!(copies.get(&id), Some(&1));
+    assert_eq!(copies.get(&other_id), Some(&1));
     drop(servers);
     let _ = std::fs::remove_dir_all(&root_dir);
 }

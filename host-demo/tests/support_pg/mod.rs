@@ -246,9 +246,14 @@ fn platform() -> String {
 
 /// The headers of a call as [`WORKSPACE`].
 pub fn auth() -> [(&'static str, String); 2] {
+    auth_as(WORKSPACE)
+}
+
+/// The headers of a call as `workspace` (through the admin key).
+pub fn auth_as(workspace: &str) -> [(&'static str, String); 2] {
     [
         ("Authorization", format!("Bearer {ADMIN_KEY}")),
-        ("X-Mailroom-Workspace", WORKSPACE.to_string()),
+        ("X-Mailroom-Workspace", workspace.to_string()),
     ]
 }
 
@@ -366,7 +371,18 @@ pub fn call(
     url: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<(u16, serde_json::Value), ureq::Error> {
-    let [(a, a_value), (w, w_value)] = auth();
+    call_as(agent, WORKSPACE, method, url, body)
+}
+
+/// Like [`call`], as `workspace`.
+pub fn call_as(
+    agent: &ureq::Agent,
+    workspace: &str,
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, serde_json::Value), ureq::Error> {
+    let [(a, a_value), (w, w_value)] = auth_as(workspace);
     let mut response = match (method, body) {
         ("GET", _) => agent
             .get(url)
@@ -404,7 +420,19 @@ pub fn expect(
     body: Option<&serde_json::Value>,
     status: u16,
 ) -> serde_json::Value {
-    let (got, value) = call(agent, method, url, body).expect("the server answers");
+    expect_as(agent, WORKSPACE, method, url, body, status)
+}
+
+/// Like [`expect`], as `workspace`.
+pub fn expect_as(
+    agent: &ureq::Agent,
+    workspace: &str,
+    method: &str,
+    url: &str,
+    body: Option<&serde_json::Value>,
+    status: u16,
+) -> serde_json::Value {
+    let (got, value) = call_as(agent, workspace, method, url, body).expect("the server answers");
     assert_eq!(got, status, "{method} {url}: {value:#}");
     value
 }
@@ -412,7 +440,23 @@ pub fn expect(
 /// Creates and verifies a setup of `domain` (answers given in the request)
 /// and a transactional use case; returns (setup id, use case id).
 pub fn verified_use_case(agent: &ureq::Agent, base: &str, domain: &str) -> (String, String) {
+    verified_use_case_as(agent, WORKSPACE, base, domain)
+}
+
+/// Like [`verified_use_case`], in `workspace`.
+pub fn verified_use_case_as(
+    agent: &ureq::Agent,
+    workspace: &str,
+    base: &str,
+    domain: &str,
+) -> (String, String) {
     use serde_json::json;
+    let expect =
+        |agent: &ureq::Agent,
+         method: &str,
+         url: &str,
+         body: Option<&serde_json::Value>,
+         status: u16| { expect_as(agent, workspace, method, url, body, status) };
     let setup = expect(
         agent,
         "POST",
