@@ -150,15 +150,15 @@ pub struct Idempotency {
     pub max_body: usize,
 }
 
-/// The middleware (`axum::middleware::from_fn_with_state`), on `POST
-/// /messages` inside the tenant guard (it reads the caller's workspace);
-/// every other request passes.
+/// The middleware (`axum::middleware::from_fn_with_state`), on the tenant
+/// routes inside the tenant guard (it reads the caller's workspace): acts on
+/// `POST /messages`; every other request passes.
 pub async fn middleware(
     State(state): State<Idempotency>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST {
+    if request.method() != Method::POST || request.uri().path() != "/messages" {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER).cloned() else {

@@ -77,6 +77,7 @@ pub mod guard;
 pub mod host;
 pub mod http;
 pub mod idempotency;
+pub mod json;
 pub mod ops;
 pub mod queue;
 pub mod scenario;

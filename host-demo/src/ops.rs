@@ -1,18 +1,17 @@
-//! Operators' endpoints of `host-demo serve`, beside the API of
-//! [`crate::http`] (which keeps `GET /healthz`, the liveness probe):
+//! Operators' additions to the API of [`crate::http`], kept apart from it:
 //!
 //! | method and path | who | answer |
 //! | --- | --- | --- |
 //! | `GET /readyz` | public | 200 `{"status": "ready"}` once a read of the store answers; 503 with the store's error otherwise (readiness: take the replica out of the load balancer) |
 //! | `GET /messages/{id}` | ingest secret or admin key | the delivery state of a message the outbound queue took ([`crate::queue::delivery_state`]): 200 JSON; 404 when the queue never saw it |
+//! | `POST /messages` with `Idempotency-Key` | tenant | [`crate::idempotency`] |
 //!
 //! `GET /messages/{id}` is an operator's route, not a tenant's: the queue's
 //! records carry the envelope but not the workspace, so a tenant key could
 //! otherwise read another workspace's recipients.
 //!
-//! [`Hooks`] is what [`crate::http::router`] takes from here: these routes
-//! and the `Idempotency-Key` layer of `POST /messages`
-//! ([`crate::idempotency`]).
+//! [`READYZ`] and [`MESSAGE_STATE`] are entries of [`crate::http::ROUTES`];
+//! [`idempotent`] wraps the router's tenant routes.
 
 use std::sync::Arc;
 
@@ -22,70 +21,47 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::Mailroom;
-use crate::guard::{self, Guard};
 use crate::host::store::{StoreError, for_call};
+use crate::http::{Access, Route};
 
-/// The endpoints, one a line, for `host-demo serve --help`.
-pub const ENDPOINTS: &str = "\
-  GET    /readyz                                         200 when the store answers, else 503 (public)
-  GET    /messages/{id}                                  the outbound queue's delivery state (ingest secret or admin key)
-  POST   /messages with Idempotency-Key: K               a retry with K answers the first answer (24 h; 409 for another request)";
+/// `GET /readyz`.
+pub const READYZ: Route = Route {
+    method: "GET",
+    path: "/readyz",
+    access: Access::Public,
+    what: "readiness: the store answers a read: 200 {\"status\": \"ready\"}, else 503",
+    handler: || get(ready),
+};
 
-/// What the API's router takes from this module.
-pub struct Hooks {
-    mailroom: Arc<Mailroom>,
-    guard: Guard,
-}
+/// `GET /messages/{id}`.
+pub const MESSAGE_STATE: Route = Route {
+    method: "GET",
+    path: "/messages/{id}",
+    access: Access::Ingest,
+    what: "the outbound queue's delivery state of a message (404: never queued)",
+    handler: || get(message_state),
+};
 
-impl Hooks {
-    /// The hooks over `mailroom`, guarded by `guard` (the router's).
-    pub fn new(mailroom: &Arc<Mailroom>, guard: &Guard) -> Self {
-        Self {
-            mailroom: Arc::clone(mailroom),
-            guard: guard.clone(),
-        }
-    }
-
-    /// `route` (`POST /messages`) with the `Idempotency-Key` layer, inside
-    /// the tenant guard, so the key is the caller's workspace's.
-    pub fn idempotent<S: Clone + Send + Sync + 'static>(
-        &self,
-        route: MethodRouter<S>,
-    ) -> MethodRouter<S> {
-        let state = crate::idempotency::Idempotency {
-            mailroom: Arc::clone(&self.mailroom),
-            max_body: usize::try_from(self.guard.platform().max_bytes)
-                .unwrap_or(usize::MAX)
-                .saturating_add(1024 * 1024),
-        };
-        route.layer(middleware::from_fn_with_state(
-            state,
-            crate::idempotency::middleware,
-        ))
-    }
-
-    /// `/readyz` (public) and `GET /messages/{id}` (ingest), to merge into
-    /// the API's router.
-    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let public =
-            Router::new()
-                .route("/readyz", get(ready))
-                .route_layer(middleware::from_fn_with_state(
-                    self.guard.clone(),
-                    guard::public,
-                ));
-        let ingest = Router::new()
-            .route("/messages/{id}", get(message_state))
-            .route_layer(middleware::from_fn_with_state(
-                self.guard.clone(),
-                guard::ingest,
-            ));
-        public.merge(ingest).with_state(Arc::clone(&self.mailroom))
-    }
+/// `tenant` (the router's tenant routes) with the `Idempotency-Key` layer
+/// of `POST /messages` inside the tenant guard, so a key is the caller's
+/// workspace's; `max_body` is the router's body limit.
+pub fn idempotent<S: Clone + Send + Sync + 'static>(
+    tenant: Router<S>,
+    mailroom: &Arc<Mailroom>,
+    max_body: usize,
+) -> Router<S> {
+    let state = crate::idempotency::Idempotency {
+        mailroom: Arc::clone(mailroom),
+        max_body,
+    };
+    tenant.route_layer(middleware::from_fn_with_state(
+        state,
+        crate::idempotency::middleware,
+    ))
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
