@@ -15,13 +15,15 @@ rustup toolchain install 1.98 --profile minimal --component rustfmt,clippy \
 
 # Real peers the tests start: notmuch (a mail client's threading), dnsmasq
 # (a DNS server), curl (an HTTP client), dkimpy (an independent DKIM
-# verifier) and aiosmtpd (an SMTP server).
-if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null || ! command -v curl >/dev/null; then
+# verifier), aiosmtpd (an SMTP server) and PostgreSQL (the shared store of
+# many replicas; the tests initdb and start their own server).
+if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null || ! command -v curl >/dev/null ||
+  ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq notmuch dnsmasq-base curl
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq notmuch dnsmasq-base curl postgresql
   else
-    echo "install notmuch, dnsmasq and curl (Debian/Ubuntu: apt-get install notmuch dnsmasq-base curl)" >&2
+    echo "install notmuch, dnsmasq, curl and postgresql (Debian/Ubuntu: apt-get install notmuch dnsmasq-base curl postgresql)" >&2
     exit 1
   fi
 fi

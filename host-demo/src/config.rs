@@ -9,9 +9,11 @@ use anyhow::{Context, bail};
 
 use crate::Mailroom;
 use crate::host::maildir::MaildirTransport;
+use crate::host::postgres::PostgresStore;
 use crate::host::smtp::{SmtpSettings, SmtpTransport};
 use crate::host::sqlite::SqliteStore;
-use crate::host::store::{MemoryStore, SharedStore};
+use crate::host::store::{MemoryStore, SharedStore, shared};
+use crate::host::transport::SharedTransport;
 
 /// The SQLite file under [`Config::data_dir`].
 pub const SQLITE_FILE: &str = "mailroom.sqlite3";
@@ -29,6 +31,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The channel's storage (default SQLite); env `MAILROOM_STORE`.
     pub store: StoreKind,
+    /// The PostgreSQL database of `store = "postgres"`, e.g.
+    /// `postgres://mailroom:secret@db.internal:5432/mailroom`; env
+    /// `MAILROOM_POSTGRES_URL`.
+    pub postgres_url: Option<String>,
+    /// Connections per process to PostgreSQL (default 8): component calls
+    /// storing at once; env `MAILROOM_POSTGRES_POOL_SIZE`.
+    pub postgres_pool_size: u32,
     /// The SMTP relay, e.g. `smtp://user:pass@host:587?tls=starttls`; `None`
     /// writes outgoing mail to the Maildir `<data_dir>/outbox`; env
     /// `MAILROOM_SMTP_URL`.
@@ -55,6 +64,25 @@ pub struct Config {
     /// Cap on one call's running time, in milliseconds (default 30000); env
     /// `MAILROOM_MAX_CALL_TIME_MS`.
     pub max_call_time_ms: u64,
+    /// Whether `serve` queues outbound mail in the store and delivers it
+    /// from workers with retries (default true; see [`crate::queue`]); env
+    /// `MAILROOM_QUEUE` (`true`/`false`).
+    pub queue: bool,
+    /// The first retry's delay in seconds, doubled per attempt (default
+    /// 300); env `MAILROOM_QUEUE_RETRY_BASE_SECS`.
+    pub queue_retry_base_secs: u64,
+    /// The longest delay between attempts in seconds (default 4000); env
+    /// `MAILROOM_QUEUE_RETRY_MAX_SECS`.
+    pub queue_retry_max_secs: u64,
+    /// How long a message is retried, in seconds, before it is given up as a
+    /// soft bounce (default 432000, 5 days); env `MAILROOM_QUEUE_LIFETIME_SECS`.
+    pub queue_lifetime_secs: u64,
+    /// How long a worker holds a message it submits, in seconds (default
+    /// 120; more than `smtp-timeout-secs`); env `MAILROOM_QUEUE_LEASE_SECS`.
+    pub queue_lease_secs: u64,
+    /// How often a worker looks for due messages, in milliseconds (default
+    /// 1000); env `MAILROOM_QUEUE_POLL_MS`.
+    pub queue_poll_ms: u64,
     /// The platform API's trust boundary and bounds (`serve`): the TOML
     /// table `[platform]`.
     pub platform: Platform,
@@ -136,6 +164,19 @@ pub enum StoreKind {
     Sqlite,
     /// [`MemoryStore`]: lost when the process exits.
     Memory,
+    /// [`PostgresStore`] at `postgres-url`: shared by any number of replicas.
+    Postgres,
+}
+
+impl StoreKind {
+    /// The name in the settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Memory => "memory",
+            StoreKind::Postgres => "postgres",
+        }
+    }
 }
 
 impl Default for Config {
@@ -143,6 +184,8 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("mailroom-data"),
             store: StoreKind::Sqlite,
+            postgres_url: None,
+            postgres_pool_size: crate::host::postgres::DEFAULT_POOL_SIZE,
             smtp_url: None,
             smtp_timeout_secs: 30,
             listen: "127.0.0.1:8080".to_string(),
@@ -151,6 +194,12 @@ impl Default for Config {
             nameserver: None,
             max_memory_mib: 512,
             max_call_time_ms: 30_000,
+            queue: true,
+            queue_retry_base_secs: 300,
+            queue_retry_max_secs: 4000,
+            queue_lifetime_secs: 5 * 86_400,
+            queue_lease_secs: 120,
+            queue_poll_ms: 1000,
             platform: Platform::default(),
         }
     }
@@ -201,8 +250,16 @@ impl Config {
             self.store = match v.as_str() {
                 "sqlite" => StoreKind::Sqlite,
                 "memory" => StoreKind::Memory,
-                _ => bail!("MAILROOM_STORE={v:?}: expected \"sqlite\" or \"memory\""),
+                "postgres" => StoreKind::Postgres,
+                _ => bail!("MAILROOM_STORE={v:?}: expected \"sqlite\", \"memory\" or \"postgres\""),
             };
+        }
+        if let Some(v) = get("MAILROOM_POSTGRES_URL") {
+            self.postgres_url = Some(v);
+        }
+        if let Some(v) = number("MAILROOM_POSTGRES_POOL_SIZE")? {
+            self.postgres_pool_size = u32::try_from(v)
+                .with_context(|| format!("MAILROOM_POSTGRES_POOL_SIZE={v} is too large"))?;
         }
         if let Some(v) = get("MAILROOM_SMTP_URL") {
             self.smtp_url = Some(v);
@@ -227,6 +284,28 @@ impl Config {
         }
         if let Some(v) = number("MAILROOM_MAX_CALL_TIME_MS")? {
             self.max_call_time_ms = v;
+        }
+        if let Some(v) = get("MAILROOM_QUEUE") {
+            self.queue = match v.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("MAILROOM_QUEUE={v:?}: expected true or false"),
+            };
+        }
+        if let Some(v) = number("MAILROOM_QUEUE_RETRY_BASE_SECS")? {
+            self.queue_retry_base_secs = v;
+        }
+        if let Some(v) = number("MAILROOM_QUEUE_RETRY_MAX_SECS")? {
+            self.queue_retry_max_secs = v;
+        }
+        if let Some(v) = number("MAILROOM_QUEUE_LIFETIME_SECS")? {
+            self.queue_lifetime_secs = v;
+        }
+        if let Some(v) = number("MAILROOM_QUEUE_LEASE_SECS")? {
+            self.queue_lease_secs = v;
+        }
+        if let Some(v) = number("MAILROOM_QUEUE_POLL_MS")? {
+            self.queue_poll_ms = v;
         }
         let small = |name: &str, v: u64| {
             u32::try_from(v).with_context(|| format!("{name}={v} is too large"))
@@ -280,6 +359,18 @@ impl Config {
 
     /// Checks what can be checked without side effects.
     fn validate(&self) -> anyhow::Result<()> {
+        match (&self.store, &self.postgres_url) {
+            (StoreKind::Postgres, None) => {
+                bail!("store = \"postgres\" needs postgres-url (MAILROOM_POSTGRES_URL)")
+            }
+            (_, Some(url)) => {
+                crate::host::postgres::parse_url(url).context("postgres-url")?;
+            }
+            _ => {}
+        }
+        if self.postgres_pool_size == 0 {
+            bail!("postgres-pool-size must be at least 1");
+        }
         if let Some(url) = &self.smtp_url {
             SmtpSettings::parse(url).context("smtp-url")?;
         }
@@ -303,6 +394,21 @@ impl Config {
         self.max_memory_bytes()?;
         if self.max_call_time_ms == 0 {
             bail!("max-call-time-ms must be at least 1");
+        }
+        if self.queue_retry_base_secs == 0 || self.queue_retry_max_secs < self.queue_retry_base_secs
+        {
+            bail!("queue-retry-base-secs must be at least 1 and at most queue-retry-max-secs");
+        }
+        if self.queue_lease_secs <= self.smtp_timeout_secs {
+            bail!(
+                "queue-lease-secs ({}) must exceed smtp-timeout-secs ({}): a submit must end \
+                 before its lease can pass to another worker",
+                self.queue_lease_secs,
+                self.smtp_timeout_secs
+            );
+        }
+        if self.queue_poll_ms == 0 {
+            bail!("queue-poll-ms must be at least 1");
         }
         let p = &self.platform;
         for (name, secret) in [
@@ -348,14 +454,6 @@ impl Config {
             .with_context(|| format!("max-memory-mib {} is too large", self.max_memory_mib))
     }
 
-    /// The store these settings name, opened (SQLite: created if missing).
-    pub fn open_store(&self) -> anyhow::Result<SharedStore> {
-        Ok(match self.store {
-            StoreKind::Sqlite => crate::host::store::shared(SqliteStore::open(self.sqlite_path())?),
-            StoreKind::Memory => crate::host::store::shared(MemoryStore::new()),
-        })
-    }
-
     /// The SQLite file: `<data_dir>/mailroom.sqlite3`.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join(SQLITE_FILE)
@@ -366,24 +464,66 @@ impl Config {
         self.data_dir.join(OUTBOX_DIR)
     }
 
+    /// The PostgreSQL store of `postgres-url`, connected, its schema created
+    /// or checked.
+    pub fn postgres_store(&self) -> anyhow::Result<PostgresStore> {
+        let url = self
+            .postgres_url
+            .as_deref()
+            .context("store = \"postgres\" needs postgres-url (MAILROOM_POSTGRES_URL)")?;
+        PostgresStore::connect(url, self.postgres_pool_size)
+    }
+
     /// A `Mailroom` built on these settings: the default component, memory
     /// and call-time caps, the SQLite store at `<data_dir>/mailroom.sqlite3`
     /// (or memory), and the SMTP relay or the Maildir outbox.
     pub fn mailroom(&self) -> anyhow::Result<Mailroom> {
         self.validate()?;
-        let mut builder = Mailroom::builder()
+        self.builder()?
+            .shared_store(self.open_store()?)
+            .shared_transport(self.transport()?)
+            .build()
+    }
+
+    /// A builder with the component's caps from these settings.
+    pub fn builder(&self) -> anyhow::Result<crate::MailroomBuilder> {
+        Ok(Mailroom::builder()
             .max_memory(self.max_memory_bytes()?)
-            .max_call_time(Duration::from_millis(self.max_call_time_ms));
-        builder = builder.shared_store(self.open_store()?);
-        builder = match &self.smtp_url {
+            .max_call_time(Duration::from_millis(self.max_call_time_ms)))
+    }
+
+    /// The store these settings name, opened (SQLite: created if missing;
+    /// PostgreSQL: connected, its schema created or checked).
+    pub fn open_store(&self) -> anyhow::Result<SharedStore> {
+        Ok(match self.store {
+            StoreKind::Sqlite => shared(SqliteStore::open(self.sqlite_path())?),
+            StoreKind::Memory => shared(MemoryStore::new()),
+            StoreKind::Postgres => shared(self.postgres_store()?),
+        })
+    }
+
+    /// The transport these settings describe: the SMTP relay, or the
+    /// Maildir outbox.
+    pub fn transport(&self) -> anyhow::Result<SharedTransport> {
+        Ok(match &self.smtp_url {
             Some(url) => {
                 let mut settings = SmtpSettings::parse(url).context("smtp-url")?;
                 settings.timeout = Duration::from_secs(self.smtp_timeout_secs);
-                builder.transport(SmtpTransport::new(&settings)?)
+                crate::host::transport::shared(SmtpTransport::new(&settings)?)
             }
-            None => builder.transport(MaildirTransport::new(self.outbox_dir())?),
-        };
-        builder.build()
+            None => crate::host::transport::shared(MaildirTransport::new(self.outbox_dir())?),
+        })
+    }
+
+    /// The outbound queue's schedule and leases.
+    pub fn queue_settings(&self) -> crate::queue::QueueSettings {
+        crate::queue::QueueSettings {
+            retry_base: Duration::from_secs(self.queue_retry_base_secs),
+            retry_max: Duration::from_secs(self.queue_retry_max_secs),
+            lifetime: Duration::from_secs(self.queue_lifetime_secs),
+            lease: Duration::from_secs(self.queue_lease_secs),
+            poll: Duration::from_millis(self.queue_poll_ms),
+        }
     }
 
     /// A documented example file (TOML) with every setting, for `--help` and
@@ -395,9 +535,21 @@ impl Config {
 # env MAILROOM_DATA_DIR
 data-dir = "mailroom-data"
 
-# "sqlite" (durable, <data-dir>/mailroom.sqlite3) or "memory".
+# "sqlite" (durable, <data-dir>/mailroom.sqlite3, one process), "postgres"
+# (postgres-url: shared by any number of `serve` replicas) or "memory".
 # env MAILROOM_STORE
 store = "sqlite"
+
+# The PostgreSQL database of store = "postgres" (a URL or a key=value
+# connection string; no TLS: connect over a local network or a TLS proxy).
+# The host creates its table and records the schema version on start, or
+# with `host-demo migrate`; it refuses a database of a newer schema.
+# env MAILROOM_POSTGRES_URL
+# postgres-url = "postgres://mailroom:secret@127.0.0.1:5432/mailroom"
+
+# Connections per process to PostgreSQL: component calls storing at once.
+# env MAILROOM_POSTGRES_POOL_SIZE
+postgres-pool-size = 8
 
 # The SMTP relay for outgoing mail. Without it, messages are written to the
 # Maildir <data-dir>/outbox. Forms:
@@ -438,6 +590,27 @@ max-memory-mib = 512
 # Cap on one call's running time, in milliseconds.
 # env MAILROOM_MAX_CALL_TIME_MS
 max-call-time-ms = 30000
+
+# `serve` queues outbound mail in the store (a send answers once the message
+# is durable) and delivers it from workers in every replica, retrying when
+# the relay is unavailable: the first retry after queue-retry-base-secs,
+# doubling up to queue-retry-max-secs (less up to 20 % jitter), given up as
+# a soft bounce after queue-lifetime-secs (Postfix's defaults: 300 s,
+# 4000 s, 5 days). false delivers during the send, as `demo` and `receive`
+# always do.
+# env MAILROOM_QUEUE, MAILROOM_QUEUE_RETRY_BASE_SECS,
+# MAILROOM_QUEUE_RETRY_MAX_SECS, MAILROOM_QUEUE_LIFETIME_SECS
+queue = true
+queue-retry-base-secs = 300
+queue-retry-max-secs = 4000
+queue-lifetime-secs = 432000
+
+# How long a worker holds a message it is submitting (more than
+# smtp-timeout-secs: a worker that dies mid-submit leaves it to another
+# worker after this), and how often workers look for due messages.
+# env MAILROOM_QUEUE_LEASE_SECS, MAILROOM_QUEUE_POLL_MS
+queue-lease-secs = 120
+queue-poll-ms = 1000
 
 # The platform API (host-demo serve): who may call it and how much.
 # README, "The platform API". Each key also has an env variable,

@@ -77,7 +77,10 @@ pub mod config;
 pub mod guard;
 pub mod host;
 pub mod http;
+pub mod idempotency;
 pub mod json;
+pub mod ops;
+pub mod queue;
 pub mod scenario;
 
 use std::fs;
@@ -298,9 +301,16 @@ impl MailroomBuilder {
         self
     }
 
-    /// The channel's storage, already shared (e.g. with the API keys).
+    /// The channel's storage, already shared (with the API keys and the
+    /// outbound queue's workers).
     pub fn shared_store(mut self, store: SharedStore) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The channel's transport, shared with other users of the same handle.
+    pub fn shared_transport(mut self, transport: SharedTransport) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -489,7 +499,7 @@ impl Mailroom {
                 wasi: wasi.build(),
                 table: ResourceTable::new(),
                 limits,
-                store: Arc::clone(&self.store),
+                store: host::store::for_call(&self.store),
                 transport: Arc::clone(&self.transport),
                 random: self.random.clone(),
             },

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use host_demo::config::{Config, StoreKind};
+use host_demo::config::Config;
 use host_demo::inbound::Envelope;
 use host_demo::{Limits, Mailroom, canonical, http};
 use serde_json::Value;
@@ -35,10 +35,14 @@ target/mailroom-cache/.";
 
 const SETTINGS: &str = "\
 Settings: the defaults, then the TOML file given with --config, then the
-environment: MAILROOM_DATA_DIR, MAILROOM_STORE (sqlite|memory),
+environment: MAILROOM_DATA_DIR, MAILROOM_STORE (sqlite|memory|postgres),
+MAILROOM_POSTGRES_URL, MAILROOM_POSTGRES_POOL_SIZE,
 MAILROOM_SMTP_URL, MAILROOM_SMTP_TIMEOUT, MAILROOM_LISTEN,
 MAILROOM_INBOUND_HOST, MAILROOM_UNSUBSCRIBE_BASE, MAILROOM_NAMESERVER,
-MAILROOM_MAX_MEMORY_MIB, MAILROOM_MAX_CALL_TIME_MS (an empty variable counts
+MAILROOM_MAX_MEMORY_MIB, MAILROOM_MAX_CALL_TIME_MS, MAILROOM_QUEUE,
+MAILROOM_QUEUE_RETRY_BASE_SECS, MAILROOM_QUEUE_RETRY_MAX_SECS,
+MAILROOM_QUEUE_LIFETIME_SECS, MAILROOM_QUEUE_LEASE_SECS, MAILROOM_QUEUE_POLL_MS
+(an empty variable counts
 as unset). `host-demo config` prints the effective settings, `host-demo
 config --example` a documented file. The component is
 target/wasm32-wasip2/release/guest.wasm in the workspace or
@@ -62,6 +66,14 @@ free port). SIGINT or SIGTERM stops it after the requests in flight.
 
 Endpoints:
 ";
+
+const MIGRATE_HELP: &str = "\
+Connects to postgres-url (MAILROOM_POSTGRES_URL), creates the mailroom tables
+when the database has none, records the schema version, and prints what it
+did. A database whose schema is newer than this host is refused (exit 1):
+upgrade the host first. `serve` does the same on start, so running it is
+only needed to prepare a database before the first replica starts. Replicas
+starting at once take turns (an advisory lock).";
 
 const RECEIVE_HELP: &str = "\
 For a Postfix pipe(8) transport, e.g. in master.cf:
@@ -109,6 +121,9 @@ enum Command {
     /// Print the effective settings as TOML, or a documented example file.
     #[command(after_help = SETTINGS)]
     Config(ConfigArgs),
+    /// Create or check the PostgreSQL schema of store = "postgres".
+    #[command(after_help = MIGRATE_HELP)]
+    Migrate,
     /// Manage the API keys of `serve` (kept in the channel's store).
     #[command(subcommand, after_help = KEYS_HELP)]
     Keys(KeysCommand),
@@ -234,6 +249,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => keys(config, &command),
         Command::Receive(args) => return receive(config, &args),
         Command::Config(args) => show_config(config, &args),
+        Command::Migrate => migrate(config),
     };
     result.unwrap_or_else(|e| {
         eprintln!("host-demo: error: {e:#}");
@@ -342,6 +358,17 @@ fn receive(file: Option<&Path>, args: &ReceiveArgs) -> ExitCode {
     }
 }
 
+fn migrate(file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file)?;
+    let url = config
+        .postgres_url
+        .as_deref()
+        .context("migrate needs postgres-url (MAILROOM_POSTGRES_URL)")?;
+    let done = host_demo::host::postgres::migrate(url)?;
+    write_stdout(format!("{done}\n").as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn keys(file: Option<&Path>, command: &KeysCommand) -> anyhow::Result<ExitCode> {
     let config = Config::load(file)?;
     let store = config.open_store()?;
@@ -406,11 +433,12 @@ fn settings_toml(c: &Config) -> String {
         "data-dir = {}\n",
         quoted(&c.data_dir.to_string_lossy())
     ));
-    let store = match c.store {
-        StoreKind::Sqlite => "sqlite",
-        StoreKind::Memory => "memory",
-    };
-    out.push_str(&format!("store = {}\n", quoted(store)));
+    out.push_str(&format!("store = {}\n", quoted(c.store.name())));
+    out.push_str(&optional(
+        "postgres-url",
+        &c.postgres_url.as_deref().map(masked),
+    ));
+    out.push_str(&format!("postgres-pool-size = {}\n", c.postgres_pool_size));
     out.push_str(&optional("smtp-url", &c.smtp_url.as_deref().map(masked)));
     out.push_str(&format!("smtp-timeout-secs = {}\n", c.smtp_timeout_secs));
     out.push_str(&format!("listen = {}\n", quoted(&c.listen)));
@@ -419,6 +447,21 @@ fn settings_toml(c: &Config) -> String {
     out.push_str(&optional("nameserver", &c.nameserver));
     out.push_str(&format!("max-memory-mib = {}\n", c.max_memory_mib));
     out.push_str(&format!("max-call-time-ms = {}\n", c.max_call_time_ms));
+    out.push_str(&format!("queue = {}\n", c.queue));
+    out.push_str(&format!(
+        "queue-retry-base-secs = {}\n",
+        c.queue_retry_base_secs
+    ));
+    out.push_str(&format!(
+        "queue-retry-max-secs = {}\n",
+        c.queue_retry_max_secs
+    ));
+    out.push_str(&format!(
+        "queue-lifetime-secs = {}\n",
+        c.queue_lifetime_secs
+    ));
+    out.push_str(&format!("queue-lease-secs = {}\n", c.queue_lease_secs));
+    out.push_str(&format!("queue-poll-ms = {}\n", c.queue_poll_ms));
     let p = &c.platform;
     let secret = |key: &str, value: &Option<String>| match value {
         Some(_) => format!("{key} = \"****************\"\n"),

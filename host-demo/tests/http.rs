@@ -263,7 +263,17 @@ fn curl_performs_the_one_click_unsubscribe() {
         .unwrap_or_else(|| panic!("{url} is not under {UNSUBSCRIBE_BASE}"));
     let local = server.url(&format!("/unsubscribe/{token}"));
 
-    // The outbox holds the signed message with both RFC 8058 headers.
+    // The outbox holds the signed message with both RFC 8058 headers, once
+    // the outbound queue delivered it.
+    let state_url = server.url(&format!(
+        "/messages/{}",
+        sent["message-id"].as_str().expect("id")
+    ));
+    let wait = Instant::now() + Duration::from_secs(30);
+    while expect(&agent, "GET", &state_url, None, 200)["state"] != "delivered" {
+        assert!(Instant::now() < wait, "not delivered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let outbox: Vec<String> = std::fs::read_dir(data.join("outbox/new"))
         .expect("the Maildir outbox")
         .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
@@ -542,7 +552,10 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     const PRELUDE: usize = 105;
 
     let data = temp_dir("sigkill");
-    let mut server = start(&data);
+    // A short queue lease: what the killed server was delivering is
+    // delivered by the restarted one 5 s later.
+    const QUEUE: &str = "queue-lease-secs = 5\nsmtp-timeout-secs = 2\n";
+    let mut server = start_with(&data, QUEUE);
     let agent = common::agent();
     let (setup, use_case) = verified_use_case(&agent, &server, "busy.example", "transactional");
     let root = expect(
@@ -650,7 +663,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     }
     server.kill();
     let killed_at = count.load(Ordering::SeqCst);
-    server = start(&data);
+    server = start_with(&data, QUEUE);
     *base.lock().expect("base") = server.base.clone();
 
     for sender in senders {
@@ -659,9 +672,23 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
             .expect("a sender panicked")
             .expect("a sender failed");
     }
+    let acked = acked.lock().expect("acked").clone();
+    // The outbound queue delivers into the outbox after the send answered
+    // (what the killed server had queued, the restarted one delivers).
+    let wait = Instant::now() + Duration::from_secs(60);
+    for sent in &acked {
+        loop {
+            let url = server.url(&format!("/messages/{}", sent.id));
+            let state = expect(&agent, "GET", &url, None, 200);
+            if state["state"] == "delivered" {
+                break;
+            }
+            assert!(Instant::now() < wait, "{} not delivered: {state}", sent.id);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     let log = server.log.lock().expect("log").join("\n");
     server.kill();
-    let acked = acked.lock().expect("acked").clone();
     assert_eq!(acked.len(), SENDERS * PER_SENDER);
     assert!(killed_at < acked.len(), "the kill came before the end");
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod dns;
 pub(crate) mod limits;
 pub mod maildir;
+pub mod postgres;
 pub mod random;
 pub mod smtp;
 pub mod sqlite;

@@ -27,6 +27,30 @@ pub trait Store: Send {
     /// after `cursor` (exclusive) when given; the page's cursor is set when
     /// more keys follow.
     fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError>;
+    /// A handle of its own for one component call, for a store whose
+    /// handles may work at once (a connection pool); `None` (the default)
+    /// shares this one, behind its lock, with every call.
+    fn fork(&self) -> Option<Box<dyn Store>> {
+        None
+    }
+}
+
+impl Store for Box<dyn Store> {
+    fn get(&mut self, key: &str) -> Result<Option<Entry>, StoreError> {
+        (**self).get(key)
+    }
+    fn put(&mut self, key: &str, value: &[u8], expect: Expect) -> Result<u64, StoreError> {
+        (**self).put(key, value, expect)
+    }
+    fn delete(&mut self, key: &str, expect: Expect) -> Result<(), StoreError> {
+        (**self).delete(key, expect)
+    }
+    fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError> {
+        (**self).list(prefix, cursor, limit)
+    }
+    fn fork(&self) -> Option<Box<dyn Store>> {
+        (**self).fork()
+    }
 }
 
 /// A store shared by every call of one [`Mailroom`](crate::Mailroom).
@@ -35,6 +59,16 @@ pub type SharedStore = Arc<Mutex<dyn Store>>;
 /// Wraps a store for sharing.
 pub fn shared(store: impl Store + 'static) -> SharedStore {
     Arc::new(Mutex::new(store))
+}
+
+/// The store one component call uses: a handle of its own when the store
+/// can [`fork`](Store::fork), else `shared` itself.
+pub fn for_call(shared: &SharedStore) -> SharedStore {
+    let forked = shared.lock().ok().and_then(|store| store.fork());
+    match forked {
+        Some(handle) => Arc::new(Mutex::new(handle)),
+        None => Arc::clone(shared),
+    }
 }
 
 /// An in-memory store: a `BTreeMap`, so keys are in byte order.

@@ -110,7 +110,7 @@ pub struct Route {
     pub access: Access,
     /// The component call and the success status.
     pub what: &'static str,
-    handler: fn() -> MethodRouter<App>,
+    pub(crate) handler: fn() -> MethodRouter<App>,
 }
 
 /// Every route of the API, in the order `--help` lists them.
@@ -311,6 +311,8 @@ pub const ROUTES: &[Route] = &[
         what: "the store answers a read: 200 {\"status\": \"ok\"}, else 503",
         handler: || get(healthz),
     },
+    crate::ops::READYZ,
+    crate::ops::MESSAGE_STATE,
 ];
 
 /// The endpoints, one a line, for `host-demo serve --help`.
@@ -418,6 +420,14 @@ pub struct App {
     defaults: Arc<Defaults>,
 }
 
+/// The channel of [`App`], for handlers outside this module
+/// ([`crate::ops`]).
+impl axum::extract::FromRef<App> for Arc<Mailroom> {
+    fn from_ref(app: &App) -> Self {
+        Arc::clone(&app.mailroom)
+    }
+}
+
 /// The API's routes over `mailroom` ([`ROUTES`]), each behind the guard of
 /// its [`Access`].
 pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults, platform: &Platform) -> Router {
@@ -438,7 +448,7 @@ pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults, platform: &Platform) 
     let body_limit = usize::try_from(platform.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(1024 * 1024);
-    tenant
+    crate::ops::idempotent(tenant, &app.mailroom, body_limit)
         .route_layer(middleware::from_fn_with_state(guard.clone(), guard::tenant))
         .merge(ingest.route_layer(middleware::from_fn_with_state(guard.clone(), guard::ingest)))
         .merge(public.route_layer(middleware::from_fn_with_state(guard.clone(), guard::public)))
@@ -458,16 +468,16 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let defaults = Defaults::from_config(config)?;
     let mailroom = match tokio::runtime::Handle::current().runtime_flavor() {
         tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| config.mailroom())?
+            tokio::task::block_in_place(|| crate::queue::serve_mailroom(config))?
         }
-        _ => config.mailroom()?,
+        _ => crate::queue::serve_mailroom(config)?,
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr().context("the bound address")?;
     eprintln!("listening on http://{address}");
-    let router = router(Arc::new(mailroom), defaults, &config.platform);
+    let router = router(mailroom, defaults, &config.platform);
     guard::serve(listener, router, &config.platform, shutdown_signal())
         .await
         .context("serving HTTP")
