@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::Mailroom;
 use crate::host::maildir::MaildirTransport;
 use crate::host::smtp::{SmtpSettings, SmtpTransport};
 use crate::host::sqlite::SqliteStore;
 use crate::host::store::MemoryStore;
+use crate::{InstancePool, Mailroom};
 
 /// The SQLite file under [`Config::data_dir`].
 pub const SQLITE_FILE: &str = "mailroom.sqlite3";
@@ -55,6 +55,14 @@ pub struct Config {
     /// Cap on one call's running time, in milliseconds (default 30000); env
     /// `MAILROOM_MAX_CALL_TIME_MS`.
     pub max_call_time_ms: u64,
+    /// Instances wasmtime's pooling allocator holds at once (default 32):
+    /// calls beyond wait for a slot; 0 allocates a fresh memory per call
+    /// instead (no pool); env `MAILROOM_INSTANCE_POOL`.
+    pub instance_pool: u32,
+    /// MiB of each pooled linear memory zeroed in place and kept resident
+    /// after a call, rather than returned to the kernel (default 16); env
+    /// `MAILROOM_KEEP_RESIDENT_MIB`.
+    pub keep_resident_mib: u64,
 }
 
 /// Which storage backs the channel.
@@ -80,6 +88,8 @@ impl Default for Config {
             nameserver: None,
             max_memory_mib: 512,
             max_call_time_ms: 30_000,
+            instance_pool: crate::engine::DEFAULT_POOL_INSTANCES,
+            keep_resident_mib: (crate::engine::DEFAULT_KEEP_RESIDENT / (1024 * 1024)) as u64,
         }
     }
 }
@@ -156,6 +166,13 @@ impl Config {
         if let Some(v) = number("MAILROOM_MAX_CALL_TIME_MS")? {
             self.max_call_time_ms = v;
         }
+        if let Some(v) = number("MAILROOM_INSTANCE_POOL")? {
+            self.instance_pool = u32::try_from(v)
+                .with_context(|| format!("MAILROOM_INSTANCE_POOL={v} is too large"))?;
+        }
+        if let Some(v) = number("MAILROOM_KEEP_RESIDENT_MIB")? {
+            self.keep_resident_mib = v;
+        }
         Ok(())
     }
 
@@ -185,6 +202,7 @@ impl Config {
         if self.max_call_time_ms == 0 {
             bail!("max-call-time-ms must be at least 1");
         }
+        self.instance_pool()?;
         Ok(())
     }
 
@@ -194,6 +212,27 @@ impl Config {
             .checked_mul(1024 * 1024)
             .and_then(|b| usize::try_from(b).ok())
             .with_context(|| format!("max-memory-mib {} is too large", self.max_memory_mib))
+    }
+
+    /// How the engine allocates instances:
+    /// [`instance_pool`](Self::instance_pool) slots of the memory cap, or
+    /// on demand when it is 0.
+    pub fn instance_pool(&self) -> anyhow::Result<InstancePool> {
+        if self.instance_pool == 0 {
+            return Ok(InstancePool::OnDemand);
+        }
+        let keep_resident = self
+            .keep_resident_mib
+            .checked_mul(1024 * 1024)
+            .and_then(|b| usize::try_from(b).ok())
+            .with_context(|| {
+                format!("keep-resident-mib {} is too large", self.keep_resident_mib)
+            })?;
+        Ok(InstancePool::Pooling {
+            instances: self.instance_pool,
+            keep_resident,
+            max_memory: self.max_memory_bytes()?,
+        })
     }
 
     /// The SQLite file: `<data_dir>/mailroom.sqlite3`.
@@ -213,7 +252,8 @@ impl Config {
         self.validate()?;
         let mut builder = Mailroom::builder()
             .max_memory(self.max_memory_bytes()?)
-            .max_call_time(Duration::from_millis(self.max_call_time_ms));
+            .max_call_time(Duration::from_millis(self.max_call_time_ms))
+            .instance_pool(self.instance_pool()?);
         builder = match self.store {
             StoreKind::Sqlite => builder.store(SqliteStore::open(self.sqlite_path())?),
             StoreKind::Memory => builder.store(MemoryStore::new()),
@@ -281,6 +321,17 @@ max-memory-mib = 512
 # Cap on one call's running time, in milliseconds.
 # env MAILROOM_MAX_CALL_TIME_MS
 max-call-time-ms = 30000
+
+# Instances wasmtime's pooling allocator holds at once, each with a linear
+# memory slot of max-memory-mib reserved (address space, not RAM); calls
+# beyond wait for a free slot. 0: no pool, a fresh memory for every call.
+# env MAILROOM_INSTANCE_POOL
+instance-pool = 32
+
+# MiB of each pooled linear memory zeroed in place after a call and kept
+# resident (faster reuse) rather than returned to the kernel.
+# env MAILROOM_KEEP_RESIDENT_MIB
+keep-resident-mib = 16
 "#;
 }
 

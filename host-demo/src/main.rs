@@ -334,6 +334,8 @@ fn settings_toml(c: &Config) -> String {
     out.push_str(&optional("nameserver", &c.nameserver));
     out.push_str(&format!("max-memory-mib = {}\n", c.max_memory_mib));
     out.push_str(&format!("max-call-time-ms = {}\n", c.max_call_time_ms));
+    out.push_str(&format!("instance-pool = {}\n", c.instance_pool));
+    out.push_str(&format!("keep-resident-mib = {}\n", c.keep_resident_mib));
     out
 }
 
