@@ -475,10 +475,8 @@ fn send_all(mailroom: &Mailroom, rounds: usize) -> anyhow::Result<Value> {
 /// round (prime search takes longer for some seeds than others).
 fn keygen(base: &Mailroom, rounds: usize) -> anyhow::Result<Value> {
     let options = setups_options();
-    let mut seed = 100u64;
     let (mut native, mut wasm) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        seed += 1;
+    for (round, seed) in (0..rounds).zip(101u64..) {
         let native_run = || -> anyhow::Result<f64> {
             let mut store = guest::store::MemoryStore::default();
             let mut env = guest::env::FixedEnv::new(1_772_442_000, seed);

@@ -59,8 +59,8 @@ pub struct Config {
     /// calls beyond wait for a slot; 0 allocates a fresh memory per call
     /// instead (no pool); env `MAILROOM_INSTANCE_POOL`.
     pub instance_pool: u32,
-    /// MiB of each pooled linear memory zeroed in place and kept resident
-    /// after a call, rather than returned to the kernel (default 16); env
+    /// MiB of each pooled linear memory reset in place and kept resident
+    /// after a call, rather than returned to the kernel (default 0); env
     /// `MAILROOM_KEEP_RESIDENT_MIB`.
     pub keep_resident_mib: u64,
 }
@@ -328,10 +328,11 @@ max-call-time-ms = 30000
 # env MAILROOM_INSTANCE_POOL
 instance-pool = 32
 
-# MiB of each pooled linear memory zeroed in place after a call and kept
-# resident (faster reuse) rather than returned to the kernel.
+# MiB of each pooled linear memory reset in place after a call and kept
+# resident rather than returned to the kernel: pays for large messages,
+# costs for small ones (BENCHMARKS.md).
 # env MAILROOM_KEEP_RESIDENT_MIB
-keep-resident-mib = 16
+keep-resident-mib = 0
 "#;
 }
 

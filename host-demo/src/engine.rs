@@ -5,10 +5,10 @@
 //! leaves in linear memory is seen by the next), but the instance comes from
 //! wasmtime's pooling allocator: its linear memory is a slot reserved once,
 //! initialised copy-on-write from the compiled component's data image, and
-//! reset after the call by zeroing the first [`InstancePool::keep_resident`]
-//! bytes in place (the rest is returned to the kernel with `madvise`). That
-//! replaces the `mmap`, page faults and `munmap` of a brand-new memory on
-//! every call. See BENCHMARKS.md for what it saves.
+//! reset after the call: up to `keep_resident` bytes in place (kept
+//! resident), the rest returned to the kernel with `madvise`. That replaces
+//! the `mmap` and `munmap` of a brand-new memory on every call. See
+//! BENCHMARKS.md for what it saves.
 //!
 //! The pool holds [`InstancePool::instances`] instances at once; a call that
 //! finds every slot taken waits for one (see [`Slots`]) rather than failing.
@@ -24,9 +24,14 @@ use wasmtime::{
 /// run at once on one loaded component; more wait for a slot).
 pub const DEFAULT_POOL_INSTANCES: u32 = 32;
 
-/// Default bytes of each pooled linear memory kept resident (zeroed in place
-/// rather than returned to the kernel) after a call: 16 MiB.
-pub const DEFAULT_KEEP_RESIDENT: usize = 16 * 1024 * 1024;
+/// Default bytes of each pooled linear memory kept resident (reset in place
+/// rather than returned to the kernel) after a call: none. Measured on the
+/// real-mail corpus (BENCHMARKS.md), resetting the resident pages in place
+/// costs more than faulting them in again: on the kernels tried, wasmtime's
+/// dirty-page scan finds every resident page dirty, so each call resets the
+/// whole resident memory (at least 1.5 MiB) with `memset`. It pays for
+/// large messages (10 % on the attachment-heavy bench corpus at 16 MiB).
+pub const DEFAULT_KEEP_RESIDENT: usize = 0;
 
 /// How the engine allocates the instances of calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
