@@ -43,6 +43,59 @@ pub fn reply(parent: &[u8], unix_seconds: i64, random: u8) -> Vec<u8> {
     index
 }
 
+/// A decoded index (MS-OXOMSG 2.2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The header block's time: a FILETIME with its low 24 bits zero.
+    pub time: u64,
+    /// The conversation's GUID.
+    pub guid: [u8; 16],
+    /// One per reply, oldest first.
+    pub children: Vec<Child>,
+}
+
+/// A child block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Child {
+    /// The time after the header block's, in FILETIME units (the 31 bits
+    /// of the block shifted by 18, or by 23 when its first bit is set).
+    pub delta: u64,
+    /// The 4 random bits.
+    pub random: u8,
+    /// The 4-bit sequence count.
+    pub sequence: u8,
+}
+
+/// Decodes an index; `None` unless [`is_valid`].
+pub fn decode(index: &[u8]) -> Option<Decoded> {
+    if !is_valid(index) {
+        return None;
+    }
+    let mut time = [0u8; 8];
+    time[..5].copy_from_slice(&index[1..6]);
+    let mut guid = [0u8; 16];
+    guid.copy_from_slice(&index[6..22]);
+    let children = index[22..]
+        .as_chunks::<5>()
+        .0
+        .iter()
+        .map(|b| {
+            let bits = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let shift = if bits >> 31 == 0 { 18 } else { 23 };
+            Child {
+                delta: u64::from(bits & 0x7FFF_FFFF) << shift,
+                random: b[4] >> 4,
+                sequence: b[4] & 0x0F,
+            }
+        })
+        .collect();
+    Some(Decoded {
+        time: u64::from_be_bytes(time),
+        guid,
+        children,
+    })
+}
+
 /// The subject without reply and forward prefixes, as Thread-Topic carries it.
 pub fn topic(subject: &str) -> String {
     let mut rest = subject.trim();
@@ -60,47 +113,22 @@ pub fn topic(subject: &str) -> String {
     }
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64ct::Encoding as _;
+    base64ct::Base64::encode_string(bytes)
 }
 
-/// Decodes standard base64 (white space ignored); `None` on anything else.
+/// Decodes standard base64 (white space ignored, padding optional, nothing
+/// read after a `=`); `None` on anything else.
 pub fn unbase64(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take_while(|&b| b != b'=')
-        .map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u8))
-        .collect::<Option<_>>()?;
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len().max(1)]);
-    }
-    Some(out)
+    use base64ct::Encoding as _;
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take_while(|&c| c != '=')
+        .collect();
+    base64ct::Base64Unpadded::decode_vec(&digits).ok()
 }
 
 #[cfg(test)]

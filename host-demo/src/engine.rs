@@ -197,6 +197,8 @@ pub(crate) struct CallLimits {
     /// The largest linear memory any call reached (shared by the calls of
     /// one `Mailroom`).
     peak: Arc<AtomicUsize>,
+    /// The largest linear memory this call reached, for its log line.
+    pub(crate) call_peak: usize,
     /// Held for the store's life; `None` with the on-demand allocator.
     _slot: Option<SlotPermit>,
 }
@@ -206,6 +208,7 @@ impl CallLimits {
         Self {
             max_memory,
             peak,
+            call_peak: 0,
             _slot: slot,
         }
     }
@@ -229,6 +232,7 @@ impl ResourceLimiter for CallLimits {
             }));
         }
         self.peak.fetch_max(desired, Ordering::Relaxed);
+        self.call_peak = self.call_peak.max(desired);
         Ok(true)
     }
 

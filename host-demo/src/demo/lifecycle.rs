@@ -4,13 +4,17 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
+use host_demo::json::result_json;
 use host_demo::outbound::Recipient;
+use host_demo::reporting::Subject;
 use host_demo::setups::SetupOptions;
-use host_demo::{Limits, Mailroom, SendRequest, UseCaseType, Zone, inbound, scenario};
-use serde_json::{Value, json};
+use host_demo::{Limits, Mailroom, SendRequest, UseCaseType, Zone, inbound};
+use serde_json::Value;
 
 const DOMAIN: &str = "riverside-clinic.example";
 const INBOUND_HOST: &str = "inbound.mailroom.example";
+/// The clinic's workspace: every tenant call acts for it.
+const WORKSPACE: &str = "riverside";
 const PAT: &str = "pat@patient.example";
 const SAM: &str = "sam@patient.example";
 const GONE: &str = "old.address@patient.example";
@@ -68,7 +72,7 @@ fn send(
         attachments: Vec::new(),
         in_reply_to: in_reply_to.map(str::to_string),
     };
-    m.send(&request)?.map_err(|e| match e {
+    m.send(WORKSPACE, &request)?.map_err(|e| match e {
         host_demo::SendError::Suppressed(list) => anyhow::anyhow!(
             "refused, suppressed: {}",
             list.iter()
@@ -85,6 +89,7 @@ fn status(s: host_demo::setups::SetupStatus) -> &'static str {
         host_demo::setups::SetupStatus::Pending => "pending",
         host_demo::setups::SetupStatus::Verified => "verified",
         host_demo::setups::SetupStatus::Failed => "failed",
+        host_demo::setups::SetupStatus::Expired => "expired",
     }
 }
 
@@ -94,9 +99,10 @@ pub fn setup(m: &Mailroom, out: &mut dyn Write) -> anyhow::Result<Clinic> {
         inbound_host: INBOUND_HOST.into(),
         spf_include: None,
         unsubscribe_base: Some("https://mail.riverside-clinic.example/unsubscribe".into()),
+        pending_ttl: None,
     };
     let setup = m
-        .create_setup("riverside", DOMAIN, &options)?
+        .create_setup(WORKSPACE, DOMAIN, &options)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     writeln!(
         out,
@@ -137,11 +143,11 @@ pub fn setup(m: &Mailroom, out: &mut dyn Write) -> anyhow::Result<Clinic> {
 /// Step: verification, answered by a local zone holding the records.
 pub fn verify(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
     let setup = m
-        .get_setup(&c.setup)?
+        .get_setup(WORKSPACE, &c.setup)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let zone = Zone::publishing(&setup.records)?;
     let v = m
-        .verify_setup_with(&c.setup, &zone)?
+        .verify_setup_with(WORKSPACE, &c.setup, &zone)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for check in &v.checks {
         let state = match &check.state {
@@ -165,6 +171,7 @@ pub fn use_cases(m: &Mailroom, c: &mut Clinic, out: &mut dyn Write) -> anyhow::R
     ] {
         let uc = m
             .create_use_case(
+                WORKSPACE,
                 &c.setup,
                 &format!("{sender}@{DOMAIN}"),
                 kind,
@@ -390,13 +397,13 @@ fn scope(s: &Value) -> String {
 
 /// Step: a bounce report from the recipient's server.
 pub fn bounce(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
-    let r = scenario::call(m, "events.ingest-report", &[json!(dsn(&c.to_gone))])?;
+    let r = result_json(&m.ingest_report(dsn(&c.to_gone).as_bytes())?);
     show_report(ok(&r, "ingest-report")?, out)
 }
 
 /// Step: a spam complaint through a feedback loop.
 pub fn complaint(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
-    let r = scenario::call(m, "events.ingest-report", &[json!(arf(&c.news_to_sam))])?;
+    let r = result_json(&m.ingest_report(arf(&c.news_to_sam).as_bytes())?);
     show_report(ok(&r, "ingest-report")?, out)
 }
 
@@ -412,12 +419,11 @@ pub fn unsubscribe(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Res
         "       Content-Type: application/x-www-form-urlencoded"
     )?;
     writeln!(out, "       List-Unsubscribe=One-Click")?;
-    let args = [
-        json!(c.unsubscribe_url),
-        json!("application/x-www-form-urlencoded"),
-        json!("List-Unsubscribe=One-Click"),
-    ];
-    let r = scenario::call(m, "unsubscribe.one-click", &args)?;
+    let r = result_json(&m.one_click(
+        &c.unsubscribe_url,
+        Some("application/x-www-form-urlencoded"),
+        b"List-Unsubscribe=One-Click",
+    )?);
     let r = ok(&r, "one-click")?;
     writeln!(
         out,
@@ -429,15 +435,7 @@ pub fn unsubscribe(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Res
     )?;
     let mut forged = c.unsubscribe_url.clone();
     forged.push('x');
-    let r = scenario::call(
-        m,
-        "unsubscribe.one-click",
-        &[
-            json!(forged),
-            json!(null),
-            json!("List-Unsubscribe=One-Click"),
-        ],
-    )?;
+    let r = result_json(&m.one_click(&forged, None, b"List-Unsubscribe=One-Click")?);
     writeln!(
         out,
         "  a tampered link: {}",
@@ -457,7 +455,7 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
     for address in [PAT, SAM, GONE, "new.patient@patient.example"] {
         let mut cells = Vec::new();
         for uc in [&c.appointments, &c.newsletter] {
-            let d = scenario::call(m, "suppression.check", &[json!(uc), json!(address)])?;
+            let d = result_json(&m.check_suppression(WORKSPACE, uc, address)?);
             let d = ok(&d, "check")?;
             cells.push(match d {
                 Value::String(s) => s.clone(),
@@ -482,15 +480,12 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let counts = scenario::call(
-        m,
-        "reporting.count",
-        &[
-            json!({ "setup": c.setup }),
-            json!(now.saturating_sub(86_400)),
-            json!(now + 86_400),
-        ],
-    )?;
+    let counts = result_json(&m.count(
+        WORKSPACE,
+        &Subject::Setup(c.setup.clone()),
+        now.saturating_sub(86_400),
+        now + 86_400,
+    )?);
     let counts = ok(&counts, "count")?;
     let n = |k: &str| counts["counts"][k].as_u64().unwrap_or(0);
     writeln!(
