@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! cargo bench -p host-demo --bench mailroom-bench -- \
-//!     --corpus DIR [--corpus DIR ...] [--rounds N] [--cold-rounds N] [--out FILE.json]
+//!     --corpus DIR [--corpus DIR ...] [--real-corpus DIR] [--rounds N] \
+//!     [--cold-rounds N] [--out FILE.json]
 //! ```
+//!
+//! `--corpus` directories are read one level deep, `--real-corpus` (real
+//! mail, e.g. `../shared/corpus`) recursively and reported as its own rows.
 //!
 //! Every measurement is a median over rounds; in each round the two peers
 //! run back to back, in alternating order, on the same inputs.
@@ -13,7 +17,8 @@
 //! - `parse`: `guest::inbound::parse` natively against
 //!   `host_demo::Mailroom::parse` (a fresh instance per call, as the host
 //!   does), over the whole corpus, over its small messages (< 64 KiB), and on
-//!   one tiny message (the per-call cost of the sandbox);
+//!   one tiny message (the per-call cost of the sandbox), and over the real
+//!   corpus when one is given;
 //! - `send`: `outbound.send` on a fresh in-memory store and recording
 //!   transport, natively against wasmtime, for three kinds of request;
 //! - `cold`: a fresh process (this binary, `cold` mode) from `main` to the
@@ -46,10 +51,12 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("cold") => return cold_child(),
         Some("loop") => return profile_loop(&args[1..]),
+        Some("memory") => return memory_child(&args[1..]),
         _ => {}
     }
 
     let mut corpus_dirs = Vec::new();
+    let mut real_dir: Option<PathBuf> = None;
     let mut rounds = 15usize;
     let mut cold_rounds = 7usize;
     let mut out: Option<PathBuf> = None;
@@ -58,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--corpus" => corpus_dirs.push(PathBuf::from(value()?)),
+            "--real-corpus" => real_dir = Some(PathBuf::from(value()?)),
             "--rounds" => rounds = value()?.parse()?,
             "--cold-rounds" => cold_rounds = value()?.parse()?,
             "--out" => out = Some(PathBuf::from(value()?)),
@@ -68,10 +76,19 @@ fn main() -> anyhow::Result<()> {
         corpus_dirs.push(host_demo::workspace_dir().join("tests/fixtures/inbound"));
     }
     let corpus = load_corpus(&corpus_dirs)?;
+    let real = match &real_dir {
+        Some(dir) => {
+            let mut files = Vec::new();
+            eml_files(dir, &mut files)?;
+            files.sort();
+            read_all(&files)?
+        }
+        None => Vec::new(),
+    };
     let small: Vec<Vec<u8>> = corpus.iter().filter(|m| m.len() < SMALL).cloned().collect();
     let tiny = vec![TINY.to_vec(); 200];
 
-    let mailroom = Mailroom::load_default()?;
+    let mailroom = load()?;
     eprintln!(
         "mailroom-bench: {} messages, {:.1} MB; {} rounds",
         corpus.len(),
@@ -83,10 +100,24 @@ fn main() -> anyhow::Result<()> {
         "all": parse_pair(&mailroom, &corpus, rounds)?,
         "small": parse_pair(&mailroom, &small, rounds)?,
         "tiny": parse_pair(&mailroom, &tiny, rounds)?,
+        "real": if real.is_empty() { Value::Null } else { parse_pair(&mailroom, &real, rounds)? },
     });
     let send = send_all(&mailroom, rounds)?;
-    let cold = cold_start(&mailroom, cold_rounds)?;
-    let report = json!({ "parse": parse, "send": send, "cold": cold });
+    let keygen = keygen(&mailroom, rounds.clamp(1, 5))?;
+    let memory = memory_all(&corpus, &real)?;
+    // `--cold-rounds 0` skips the cold start (no fresh process is run).
+    let cold = if cold_rounds == 0 {
+        Value::Null
+    } else {
+        cold_start(&mailroom, cold_rounds)?
+    };
+    let report = json!({
+        "parse": parse,
+        "send": send,
+        "keygen": keygen,
+        "memory": memory,
+        "cold": cold,
+    });
     let text = serde_json::to_string_pretty(&report)?;
     match out {
         Some(path) => std::fs::write(&path, text + "\n")
@@ -94,6 +125,17 @@ fn main() -> anyhow::Result<()> {
         None => println!("{text}"),
     }
     Ok(())
+}
+
+/// The component as the host loads it: the instance pool from the settings'
+/// environment variables (`MAILROOM_INSTANCE_POOL=0`: a fresh memory per
+/// call, the host before the pool, for comparison;
+/// `MAILROOM_KEEP_RESIDENT_MIB`).
+fn load() -> anyhow::Result<Mailroom> {
+    let settings = host_demo::config::Config::load(None)?;
+    Mailroom::builder()
+        .instance_pool(settings.instance_pool()?)
+        .build()
 }
 
 fn load_corpus(dirs: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -107,20 +149,40 @@ fn load_corpus(dirs: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
         }
     }
     files.sort();
+    read_all(&files)
+}
+
+fn read_all(files: &[PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
     files
         .iter()
         .map(|p| std::fs::read(p).with_context(|| format!("{}", p.display())))
         .collect()
 }
 
+/// Every `*.eml` under `dir`, at any depth.
+fn eml_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            eml_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "eml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
 fn total(messages: &[Vec<u8>]) -> usize {
     messages.iter().map(Vec::len).sum()
 }
 
+/// The median; `NaN` (JSON `null`) of nothing.
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 {
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
         xs[n / 2]
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
@@ -416,6 +478,211 @@ fn send_all(mailroom: &Mailroom, rounds: usize) -> anyhow::Result<Value> {
 }
 
 // ---------------------------------------------------------------------------
+// DKIM key generation (`setups.create`)
+
+/// `setups.create` (an RSA-2048 key from the random stream) natively and in
+/// wasmtime, one per round, the same seed for both peers and a new one each
+/// round (prime search takes longer for some seeds than others).
+fn keygen(base: &Mailroom, rounds: usize) -> anyhow::Result<Value> {
+    let options = setups_options();
+    let (mut native, mut wasm) = (Vec::new(), Vec::new());
+    for (round, seed) in (0..rounds).zip(101u64..) {
+        let native_run = || -> anyhow::Result<f64> {
+            let mut store = guest::store::MemoryStore::default();
+            let mut env = guest::env::FixedEnv::new(1_772_442_000, seed);
+            let start = Instant::now();
+            guest::setups::create(&mut store, &mut env, "ws-1", "clinic.example", &options.0)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Ok(secs(start.elapsed()))
+        };
+        let wasm_run = || -> anyhow::Result<f64> {
+            let mailroom = Mailroom::builder()
+                .reuse_component(base)
+                .clock(Clock::Fixed {
+                    start: 1_772_442_000,
+                })
+                .random_seed(seed)
+                .build()?;
+            let start = Instant::now();
+            mailroom
+                .create_setup("ws-1", "clinic.example", &options.1)?
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Ok(secs(start.elapsed()))
+        };
+        if round % 2 == 0 {
+            native.push(native_run()?);
+            wasm.push(wasm_run()?);
+        } else {
+            wasm.push(wasm_run()?);
+            native.push(native_run()?);
+        }
+    }
+    Ok(json!({
+        "count": rounds,
+        "native_s": median(native),
+        "wasm_s": median(wasm),
+    }))
+}
+
+fn setups_options() -> (guest::setups::SetupOptions, host_demo::SetupOptions) {
+    (
+        guest::setups::SetupOptions {
+            inbound_host: "inbound.mailroom.example".into(),
+            spf_include: None,
+            unsubscribe_base: None,
+            pending_ttl: None,
+        },
+        host_demo::SetupOptions {
+            inbound_host: "inbound.mailroom.example".into(),
+            spf_include: None,
+            unsubscribe_base: None,
+            pending_ttl: None,
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Memory
+
+/// A message of about 41 MB: text, HTML and one 30 MB attachment (base64).
+fn large_message() -> Vec<u8> {
+    let mut raw = b"From: a@patient.example\r\nTo: care@clinic.example\r\n\
+Subject: scans\r\nMessage-ID: <large@patient.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nThe scans.\r\n--b\r\n\
+Content-Type: application/pdf; name=scans.pdf\r\nContent-Transfer-Encoding: base64\r\n\
+Content-Disposition: attachment; filename=scans.pdf\r\n\r\n"
+        .to_vec();
+    let file = pseudo_random_bytes(30 * 1000 * 1000);
+    for chunk in file.chunks(57) {
+        raw.extend_from_slice(base64_line(chunk).as_bytes());
+    }
+    raw.extend_from_slice(b"--b--\r\n");
+    raw
+}
+
+/// `bytes` (at most 57) in base64, one MIME line with CRLF.
+fn base64_line(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(80);
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// Peak memory of parsing the largest messages of the corpora and a 41 MB
+/// one, each in fresh processes (`memory wasm|native FILE`): the
+/// component's peak linear memory and the process's peak RSS, against the
+/// message's size.
+fn memory_all(corpus: &[Vec<u8>], real: &[Vec<u8>]) -> anyhow::Result<Value> {
+    let large = large_message();
+    let mut largest: Vec<&Vec<u8>> = corpus.iter().chain(real).collect();
+    largest.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    largest.truncate(2);
+    largest.push(&large);
+    let dir = std::env::temp_dir().join(format!("mailroom-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut out = Vec::new();
+    for (i, raw) in largest.iter().enumerate() {
+        let file = dir.join(format!("{i}.eml"));
+        std::fs::write(&file, raw)?;
+        let mut row = serde_json::Map::new();
+        for which in ["wasm", "native"] {
+            let output = Command::new(std::env::current_exe()?)
+                .arg("memory")
+                .arg(which)
+                .arg(&file)
+                .output()?;
+            if !output.status.success() {
+                bail!(
+                    "memory child failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let Value::Object(fields) = serde_json::from_slice::<Value>(&output.stdout)? else {
+                bail!("memory child printed no object");
+            };
+            for (k, v) in fields {
+                row.insert(
+                    if k == "bytes" {
+                        k
+                    } else {
+                        format!("{which}_{k}")
+                    },
+                    v,
+                );
+            }
+        }
+        out.push(Value::Object(row));
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(Value::Array(out))
+}
+
+/// The peak resident set of this process so far (`VmHWM`), in bytes.
+fn peak_rss() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    let kb: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb * 1024)
+}
+
+/// In a fresh process: parses FILE once, in wasmtime or natively; prints
+/// JSON with the message size, the peak RSS before the parse (the message
+/// read; wasm: the component loaded and a tiny message parsed) and after it,
+/// and in wasm the component's peak linear memory.
+fn memory_child(args: &[String]) -> anyhow::Result<()> {
+    let [which, file] = args else {
+        bail!("usage: memory wasm|native FILE");
+    };
+    let raw = std::fs::read(file)?;
+    let (before, linear) = if which == "wasm" {
+        let mailroom = load()?;
+        black_box(mailroom.parse(TINY, Limits::default())?.ok());
+        let before = peak_rss()?;
+        black_box(mailroom.parse(&raw, Limits::default())?.ok());
+        (before, Some(mailroom.peak_memory()))
+    } else {
+        let before = peak_rss()?;
+        black_box(guest::inbound::parse(&raw, &guest::inbound::Limits::default()).ok());
+        (before, None)
+    };
+    let after = peak_rss()?;
+    println!(
+        "{}",
+        json!({
+            "bytes": raw.len(),
+            "rss_before": before,
+            "rss_peak": after,
+            "linear_memory_peak": linear,
+        })
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // Cold start
 
 /// In a fresh process: load the component (cache or compile), parse one
@@ -423,7 +690,7 @@ fn send_all(mailroom: &Mailroom, rounds: usize) -> anyhow::Result<Value> {
 /// start of `main`).
 fn cold_child() -> anyhow::Result<()> {
     let start = Instant::now();
-    let mailroom = Mailroom::load_default()?;
+    let mailroom = load()?;
     let loaded = start.elapsed();
     let answer = mailroom.parse(TINY, Limits::default())?;
     let parsed = start.elapsed();
@@ -508,8 +775,13 @@ fn profile_loop(args: &[String]) -> anyhow::Result<()> {
     };
     let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
     let corpus = load_corpus(&dirs)?;
-    let mailroom = Mailroom::load_default()?;
+    let mailroom = load()?;
     let until = Duration::from_secs_f64(seconds.parse()?);
+    // One untimed pass (first instance, cache warm-up).
+    for raw in &corpus {
+        black_box(mailroom.parse(raw, Limits::default())?.ok());
+    }
+    let cpu_start = cpu_time()?;
     let start = Instant::now();
     let mut passes = 0u64;
     while passes == 0 || start.elapsed() < until {
@@ -522,9 +794,24 @@ fn profile_loop(args: &[String]) -> anyhow::Result<()> {
         }
         passes += 1;
     }
+    let cpu = cpu_time()? - cpu_start;
     println!(
-        "{which}: {:.1} passes/s",
-        passes as f64 / start.elapsed().as_secs_f64()
+        "{which}: {:.1} passes/s; {:.1} µs CPU per pass ({:.1} µs per message)",
+        passes as f64 / start.elapsed().as_secs_f64(),
+        cpu * 1e6 / passes as f64,
+        cpu * 1e6 / (passes as f64 * corpus.len() as f64),
     );
     Ok(())
+}
+
+/// CPU time (user and system) of this process's main thread so far, in
+/// seconds: on a shared machine a steadier measure than the wall clock.
+fn cpu_time() -> anyhow::Result<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    let ns: u64 = text
+        .split_whitespace()
+        .next()
+        .context("empty schedstat")?
+        .parse()?;
+    Ok(ns as f64 / 1e9)
 }

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::Mailroom;
 use crate::host::maildir::MaildirTransport;
 use crate::host::postgres::PostgresStore;
 use crate::host::smtp::{SmtpSettings, SmtpTransport};
 use crate::host::sqlite::SqliteStore;
 use crate::host::store::{MemoryStore, SharedStore, shared};
 use crate::host::transport::SharedTransport;
+use crate::{InstancePool, Mailroom};
 
 /// The SQLite file under [`Config::data_dir`].
 pub const SQLITE_FILE: &str = "mailroom.sqlite3";
@@ -83,6 +83,14 @@ pub struct Config {
     /// How often a worker looks for due messages, in milliseconds (default
     /// 1000); env `MAILROOM_QUEUE_POLL_MS`.
     pub queue_poll_ms: u64,
+    /// Instances wasmtime's pooling allocator holds at once (default 32):
+    /// calls beyond wait for a slot; 0 allocates a fresh memory per call
+    /// instead (no pool); env `MAILROOM_INSTANCE_POOL`.
+    pub instance_pool: u32,
+    /// MiB of each pooled linear memory reset in place and kept resident
+    /// after a call, rather than returned to the kernel (default 0); env
+    /// `MAILROOM_KEEP_RESIDENT_MIB`.
+    pub keep_resident_mib: u64,
     /// The platform API's trust boundary and bounds (`serve`): the TOML
     /// table `[platform]`.
     pub platform: Platform,
@@ -200,6 +208,8 @@ impl Default for Config {
             queue_lifetime_secs: 5 * 86_400,
             queue_lease_secs: 120,
             queue_poll_ms: 1000,
+            instance_pool: crate::engine::DEFAULT_POOL_INSTANCES,
+            keep_resident_mib: (crate::engine::DEFAULT_KEEP_RESIDENT / (1024 * 1024)) as u64,
             platform: Platform::default(),
         }
     }
@@ -307,6 +317,13 @@ impl Config {
         if let Some(v) = number("MAILROOM_QUEUE_POLL_MS")? {
             self.queue_poll_ms = v;
         }
+        if let Some(v) = number("MAILROOM_INSTANCE_POOL")? {
+            self.instance_pool = u32::try_from(v)
+                .with_context(|| format!("MAILROOM_INSTANCE_POOL={v} is too large"))?;
+        }
+        if let Some(v) = number("MAILROOM_KEEP_RESIDENT_MIB")? {
+            self.keep_resident_mib = v;
+        }
         let small = |name: &str, v: u64| {
             u32::try_from(v).with_context(|| format!("{name}={v} is too large"))
         };
@@ -410,6 +427,7 @@ impl Config {
         if self.queue_poll_ms == 0 {
             bail!("queue-poll-ms must be at least 1");
         }
+        self.instance_pool()?;
         let p = &self.platform;
         for (name, secret) in [
             ("admin-key", &p.admin_key),
@@ -454,6 +472,27 @@ impl Config {
             .with_context(|| format!("max-memory-mib {} is too large", self.max_memory_mib))
     }
 
+    /// How the engine allocates instances:
+    /// [`instance_pool`](Self::instance_pool) slots of the memory cap, or
+    /// on demand when it is 0.
+    pub fn instance_pool(&self) -> anyhow::Result<InstancePool> {
+        if self.instance_pool == 0 {
+            return Ok(InstancePool::OnDemand);
+        }
+        let keep_resident = self
+            .keep_resident_mib
+            .checked_mul(1024 * 1024)
+            .and_then(|b| usize::try_from(b).ok())
+            .with_context(|| {
+                format!("keep-resident-mib {} is too large", self.keep_resident_mib)
+            })?;
+        Ok(InstancePool::Pooling {
+            instances: self.instance_pool,
+            keep_resident,
+            max_memory: self.max_memory_bytes()?,
+        })
+    }
+
     /// The SQLite file: `<data_dir>/mailroom.sqlite3`.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join(SQLITE_FILE)
@@ -489,7 +528,8 @@ impl Config {
     pub fn builder(&self) -> anyhow::Result<crate::MailroomBuilder> {
         Ok(Mailroom::builder()
             .max_memory(self.max_memory_bytes()?)
-            .max_call_time(Duration::from_millis(self.max_call_time_ms)))
+            .max_call_time(Duration::from_millis(self.max_call_time_ms))
+            .instance_pool(self.instance_pool()?))
     }
 
     /// The store these settings name, opened (SQLite: created if missing;
@@ -612,6 +652,17 @@ queue-lifetime-secs = 432000
 queue-lease-secs = 120
 queue-poll-ms = 1000
 
+# Instances wasmtime's pooling allocator holds at once, each with a linear
+# memory slot of max-memory-mib reserved (address space, not RAM); calls
+# beyond wait for a free slot. 0: no pool, a fresh memory for every call.
+# env MAILROOM_INSTANCE_POOL
+instance-pool = 32
+
+# MiB of each pooled linear memory reset in place after a call and kept
+# resident rather than returned to the kernel: pays for large messages,
+# costs for small ones (BENCHMARKS.md).
+# env MAILROOM_KEEP_RESIDENT_MIB
+keep-resident-mib = 0
 # The platform API (host-demo serve): who may call it and how much.
 # README, "The platform API". Each key also has an env variable,
 # MAILROOM_<KEY> in upper case with _ for -.

@@ -74,6 +74,7 @@ pub mod auth;
 pub mod bindings;
 pub mod canonical;
 pub mod config;
+pub mod engine;
 pub mod guard;
 pub mod host;
 pub mod http;
@@ -91,13 +92,16 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
+#[cfg(test)]
+use wasmtime::Config;
+use wasmtime::Engine;
 use wasmtime::component::{Component, Instance, Linker, ResourceTable};
-use wasmtime::{Config, Engine, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtx;
 
 pub use bindings::exports::mailroom::channel::{
     events, inbound, outbound, reporting, setups, suppression, unsubscribe, use_cases,
 };
+pub use engine::{CapExceeded, InstancePool};
 pub use host::clock::Clock;
 pub use host::dns::{Resolve, Resolver, Zone};
 pub use host::random::SplitMix64;
@@ -125,6 +129,10 @@ pub const COMPONENT_ENV: &str = "MAILROOM_COMPONENT";
 
 /// Default cap on the component's linear memory: 512 MiB.
 pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
+
+/// The largest slot the instance pool reserves: 4 GiB, all a 32-bit linear
+/// memory can address.
+const MAX_POOLED_MEMORY: usize = 1 << 32;
 
 /// The default cap on one call's running time; a call still running then
 /// traps, so no input can hold the host.
@@ -176,10 +184,13 @@ struct Loaded {
     pre: bindings::MailroomPre<HostState>,
     component_path: PathBuf,
     cache: CacheStatus,
+    /// How instances are allocated; the pool's slots, shared by clones.
+    pool: InstancePool,
+    slots: Option<Arc<engine::Slots>>,
 }
 
 impl Loaded {
-    fn load(path: &Path) -> anyhow::Result<Self> {
+    fn load(path: &Path, pool: InstancePool) -> anyhow::Result<Self> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
@@ -192,9 +203,7 @@ impl Loaded {
             }
         };
 
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
+        let engine = engine::engine(&pool)?;
         spawn_epoch_ticker(&engine);
         let (component, cache) = compile_cached(&engine, &bytes, &cache_dir())
             .with_context(|| format!("compiling component {}", path.display()))?;
@@ -212,6 +221,8 @@ impl Loaded {
             pre,
             component_path: path.to_path_buf(),
             cache,
+            slots: engine::Slots::for_pool(&pool),
+            pool,
         })
     }
 }
@@ -245,6 +256,7 @@ pub struct MailroomBuilder {
     source: Source,
     max_memory: usize,
     max_call_time: std::time::Duration,
+    pool: Option<InstancePool>,
     clock: Clock,
     random_seed: Option<u64>,
     store: Option<SharedStore>,
@@ -277,6 +289,15 @@ impl MailroomBuilder {
     /// [`DEFAULT_MAX_MEMORY`]). Growing past it traps the call.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
+        self
+    }
+
+    /// How the engine allocates each call's instance (default
+    /// [`InstancePool::pooling`] with slots of the memory cap). Only for a
+    /// component loaded here: [`reuse_component`](Self::reuse_component)
+    /// shares the other channel's engine and pool.
+    pub fn instance_pool(mut self, pool: InstancePool) -> Self {
+        self.pool = Some(pool);
         self
     }
 
@@ -324,9 +345,22 @@ impl MailroomBuilder {
     /// Loads (or reuses) the component and creates the channel.
     pub fn build(self) -> anyhow::Result<Mailroom> {
         let loaded = match self.source {
-            Source::Path(path) => Loaded::load(&path)?,
+            Source::Path(path) => {
+                let pool = self.pool.unwrap_or_else(|| {
+                    InstancePool::pooling(self.max_memory.min(MAX_POOLED_MEMORY))
+                });
+                Loaded::load(&path, pool)?
+            }
             Source::Loaded(loaded) => *loaded,
         };
+        if let Some(slot) = loaded.pool.max_memory()
+            && self.max_memory > slot
+        {
+            bail!(
+                "a memory cap of {} bytes does not fit the instance pool's slots of {slot} bytes",
+                self.max_memory
+            );
+        }
         let (transport, recorder) = match self.transport {
             Some(transport) => (transport, None),
             None => {
@@ -350,6 +384,7 @@ impl MailroomBuilder {
                 .unwrap_or_else(|| host::store::shared(MemoryStore::new())),
             transport,
             recorder,
+            peak_memory: Arc::default(),
         })
     }
 }
@@ -370,6 +405,7 @@ pub struct Mailroom {
     store: SharedStore,
     transport: SharedTransport,
     recorder: Option<RecordingTransport>,
+    peak_memory: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Mailroom {
@@ -379,6 +415,7 @@ impl Mailroom {
             source: Source::Path(default_component_path()),
             max_memory: DEFAULT_MAX_MEMORY,
             max_call_time: DEFAULT_MAX_CALL_TIME,
+            pool: None,
             clock: Clock::System,
             random_seed: None,
             store: None,
@@ -419,6 +456,12 @@ impl Mailroom {
         &self.loaded.cache
     }
 
+    /// The largest linear memory, in bytes, any call of this channel has
+    /// reached so far (its instance's initial memory included).
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The channel's storage, shared with every call.
     pub fn store(&self) -> &SharedStore {
         &self.store
@@ -453,12 +496,24 @@ impl Mailroom {
             export,
             us = started.elapsed().as_micros() as u64,
             trapped = result.is_err(),
-            memory_peak_kib = store.data().limits.peak / 1024,
+            memory_peak_kib = store.data().limits.call_peak / 1024,
             "call"
         );
         result
-            .map_err(anyhow::Error::from)
+            .map_err(|e| self.typed_failure(e.into()))
             .with_context(|| self.failed_while(&what()))
+    }
+
+    /// A trap of the call-time cap carries [`CapExceeded::Time`] (the
+    /// memory cap's carries [`CapExceeded::Memory`] already).
+    fn typed_failure(&self, e: anyhow::Error) -> anyhow::Error {
+        if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+            e.context(CapExceeded::Time {
+                cap_ms: self.max_call_time.as_millis(),
+            })
+        } else {
+            e
+        }
     }
 
     /// The context of a failed call.
@@ -487,12 +542,9 @@ impl Mailroom {
         if let Some(clock) = &self.clock {
             wasi.wall_clock(clock.clone());
         }
-        let limits = host::limits::CallLimits::new(
-            StoreLimitsBuilder::new()
-                .memory_size(self.max_memory)
-                .trap_on_grow_failure(true)
-                .build(),
-        );
+        // Waits for a free slot of the pool; the store gives it back.
+        let slot = self.loaded.slots.as_ref().map(engine::Slots::acquire);
+        let limits = engine::CallLimits::new(self.max_memory, Arc::clone(&self.peak_memory), slot);
         let mut store = wasmtime::Store::new(
             &self.loaded.engine,
             HostState {

@@ -462,6 +462,8 @@ fn settings_toml(c: &Config) -> String {
     ));
     out.push_str(&format!("queue-lease-secs = {}\n", c.queue_lease_secs));
     out.push_str(&format!("queue-poll-ms = {}\n", c.queue_poll_ms));
+    out.push_str(&format!("instance-pool = {}\n", c.instance_pool));
+    out.push_str(&format!("keep-resident-mib = {}\n", c.keep_resident_mib));
     let p = &c.platform;
     let secret = |key: &str, value: &Option<String>| match value {
         Some(_) => format!("{key} = \"****************\"\n"),

@@ -3,8 +3,11 @@
 // cold.mjs) and a fresh instance in a warm process. Run by
 // tests/bench/run.sh; not part of the tests (no assertions on time).
 //
-//   node bench/parse.mjs --corpus DIR [--corpus DIR ...] [--rounds N]
-//                        [--cold-rounds N] [--out FILE.json]
+//   node bench/parse.mjs --corpus DIR [--corpus DIR ...] [--real-corpus DIR]
+//                        [--rounds N] [--cold-rounds N] [--out FILE.json]
+//
+// --corpus directories are read one level deep; --real-corpus (real mail,
+// e.g. ../shared/corpus) at any depth, reported as its own set.
 //
 // Every number is a median over rounds; in each round every peer parses the
 // whole corpus once, the order rotating from round to round. Every peer
@@ -28,7 +31,7 @@ const TINY = Buffer.from(
 );
 
 function args() {
-  const out = { corpus: [], rounds: 15, coldRounds: 9, out: null };
+  const out = { corpus: [], real: null, rounds: 15, coldRounds: 9, out: null };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
@@ -37,6 +40,7 @@ function args() {
     };
     switch (argv[i]) {
       case '--corpus': out.corpus.push(resolve(value())); break;
+      case '--real-corpus': out.real = resolve(value()); break;
       case '--rounds': out.rounds = Number(value()); break;
       case '--cold-rounds': out.coldRounds = Number(value()); break;
       case '--out': out.out = resolve(value()); break;
@@ -53,6 +57,15 @@ function loadCorpus(dirs) {
     for (const name of readdirSync(dir)) if (name.endsWith('.eml')) files.push(join(dir, name));
   }
   files.sort();
+  return files.map((f) => readFileSync(f));
+}
+
+/** Every `*.eml` under `dir`, at any depth, in path order. */
+function loadTree(dir) {
+  const files = readdirSync(dir, { recursive: true })
+    .filter((name) => name.endsWith('.eml'))
+    .map((name) => join(dir, name))
+    .sort();
   return files.map((f) => readFileSync(f));
 }
 
@@ -166,6 +179,7 @@ const report = {
   parse: {
     all: await throughput(corpus, opts.rounds),
     small: await throughput(small, opts.rounds),
+    real: opts.real ? await throughput(loadTree(opts.real), opts.rounds) : null,
   },
   instance: warmInstance(opts.rounds),
   cold: coldStart(opts.coldRounds),

@@ -25,6 +25,9 @@ cargo bench -q -p host-demo --bench mailroom-bench --no-run
 echo "== corpus" >&2
 python3 tests/bench/gen_corpus.py --out "$ROOT/target/bench-corpus" --seed "$SEED" >&2
 CORPUS=(--corpus "$ROOT/tests/fixtures/inbound" --corpus "$ROOT/target/bench-corpus")
+# Real mail (690 messages from public test suites), reported as its own rows.
+REAL=${BENCH_REAL_CORPUS:-$ROOT/../shared/corpus}
+if [ -d "$REAL" ]; then CORPUS+=(--real-corpus "$REAL"); else echo "no real corpus at $REAL" >&2; fi
 
 echo "== wasmtime vs native (mailroom-bench)" >&2
 cargo bench -q -p host-demo --bench mailroom-bench -- "${CORPUS[@]}" \

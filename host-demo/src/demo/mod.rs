@@ -240,6 +240,7 @@ fn load(demo: &mut Demo<'_>) -> anyhow::Result<()> {
     let mailroom = Mailroom::builder()
         .max_memory(demo.config.max_memory_bytes()?)
         .max_call_time(Duration::from_millis(demo.config.max_call_time_ms))
+        .instance_pool(demo.config.instance_pool()?)
         .store(store)
         .transport(outbox)
         .build()?;

@@ -10,7 +10,6 @@
 
 pub mod clock;
 pub mod dns;
-pub(crate) mod limits;
 pub mod maildir;
 pub mod postgres;
 pub mod random;
@@ -31,7 +30,7 @@ use crate::bindings;
 pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: limits::CallLimits,
+    pub(crate) limits: crate::engine::CallLimits,
     pub(crate) store: store::SharedStore,
     pub(crate) transport: transport::SharedTransport,
     /// The scenario random stream; `None` uses WASI's secure source.
