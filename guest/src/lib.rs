@@ -21,6 +21,7 @@ pub mod store;
 pub mod suppression;
 pub mod thread;
 pub mod thread_index;
+pub mod tracking;
 pub mod transport;
 pub mod unsubscribe;
 pub mod use_cases;

@@ -303,6 +303,18 @@ pub fn send(
     let thread_index = thread_index::base64(&thread_index);
 
     let message_id = format!("{}@{}", env.random_hex(16), setup.domain);
+    let unsubscribe_url = list_unsubscribe.as_ref().map(|(url, _, _)| url.as_str());
+    let tracked = crate::tracking::rewrite(
+        store,
+        &setup,
+        &use_case,
+        &rcpt_to,
+        &message_id,
+        unsubscribe_url,
+        request,
+        now,
+    )?;
+    let request: &SendRequest = &tracked;
     let threading = Threading {
         message_id: &message_id,
         in_reply_to: in_reply_to.as_deref(),
