@@ -360,4 +360,20 @@ impl reporting::Guest for Component {
                 rep::ReportingError::Store(m) => reporting::ReportingError::Store(m),
             })
     }
+
+    fn count_engagement(
+        subject: reporting::Subject,
+        from: u64,
+        until: u64,
+    ) -> Result<reporting::EngagementPeriod, reporting::ReportingError> {
+        super::tracking::engagement(subject, from, until)
+    }
+
+    fn link_clicks(
+        use_case: String,
+        from: u64,
+        until: u64,
+    ) -> Result<Vec<reporting::LinkCount>, reporting::ReportingError> {
+        super::tracking::link_clicks(use_case, from, until)
+    }
 }

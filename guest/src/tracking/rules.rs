@@ -262,10 +262,10 @@ pub fn classify_click(
     history: &ClickHistory,
 ) -> Classification {
     use Agent::Machine;
-    if let Some(c) = common(request, false) {
-        if c.agent == Machine {
-            return c;
-        }
+    if let Some(c) = common(request, false)
+        && c.agent == Machine
+    {
+        return c;
     }
     if request.at < cx.sent_at.saturating_add(cx.scanner_window) {
         return Classification::new(Machine, false, Reason::TooSoonAfterDelivery);
