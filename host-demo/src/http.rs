@@ -117,6 +117,7 @@ pub const ENDPOINTS: &str = "\
   POST   /inbound?from=&to=&to= (raw MIME)               inbound.receive
   POST   /unsubscribe/{token} (RFC 8058 one-click)       unsubscribe.one-click (text/plain)
   GET    /unsubscribe/{token}                            a page with a button; never unsubscribes
+  GET    /t/o/{token}, GET|HEAD /t/c/{token}             tracking.open / tracking.click (public)
   GET    /suppression/{use-case}/{address}               suppression.check
   GET    /reporting?setup=|use-case=&from=&until=        reporting.count
 
@@ -239,6 +240,8 @@ pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
         )
         .route("/suppression/{use_case}/{address}", get(check_suppression))
         .route("/reporting", get(reporting))
+        // Engagement tracking, public: tracking_http.rs.
+        .nest_service("/t", crate::tracking_http::router(app.mailroom.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(app)
 }

@@ -72,6 +72,7 @@ pub mod config;
 pub mod host;
 pub mod http;
 pub mod scenario;
+pub mod tracking_http;
 
 use std::fs;
 use std::hash::{Hash, Hasher};

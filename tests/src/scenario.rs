@@ -9,7 +9,7 @@ use guest::outbound::{DeliveryOutcome, SendRequest, report, send};
 use guest::store::MemoryStore;
 use guest::transport::RecordingTransport;
 use guest::use_cases::UseCaseType;
-use guest::{events, reporting, setups, suppression, unsubscribe, use_cases};
+use guest::{events, reporting, setups, suppression, tracking, unsubscribe, use_cases};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -167,6 +167,45 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 arg::<u64>(&args, 1),
                 arg::<u64>(&args, 2),
             )),
+            "reporting.count-engagement" => result(tracking::engagement(
+                &mut store,
+                &arg::<reporting::Subject>(&args, 0),
+                arg::<u64>(&args, 1),
+                arg::<u64>(&args, 2),
+            )),
+            "reporting.link-clicks" => result(tracking::link_clicks(
+                &mut store,
+                &text(&args, 0),
+                arg::<u64>(&args, 1),
+                arg::<u64>(&args, 2),
+            )),
+            "tracking.get-settings" => result(tracking::get_settings(&mut store, &text(&args, 0))),
+            "tracking.set-settings" => result(tracking::set_settings(
+                &mut store,
+                &text(&args, 0),
+                &arg::<tracking::TrackingSettings>(&args, 1),
+            )),
+            "tracking.get-base" => result(tracking::get_base(&mut store, &text(&args, 0))),
+            "tracking.set-base" => result(tracking::set_base(
+                &mut store,
+                &text(&args, 0),
+                arg::<Option<String>>(&args, 1).as_deref(),
+            )),
+            "tracking.set-networks" => result(tracking::set_networks(
+                &mut store,
+                &arg::<Vec<String>>(&args, 0),
+            )),
+            "tracking.open" => result(tracking::open(
+                &mut store,
+                &text(&args, 0),
+                &arg::<tracking::Request>(&args, 1),
+            )),
+            "tracking.click" => result(tracking::click(
+                &mut store,
+                &text(&args, 0),
+                &arg::<tracking::Request>(&args, 1),
+            )),
+            "tracking.message" => result(tracking::message(&mut store, &text(&args, 0))),
             "outbound.send" => result(send(
                 &mut store,
                 &mut transport,

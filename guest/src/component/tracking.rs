@@ -145,11 +145,25 @@ impl tracking::Guest for Component {
             .map_err(error)
     }
 
-    fn message_links(
-        message_id: String,
-    ) -> Result<Vec<reporting::LinkCount>, tracking::TrackingError> {
-        domain::message_links(&mut HostStore, &message_id)
-            .map(links)
+    fn message(message_id: String) -> Result<tracking::TrackedMessage, tracking::TrackingError> {
+        domain::message(&mut HostStore, &message_id)
+            .map(|m| tracking::TrackedMessage {
+                message_id: m.message_id,
+                use_case: m.use_case,
+                pixel_url: m.pixel_url,
+                opens_human: m.opens_human,
+                opens_machine: m.opens_machine,
+                links: m
+                    .links
+                    .into_iter()
+                    .map(|l| tracking::TrackedLink {
+                        url: l.url,
+                        tracked_url: l.tracked_url,
+                        human: l.human,
+                        machine: l.machine,
+                    })
+                    .collect(),
+            })
             .map_err(error)
     }
 }

@@ -232,6 +232,9 @@ struct Tracked {
     sent_at: u64,
     recipients: Vec<String>,
     pixel: bool,
+    /// The tracking base the message's URLs were made with.
+    #[serde(default)]
+    base: String,
     scanner_window: u64,
     /// Destinations, by link index.
     links: Vec<String>,
@@ -544,6 +547,7 @@ pub fn rewrite<'r>(
         sent_at: u64::try_from(now).unwrap_or(0),
         recipients: recipients.to_vec(),
         pixel: settings.opens,
+        base: base.clone(),
         scanner_window: u64::from(settings.scanner_window_secs),
         clicks: vec![[0, 0]; done.links.len()],
         links: done.links,
@@ -797,12 +801,31 @@ fn change<T: Serialize + serde::de::DeserializeOwned + Default>(
     )))
 }
 
-/// `tracking.message-links`: the clicks of each tracked link of one of
-/// `setup`'s messages, in link order.
-pub fn message_links(
-    store: &mut dyn Store,
-    message_id: &str,
-) -> Result<Vec<LinkClicks>, TrackingError> {
+/// One tracked link of a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TrackedLink {
+    pub url: String,
+    pub tracked_url: String,
+    pub human: u64,
+    pub machine: u64,
+}
+
+/// What is tracked of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TrackedMessage {
+    pub message_id: String,
+    pub use_case: String,
+    pub pixel_url: Option<String>,
+    pub opens_human: u64,
+    pub opens_machine: u64,
+    pub links: Vec<TrackedLink>,
+}
+
+/// `tracking.message`: what is tracked of one outbound message and what was
+/// seen of it.
+pub fn message(store: &mut dyn Store, message_id: &str) -> Result<TrackedMessage, TrackingError> {
     let not_found = || {
         TrackingError::NotFound(format!(
             "no tracked message {}",
@@ -820,16 +843,39 @@ pub fn message_links(
         .to_string();
     let (tracked, _) =
         get_json::<Tracked>(store, &tracked_key(&setup, &local))?.ok_or_else(not_found)?;
-    Ok(tracked
-        .links
-        .iter()
-        .zip(&tracked.clicks)
-        .map(|(url, c)| LinkClicks {
-            url: url.clone(),
-            human: c[0],
-            machine: c[1],
-        })
-        .collect())
+    let keys = setups::unsubscribe_keys(store, &setup)?.ok_or_else(not_found)?;
+    let key = token::key(&keys.secret);
+    let url = |kind: &str, link: u16| {
+        token::make(
+            &token::Claim {
+                setup: setup.clone(),
+                message: local.clone(),
+                link,
+            },
+            &key,
+        )
+        .map(|t| format!("{}/{kind}/{t}", tracked.base))
+        .unwrap_or_default()
+    };
+    Ok(TrackedMessage {
+        message_id: tracked.message_id.clone(),
+        use_case: tracked.use_case.clone(),
+        pixel_url: tracked.pixel.then(|| url("o", token::OPEN)),
+        opens_human: tracked.opens[0],
+        opens_machine: tracked.opens[1],
+        links: tracked
+            .links
+            .iter()
+            .zip(&tracked.clicks)
+            .enumerate()
+            .map(|(i, (u, c))| TrackedLink {
+                url: u.clone(),
+                tracked_url: url("c", u16::try_from(i).unwrap_or(token::OPEN)),
+                human: c[0],
+                machine: c[1],
+            })
+            .collect(),
+    })
 }
 
 fn range(

@@ -145,9 +145,19 @@ fn marketing_send_rewrites_the_one_http_link_and_adds_the_pixel() {
             "https://clinic.example/offer?a=1&b=2".into()
         )
     );
-    let links = message_links(&mut c.store, &sent.message_id).expect("links");
-    assert_eq!(links.len(), 1);
-    assert_eq!(links[0].url, "https://clinic.example/offer?a=1&b=2");
+    let m = message(&mut c.store, &sent.message_id).expect("tracked");
+    assert_eq!(m.links.len(), 1);
+    assert_eq!(m.links[0].url, "https://clinic.example/offer?a=1&b=2");
+    assert_eq!(
+        m.links[0].tracked_url,
+        format!("https://in.clinic.example/t/c/{click_token}")
+    );
+    assert_eq!(
+        m.links[0].machine, 1,
+        "a click with no open: {:?}",
+        a.recorded
+    );
+    assert!(html.contains(m.pixel_url.as_deref().expect("pixel")));
 }
 
 #[test]
@@ -331,7 +341,10 @@ fn opens_and_clicks_count_unique_once_and_split_by_agent() {
     let per_link = link_clicks(&mut c.store, &c.marketing.id, t, t + 86_400).expect("links");
     assert_eq!(per_link[0].human, 1);
     assert_eq!(
-        message_links(&mut c.store, &sent.message_id).expect("links")[0].human,
+        message(&mut c.store, &sent.message_id)
+            .expect("tracked")
+            .links[0]
+            .human,
         1
     );
 }
