@@ -25,6 +25,16 @@ if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null || ! comma
     exit 1
   fi
 fi
+# Chromium (Debian's package) for the JS package's browser test.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "install chromium (Debian/Ubuntu: apt-get install chromium) for js/test/browser.test.mjs" >&2
+    exit 1
+  fi
+fi
 python3 -c "import dkim" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check dkimpy
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 

@@ -2,10 +2,10 @@
 //! key record, and signing with rsa-sha256 and relaxed/relaxed
 //! canonicalization, `t=` from the host's clock so every host signs alike.
 
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rsa::rand_core::{CryptoRng, RngCore};
 use rsa::sha2::{Digest, Sha256};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 
 use crate::env::Env;
 use crate::thread_index::{base64, unbase64};
@@ -124,6 +124,60 @@ pub fn sign(
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(message);
     Ok(out)
+}
+
+/// Verifies the first DKIM-Signature of `message` (as [`sign`] writes it:
+/// rsa-sha256, relaxed/relaxed) against the TXT `record` of its selector.
+/// For tests and fuzzing: the canonicalisation is this module's own, so an
+/// independent verifier (dkimpy) checks it in the tests of every host.
+pub fn verify(message: &[u8], record: &str) -> Result<(), String> {
+    let split = find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
+    let (head, body) = message.split_at(split);
+    let body = body.strip_prefix(b"\r\n").unwrap_or(body);
+    let fields = header_fields(head);
+    let (_, signature) = fields
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("DKIM-Signature"))
+        .ok_or("no DKIM-Signature")?;
+    let signature = String::from_utf8_lossy(signature).into_owned();
+    let tag = |name: &str| {
+        signature.split(';').find_map(|t| {
+            let (n, v) = t.split_once('=')?;
+            (n.trim() == name).then(|| v.split_whitespace().collect::<String>())
+        })
+    };
+    let body_hash = base64(&Sha256::digest(relaxed_body(body)));
+    if tag("bh").as_deref() != Some(body_hash.as_str()) {
+        return Err("the body hash differs".into());
+    }
+    let mut hashed = Vec::new();
+    let mut used = vec![false; fields.len()];
+    for name in tag("h").ok_or("no h=")?.split(':') {
+        // The last instance not yet used, as RFC 6376 5.4.2 selects.
+        if let Some(i) = (0..fields.len())
+            .rev()
+            .find(|&i| !used[i] && fields[i].0.eq_ignore_ascii_case(name))
+        {
+            used[i] = true;
+            hashed.extend_from_slice(&relaxed_header(&fields[i].0, &fields[i].1));
+        }
+    }
+    let emptied: Vec<String> = signature
+        .split(';')
+        .map(|t| match t.split_once('=') {
+            Some((n, _)) if n.trim() == "b" => format!("{n}="),
+            _ => t.to_string(),
+        })
+        .collect();
+    let mut field = relaxed_header("DKIM-Signature", emptied.join(";").as_bytes());
+    field.truncate(field.len() - 2);
+    hashed.extend_from_slice(&field);
+    let key = unbase64(&public_key_tag(record).ok_or("no p= in the record")?)
+        .ok_or("p= is not base64")?;
+    let key = RsaPublicKey::from_public_key_der(&key).map_err(|e| e.to_string())?;
+    let b = unbase64(&tag("b").ok_or("no b=")?).ok_or("b= is not base64")?;
+    key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&hashed), &b)
+        .map_err(|e| format!("the signature does not verify: {e}"))
 }
 
 /// Folds a tag list at `; ` and inside the long `b=` value, near 76 columns.
@@ -287,5 +341,10 @@ mod tests {
         assert!(text.starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;"));
         assert!(text.contains("h=from:to:subject;"), "{text}");
         assert!(text.ends_with("Hello.\r\n"));
+        assert_eq!(verify(text.as_bytes(), &record), Ok(()));
+        let altered = text.replace("Hello.", "Hallo.");
+        assert!(verify(altered.as_bytes(), &record).is_err());
+        let altered = text.replace("Subject: Hi", "Subject: Ho");
+        assert!(verify(altered.as_bytes(), &record).is_err());
     }
 }

@@ -17,12 +17,18 @@ pub const MAX_REPORT_BYTES: usize = 50 * 1024 * 1024;
 /// The longest text field of an event.
 const MAX_TEXT: usize = 1000;
 
-/// Permanent or temporary.
+/// Permanent, temporary, or a refusal of the message rather than the
+/// address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BounceType {
+    /// The address will not work: suppresses it.
     Hard,
+    /// It may work later: the soft-bounce rule.
     Soft,
+    /// The message or the sender was refused: counted and shown in the
+    /// setup's health, never suppresses.
+    Blocked,
 }
 
 /// A bounce.
@@ -79,6 +85,12 @@ pub enum EventError {
     InvalidEvent(String),
     Store(String),
 }
+
+display_cases!(EventError {
+    UnknownMessage => "unknown-message",
+    InvalidEvent => "invalid-event",
+    Store => "store",
+});
 
 impl From<StoreError> for EventError {
     fn from(e: StoreError) -> Self {
@@ -180,6 +192,11 @@ pub fn record(
             "no outbound message {message_id}"
         )));
     };
+    // A provider's webhook names no reason: the diagnostic's is shown.
+    let reason = match &event.kind {
+        EventKind::Bounced(b) => reports::classify(b.status.as_deref(), b.diagnostic.as_deref()).1,
+        _ => None,
+    };
     apply(
         store,
         env,
@@ -188,9 +205,11 @@ pub fn record(
         &recipient,
         event.at,
         &event.kind,
+        reason.as_deref(),
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply(
     store: &mut dyn Store,
     env: &mut dyn Env,
@@ -199,6 +218,7 @@ fn apply(
     recipient: &str,
     at: Option<u64>,
     kind: &EventKind,
+    reason: Option<&str>,
 ) -> Result<Recorded, EventError> {
     let (Some(setup), Some(use_case)) = (message.setup.clone(), message.use_case.clone()) else {
         return Err(EventError::UnknownMessage(format!(
@@ -224,9 +244,13 @@ fn apply(
             kind: BounceType::Soft,
             ..
         }) => (Change::SoftBounce, Field::SoftBounced),
+        EventKind::Bounced(Bounce {
+            kind: BounceType::Blocked,
+            ..
+        }) => (Change::Nothing, Field::Blocked),
         EventKind::Complained(_) => {
             let kind = use_cases::get(store, &use_case)
-                .map_err(|e| EventError::Store(format!("the message's use case: {e:?}")))?
+                .map_err(|e| EventError::Store(format!("the message's use case: {e}")))?
                 .kind;
             (Change::Complaint(kind), Field::Complained)
         }
@@ -251,6 +275,26 @@ fn apply(
         duplicate: false,
         suppressions: began,
     };
+    // The counts and the event's id go in one write, before the marker: a
+    // retry after a crash between the two finds the id there and counts
+    // nothing again.
+    let blocked = match kind {
+        EventKind::Bounced(Bounce {
+            kind: BounceType::Blocked,
+            diagnostic,
+            ..
+        }) => Some((reason.unwrap_or("unspecified"), at, diagnostic.as_deref())),
+        _ => None,
+    };
+    let at_signed = i64::try_from(at).unwrap_or(i64::MAX);
+    let bump = reporting::Bump {
+        use_case: Some(&use_case),
+        field,
+        n: 1,
+        event: Some(id),
+        blocked,
+    };
+    reporting::bump_event(store, &setup, at_signed, &bump)?;
     match put_json(store, &marker, &recorded, Expect::Absent) {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
@@ -260,8 +304,6 @@ fn apply(
         }
         Err(e) => return Err(e.into()),
     }
-    let at_signed = i64::try_from(at).unwrap_or(i64::MAX);
-    reporting::bump(store, &setup, Some(&use_case), at_signed, field, 1)?;
     if matches!(change, Change::Complaint(_)) {
         suppression::judge_rate(store, &setup, now)?;
     }
@@ -273,6 +315,18 @@ pub fn ingest_report(
     store: &mut dyn Store,
     env: &mut dyn Env,
     raw: &[u8],
+) -> Result<Report, EventError> {
+    ingest_tied(store, env, raw, None)
+}
+
+/// Ingests a report, tied to `tie` (our message and its recipient, as a
+/// verified return path names them) instead of the Message-ID the report
+/// quotes, which it may not.
+pub fn ingest_tied(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    raw: &[u8],
+    tie: Option<(&MessageRecord, &str)>,
 ) -> Result<Report, EventError> {
     if raw.len() > MAX_REPORT_BYTES {
         return Err(EventError::InvalidEvent(format!(
@@ -290,48 +344,77 @@ pub fn ingest_report(
         findings: read.findings.clone(),
         outcome: ReportOutcome::Ignored,
     };
-    if class == Class::NotABounce {
+    let delivered = |f: &Finding| f.action.as_deref() == Some("delivered");
+    if class == Class::NotABounce && !read.findings.iter().any(delivered) {
         return Ok(report);
     }
-    let hash = crate::hex(&Sha256::digest(raw));
+    // The same report returned to two return paths is two reports.
+    let mut digest = Sha256::new().chain_update(raw);
+    if let Some((m, r)) = tie {
+        digest = digest
+            .chain_update(b"\0")
+            .chain_update(m.message_id.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(r.as_bytes());
+    }
+    let hash = crate::hex(&digest.finalize());
     let short = hash.get(..24).unwrap_or(&hash);
-    let message = match &read.original_message_id {
-        Some(id) => messages::find_outbound(store, id)?.map(|(m, _)| m),
-        None => None,
+    let message = match (tie, &read.original_message_id) {
+        (Some((m, _)), _) => Some(m.clone()),
+        (None, Some(id)) => messages::find_outbound(store, id)?.map(|(m, _)| m),
+        (None, None) => None,
     };
+    if let Some((m, _)) = tie {
+        report.original_message_id = Some(m.message_id.clone());
+    }
     let mut recorded = Vec::new();
     if let Some(message) = &message {
         for (n, finding) in read.findings.iter().enumerate() {
-            let recipient = match (&finding.recipient, message.to.as_slice()) {
-                (Some(r), _) => suppression::normalize_address(r).ok(),
-                (None, [only]) => Some(only.clone()),
-                (None, _) => None,
+            let recipient = match (tie, &finding.recipient, message.to.as_slice()) {
+                // The return path names the recipient; a report may name
+                // an alias or a forwarding address instead.
+                (Some((_, r)), _, _) => Some(r.to_string()),
+                (None, Some(r), _) => suppression::normalize_address(r).ok(),
+                (None, None, [only]) => Some(only.clone()),
+                (None, None, _) => None,
             };
             let Some(recipient) = recipient else {
                 continue;
             };
-            let kind = match finding.class {
-                Class::Hard => EventKind::Bounced(Bounce {
-                    kind: BounceType::Hard,
+            let bounce = |kind| {
+                EventKind::Bounced(Bounce {
+                    kind,
                     status: finding.status.clone(),
                     diagnostic: finding.diagnostic.clone(),
-                }),
-                Class::Soft if finding.action.as_deref() == Some("delayed") => {
+                })
+            };
+            let kind = match finding.class {
+                _ if finding.action.as_deref() == Some("delayed") => {
                     EventKind::Deferred(finding.diagnostic.clone())
                 }
-                Class::Soft => EventKind::Bounced(Bounce {
-                    kind: BounceType::Soft,
-                    status: finding.status.clone(),
-                    diagnostic: finding.diagnostic.clone(),
-                }),
+                Class::Hard => bounce(BounceType::Hard),
+                Class::Soft => bounce(BounceType::Soft),
+                Class::Blocked => bounce(BounceType::Blocked),
                 Class::Complaint => EventKind::Complained(finding.feedback_type.clone()),
+                Class::NotABounce if delivered(finding) => EventKind::Delivered,
                 Class::NotABounce => continue,
             };
             let id = format!("report:{short}:{n}");
-            recorded.push(apply(store, env, message, &id, &recipient, None, &kind)?);
+            recorded.push(apply(
+                store,
+                env,
+                message,
+                &id,
+                &recipient,
+                None,
+                &kind,
+                finding.reason.as_deref(),
+            )?);
         }
     }
-    report.outcome = if recorded.is_empty() {
+    report.outcome = if recorded.is_empty() && class == Class::NotABounce {
+        ReportOutcome::Ignored
+    } else if recorded.is_empty() {
         let id = format!("rpt_{short}");
         let stored = serde_json::json!({
             "report": &report,

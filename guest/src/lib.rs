@@ -7,11 +7,30 @@
 
 #![deny(unsafe_code)]
 
+/// `Display` and `Error` for an error enum whose cases each carry a
+/// sentence: `kind: sentence`, the kind being the WIT case name.
+macro_rules! display_cases {
+    ($ty:ty { $($case:ident => $name:literal),* $(,)? }) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $(Self::$case(m) => write!(f, "{}: {}", $name, m),)*
+                }
+            }
+        }
+
+        impl std::error::Error for $ty {}
+    };
+}
+
+pub mod address;
+pub mod bounce_path;
 pub mod dkim;
 pub mod env;
 pub mod events;
 pub mod ids;
 pub mod inbound;
+pub mod media_type;
 pub mod messages;
 pub mod outbound;
 pub mod reporting;
@@ -19,12 +38,14 @@ pub mod reports;
 pub mod setups;
 pub mod store;
 pub mod suppression;
+pub mod tenant;
 pub mod thread;
 pub mod thread_index;
 pub mod tracking;
 pub mod transport;
 pub mod unsubscribe;
 pub mod use_cases;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]

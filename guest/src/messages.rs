@@ -47,6 +47,14 @@ pub struct MessageRecord {
     /// The Outlook Thread-Index (base64) this message carried.
     #[serde(default)]
     pub thread_index: Option<String>,
+    /// For inbound messages: the addresses of its From, To and Cc fields,
+    /// lower-case (who may answer it without being flagged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<String>,
+    /// For inbound messages: a digest of the parsed message, which tells the
+    /// same message received again from another one that reuses its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl MessageRecord {
@@ -152,6 +160,16 @@ pub fn add_alias(
 
 fn alias_owner_key(id: &str) -> String {
     format!("alias-owner/{id}")
+}
+
+/// The record stored under exactly this id in `setup` (`None`: unrouted),
+/// aliases not consulted.
+pub fn get(
+    store: &mut dyn Store,
+    setup: Option<&str>,
+    id: &str,
+) -> Result<Option<MessageRecord>, StoreError> {
+    Ok(get_json(store, &key(setup, id))?.map(|(r, _)| r))
 }
 
 /// Finds an outbound message by our id or a provider's, whatever its setup.

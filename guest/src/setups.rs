@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
-use crate::{dkim, ids, thread_index};
+use crate::{address, dkim, ids, thread_index};
 
 /// A DNS record type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,14 @@ pub enum SetupStatus {
     Pending,
     Verified,
     Failed,
+    Expired,
 }
+
+/// How long a setup may stay pending when its options do not say: 72 hours,
+/// as SES fails a verification.
+pub const DEFAULT_PENDING_TTL: u64 = 72 * 3600;
+/// The shortest and longest `pending-ttl` accepted.
+pub const PENDING_TTL_RANGE: (u64, u64) = (1, 30 * 24 * 3600);
 
 /// Host settings the records depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +61,8 @@ pub struct SetupOptions {
     pub spf_include: Option<String>,
     #[serde(default)]
     pub unsubscribe_base: Option<String>,
+    #[serde(default)]
+    pub pending_ttl: Option<u64>,
 }
 
 /// A registered sending domain, as the API shows it.
@@ -67,6 +76,10 @@ pub struct Setup {
     pub selector: String,
     pub next_selector: Option<String>,
     pub records: Vec<DnsRecord>,
+    #[serde(default)]
+    pub created_at: u64,
+    #[serde(default)]
+    pub expires_at: Option<u64>,
 }
 
 /// What is stored: the setup and what only the component sees.
@@ -154,9 +167,21 @@ pub enum SetupError {
     InvalidOptions(String),
     DomainTaken(String),
     NotFound(String),
+    Expired(String),
     KeyGeneration(String),
     Store(String),
 }
+
+display_cases!(SetupError {
+    InvalidDomain => "invalid-domain",
+    InvalidWorkspace => "invalid-workspace",
+    InvalidOptions => "invalid-options",
+    DomainTaken => "domain-taken",
+    NotFound => "not-found",
+    Expired => "expired",
+    KeyGeneration => "key-generation",
+    Store => "store",
+});
 
 impl From<StoreError> for SetupError {
     fn from(e: StoreError) -> Self {
@@ -168,8 +193,25 @@ pub(crate) fn key(id: &str) -> String {
     format!("setup/{id}")
 }
 
+/// The verified setup that owns a domain (written by the first `verify`
+/// that sees every required record).
 pub(crate) fn domain_key(domain: &str) -> String {
     format!("domain/{domain}")
+}
+
+/// A workspace's setups, oldest first: the workspace hex-encoded, so no
+/// name is a prefix of another's keys.
+fn workspace_key(workspace: &str, created_at: u64, id: &str) -> String {
+    format!(
+        "workspace-setup/{}/{created_at:020}/{id}",
+        crate::hex(workspace.as_bytes())
+    )
+}
+
+/// The not-found text for `id`, the same whether the setup is missing or
+/// another workspace's.
+pub fn not_found(id: &str) -> String {
+    format!("no setup has id {id}")
 }
 
 /// Registers `domain` for `workspace` with a new DKIM key.
@@ -194,7 +236,7 @@ pub fn create(
             .map_err(|e| SetupError::InvalidOptions(format!("inbound-host: {e}")))?,
         spf_include: match &options.spf_include {
             Some(s) => Some(
-                normalize_domain(s)
+                spf_domain_spec(s)
                     .map_err(|e| SetupError::InvalidOptions(format!("spf-include: {e}")))?,
             ),
             None => None,
@@ -206,16 +248,25 @@ pub fn create(
             ),
             None => None,
         },
+        pending_ttl: match options.pending_ttl {
+            Some(ttl) if !(PENDING_TTL_RANGE.0..=PENDING_TTL_RANGE.1).contains(&ttl) => {
+                return Err(SetupError::InvalidOptions(format!(
+                    "pending-ttl: {ttl} s is outside {} to {} s",
+                    PENDING_TTL_RANGE.0, PENDING_TTL_RANGE.1
+                )));
+            }
+            ttl => ttl,
+        },
     };
+    // Only a verified setup holds its domain; pending ones race to verify.
+    if get_json::<String>(store, &domain_key(&domain))?.is_some() {
+        return Err(SetupError::DomainTaken(format!(
+            "{domain} is verified by another setup"
+        )));
+    }
     let id = format!("set_{}", env.random_hex(8));
-    match put_json(store, &domain_key(&domain), &id, Expect::Absent) {
-        Err(StoreError::Conflict(_)) => {
-            return Err(SetupError::DomainTaken(format!(
-                "{domain} is already registered by another setup"
-            )));
-        }
-        other => other?,
-    };
+    let created_at = u64::try_from(env.now()).unwrap_or(0);
+    let expires_at = created_at.saturating_add(options.pending_ttl.unwrap_or(DEFAULT_PENDING_TTL));
     let selector = "mailroom1".to_string();
     let dkim_value = new_key(store, env, &id, &selector)?;
     let mut records = vec![dkim_record(&domain, &selector, dkim_value, true)];
@@ -245,6 +296,8 @@ pub fn create(
         selector,
         next_selector: None,
         records,
+        created_at,
+        expires_at: Some(expires_at),
     };
     let stored = Stored {
         setup: setup.clone(),
@@ -253,7 +306,52 @@ pub fn create(
         unsubscribe_secret: env.random_hex(32),
     };
     put_json(store, &key(&id), &stored, Expect::Absent)?;
+    put_json(
+        store,
+        &workspace_key(workspace, created_at, &id),
+        &id,
+        Expect::Absent,
+    )?;
     Ok(setup)
+}
+
+/// The setup as a caller sees it now: one that never verified (pending, or
+/// failed before ever verifying) is `expired` past its expiry. Reads the
+/// clock only for such setups.
+pub fn shown(mut setup: Setup, env: &mut dyn Env) -> Setup {
+    if matches!(setup.status, SetupStatus::Pending | SetupStatus::Failed)
+        && let Some(expires_at) = setup.expires_at
+        && u64::try_from(env.now()).unwrap_or(0) >= expires_at
+    {
+        setup.status = SetupStatus::Expired;
+    }
+    setup
+}
+
+/// The setups of `workspace`, oldest first.
+pub fn list(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    workspace: &str,
+) -> Result<Vec<Setup>, SetupError> {
+    let prefix = format!("workspace-setup/{}/", crate::hex(workspace.as_bytes()));
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list(&prefix, cursor.as_deref(), 100)?;
+        for k in &page.keys {
+            if let Some((id, _)) = get_json::<String>(store, k)?
+                && let Some((stored, _)) = get_json::<Stored>(store, &key(&id))?
+                && stored.setup.workspace == workspace
+            {
+                out.push(shown(stored.setup, env));
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
 }
 
 fn txt(purpose: RecordPurpose, name: &str, value: String, required: bool) -> DnsRecord {
@@ -293,7 +391,7 @@ fn new_key(
 }
 
 fn load(store: &mut dyn Store, id: &str) -> Result<(Stored, u64), SetupError> {
-    get_json(store, &key(id))?.ok_or_else(|| SetupError::NotFound(format!("no setup has id {id}")))
+    get_json(store, &key(id))?.ok_or_else(|| SetupError::NotFound(not_found(id)))
 }
 
 /// Reads a setup.
@@ -367,6 +465,26 @@ fn check_https_base(url: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// Makes `setup` the owner of its domain unless another setup verified it
+/// first (then `domain-taken`, and nothing is written).
+fn claim_domain(store: &mut dyn Store, setup: &Setup) -> Result<(), SetupError> {
+    let key = domain_key(&setup.domain);
+    let taken =
+        || SetupError::DomainTaken(format!("{} is verified by another setup", setup.domain));
+    match get_json::<String>(store, &key)? {
+        Some((owner, _)) if owner == setup.id => Ok(()),
+        Some(_) => Err(taken()),
+        None => match put_json(store, &key, &setup.id, Expect::Absent) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => match get_json::<String>(store, &key)? {
+                Some((owner, _)) if owner == setup.id => Ok(()),
+                _ => Err(taken()),
+            },
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
 /// The setup that owns `domain`, if any.
 pub fn by_domain(store: &mut dyn Store, domain: &str) -> Result<Option<Setup>, StoreError> {
     let Some((id, _)) = get_json::<String>(store, &domain_key(&domain.to_ascii_lowercase()))?
@@ -419,10 +537,17 @@ pub fn rotate_dkim(
 /// Checks the host's answers and stores the new status.
 pub fn verify(
     store: &mut dyn Store,
+    env: &mut dyn Env,
     id: &str,
     answers: &[DnsAnswer],
 ) -> Result<Verification, SetupError> {
     let (mut stored, version) = load(store, id)?;
+    if shown(stored.setup.clone(), env).status == SetupStatus::Expired {
+        return Err(SetupError::Expired(format!(
+            "setup {id} was not verified within its pending-ttl; create a new setup for {}",
+            stored.setup.domain
+        )));
+    }
     let checks: Vec<RecordCheck> = stored
         .setup
         .records
@@ -478,11 +603,174 @@ pub fn verify(
     } else {
         SetupStatus::Failed
     };
+    if stored.setup.status == SetupStatus::Verified {
+        claim_domain(store, &stored.setup)?;
+        stored.setup.expires_at = None;
+    }
     put_json(store, &key(id), &stored, Expect::Version(version))?;
     Ok(Verification {
         setup: stored.setup,
         checks,
     })
+}
+
+/// A `mismatched` state: the reason first, then the records as found.
+fn mismatched(reason: &str, records: &[&String]) -> RecordState {
+    let mut list = vec![reason.to_string()];
+    list.extend(records.iter().map(|r| (*r).clone()));
+    RecordState::Mismatched(list)
+}
+
+/// An SPF record: `v=spf1` then a space or the end (RFC 7208 4.5), any case.
+fn is_spf(record: &str) -> bool {
+    let lower = record.trim().to_ascii_lowercase();
+    lower == "v=spf1" || lower.starts_with("v=spf1 ")
+}
+
+/// A DMARC record: `v=DMARC1` first, then `;`, a space or the end.
+fn is_dmarc(record: &str) -> bool {
+    let lower = record.trim().to_ascii_lowercase();
+    lower
+        .strip_prefix("v=dmarc1")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([';', ' ', '\t']))
+}
+
+/// Whether the one SPF record authorises `mechanism` (`include:X` or
+/// `mx`): only with the `+` qualifier or none (RFC 7208 4.6.2); `~`
+/// (softfail), `?` (neutral) and `-` (fail) authorise nothing.
+fn spf_authorises(record: &String, mechanism: &str) -> RecordState {
+    for term in record.split_ascii_whitespace() {
+        let term = term.to_ascii_lowercase();
+        let (qualifier, rest) = match term.chars().next() {
+            Some(q @ ('+' | '-' | '~' | '?')) => (q, &term[1..]),
+            _ => ('+', term.as_str()),
+        };
+        if rest != mechanism {
+            continue;
+        }
+        if qualifier == '+' {
+            return RecordState::Verified;
+        }
+        let meaning = match qualifier {
+            '~' => "softfail",
+            '?' => "neutral",
+            _ => "fail",
+        };
+        return mismatched(
+            &format!(
+                "{mechanism} has the qualifier {qualifier} ({meaning}), which authorises nothing; write {mechanism} or +{mechanism}"
+            ),
+            &[record],
+        );
+    }
+    mismatched(&format!("the SPF record has no {mechanism}"), &[record])
+}
+
+/// An RFC 7208 domain-spec for `include:` (section 7.1): labels of letters,
+/// digits, `-` and `_` (`_spf.google.com`), or macros (`%{i}`, `%{d2}`,
+/// `%%`, `%_`, `%-`), ending in a top label of letters, digits and
+/// hyphens that is not all digits, or in a macro; at most 253 octets.
+/// Without macros it goes through IDNA and comes back lower-case.
+pub fn spf_domain_spec(spec: &str) -> Result<String, String> {
+    let spec = spec.trim().trim_end_matches('.');
+    let shown = ids::shown(spec);
+    let bad = |why: &str| {
+        Err(format!(
+            "{shown} is not an SPF domain-spec (RFC 7208 7.1): {why}"
+        ))
+    };
+    if spec.is_empty() {
+        return bad("it is empty");
+    }
+    let ascii = if spec.contains('%') {
+        if !spec.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad("a macro domain-spec is printable ASCII");
+        }
+        check_macros(spec)
+            .map_err(|why| format!("{shown} is not an SPF domain-spec (RFC 7208 7.1): {why}"))?;
+        spec.to_string()
+    } else {
+        // IDNA with the `_` labels kept: map each label that needs it.
+        let mut labels = Vec::new();
+        for label in spec.split('.') {
+            if label.is_ascii() {
+                labels.push(label.to_ascii_lowercase());
+            } else {
+                match idna::domain_to_ascii(label) {
+                    Ok(a) if !a.contains('.') => labels.push(a),
+                    _ => return bad("a label is not valid IDNA"),
+                }
+            }
+        }
+        labels.join(".")
+    };
+    if ascii.len() > 253 {
+        return bad("it is over 253 octets");
+    }
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return bad("it has fewer than two labels");
+    }
+    let last = labels.len() - 1;
+    for (i, label) in labels.iter().enumerate() {
+        if label.is_empty() || label.len() > 63 {
+            return bad("a label is empty or over 63 octets");
+        }
+        if label.contains('%') {
+            continue;
+        }
+        let ldh = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+        let ok = if i == last {
+            label.bytes().all(ldh)
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().any(|b| b.is_ascii_alphabetic())
+        } else {
+            label.bytes().all(|b| ldh(b) || b == b'_')
+        };
+        if !ok {
+            return bad(if i == last {
+                "the top label is letters, digits and inner hyphens, not all digits"
+            } else {
+                "a label holds a character other than a letter, digit, - or _"
+            });
+        }
+    }
+    Ok(ascii)
+}
+
+/// Checks the `%` sequences of a macro-string (RFC 7208 7.1).
+fn check_macros(spec: &str) -> Result<(), String> {
+    let mut rest = spec;
+    while let Some(at) = rest.find('%') {
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix(['%', '_', '-']) {
+            rest = tail;
+            continue;
+        }
+        let Some(body) = after.strip_prefix('{') else {
+            return Err("a % is not %%, %_, %- or %{…}".into());
+        };
+        let Some(end) = body.find('}') else {
+            return Err("a %{ is never closed".into());
+        };
+        let inner = &body[..end];
+        let mut chars = inner.chars();
+        let letter_ok = chars
+            .next()
+            .is_some_and(|c| "slodiphcrtvSLODIPHCRTV".contains(c));
+        let tail: String = chars.collect();
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        let (_, after_digits) = tail.split_at(digits);
+        let after_r = after_digits
+            .strip_prefix(['r', 'R'])
+            .unwrap_or(after_digits);
+        if !letter_ok || !after_r.chars().all(|c| ".-+,/_=".contains(c)) {
+            return Err(format!("%{{{inner}}} is not a macro"));
+        }
+        rest = &body[end + 1..];
+    }
+    Ok(())
 }
 
 fn bare_host(name: &str) -> String {
@@ -509,7 +797,6 @@ fn check(record: &DnsRecord, options: &SetupOptions, answers: &[DnsAnswer]) -> R
             .map(|m| format!("{} {}", m.preference, bare_host(&m.exchange)))
             .collect(),
     };
-    let lower = |s: &String| s.trim().to_ascii_lowercase();
     let (relevant, ok): (Vec<&String>, bool) = match record.purpose {
         RecordPurpose::Dkim => {
             let ours = dkim::public_key_tag(&record.value);
@@ -524,28 +811,27 @@ fn check(record: &DnsRecord, options: &SetupOptions, answers: &[DnsAnswer]) -> R
             (found.iter().collect(), ok)
         }
         RecordPurpose::Spf => {
-            let spf: Vec<&String> = found
-                .iter()
-                .filter(|f| lower(f).starts_with("v=spf1"))
-                .collect();
+            let spf: Vec<&String> = found.iter().filter(|f| is_spf(f)).collect();
             let mechanism = match &options.spf_include {
-                Some(include) => format!("include:{include}"),
+                Some(include) => format!("include:{}", include.to_ascii_lowercase()),
                 None => "mx".to_string(),
             };
-            let ok = spf.iter().any(|f| {
-                lower(f)
-                    .split_whitespace()
-                    .any(|term| term.trim_start_matches(['+', '~', '?']) == mechanism)
-            });
-            (spf, ok)
+            return match spf.as_slice() {
+                [] => RecordState::Missing("no matching record".into()),
+                [one] => spf_authorises(one, &mechanism),
+                many => mismatched("multiple SPF records, a permerror (RFC 7208 4.5)", many),
+            };
         }
         RecordPurpose::Dmarc => {
-            let dmarc: Vec<&String> = found
-                .iter()
-                .filter(|f| lower(f).starts_with("v=dmarc1"))
-                .collect();
-            let ok = !dmarc.is_empty();
-            (dmarc, ok)
+            let dmarc: Vec<&String> = found.iter().filter(|f| is_dmarc(f)).collect();
+            return match dmarc.as_slice() {
+                [] => RecordState::Missing("no matching record".into()),
+                [_] => RecordState::Verified,
+                many => mismatched(
+                    "multiple DMARC records, which receivers ignore (RFC 7489 6.6.3)",
+                    many,
+                ),
+            };
         }
     };
     match (ok, relevant.is_empty()) {
@@ -584,8 +870,9 @@ const PUBLIC_SUFFIXES: [&str; 24] = [
     "netlify.app",
 ];
 
-/// A host name as lower-case A-labels, checked: IDNA (UTS 46) applied, LDH
-/// labels, at least two labels, no wildcard, not a bare public suffix.
+/// A host name as lower-case A-labels, checked: surrounding white space and
+/// trailing dots removed, then [`address::check_domain`] (IDNA, LDH labels,
+/// at least two labels), no wildcard, not a bare public suffix.
 pub fn normalize_domain(domain: &str) -> Result<String, String> {
     let trimmed = domain.trim().trim_end_matches('.');
     if trimmed.contains('*') {
@@ -594,22 +881,7 @@ pub fn normalize_domain(domain: &str) -> Result<String, String> {
             ids::shown(trimmed)
         ));
     }
-    let ascii = idna::domain_to_ascii(trimmed)
-        .map_err(|_| format!("{} is not a valid domain name", ids::shown(trimmed)))?;
-    let labels: Vec<&str> = ascii.split('.').collect();
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if ascii.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
-        return Err(format!(
-            "{} is not a valid domain name",
-            ids::shown(trimmed)
-        ));
-    }
+    let ascii = address::check_domain(trimmed)?;
     if PUBLIC_SUFFIXES.contains(&ascii.as_str()) {
         return Err(format!(
             "{ascii} is a public suffix, not a registrable domain"
@@ -625,6 +897,7 @@ impl SetupStatus {
             SetupStatus::Pending => "pending",
             SetupStatus::Verified => "verified",
             SetupStatus::Failed => "failed",
+            SetupStatus::Expired => "expired",
         }
     }
 }
@@ -677,4 +950,141 @@ pub fn answers_publishing(records: &[DnsRecord]) -> Vec<DnsAnswer> {
 /// Whether outbound mail may go through `setup`.
 pub fn is_verified(setup: &Setup) -> bool {
     setup.status == SetupStatus::Verified
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::FixedEnv;
+    use crate::store::MemoryStore;
+
+    fn options(include: Option<&str>) -> SetupOptions {
+        SetupOptions {
+            inbound_host: "in.mailroom.example".into(),
+            spf_include: include.map(str::to_string),
+            unsubscribe_base: None,
+            pending_ttl: None,
+        }
+    }
+
+    #[test]
+    fn spf_include_takes_rfc_7208_domain_specs() {
+        for (spec, out) in [
+            ("_spf.google.com", "_spf.google.com"),
+            ("_spf.mx.cloudflare.net", "_spf.mx.cloudflare.net"),
+            ("AmazonSES.com.", "amazonses.com"),
+            ("spf.bücher.example", "spf.xn--bcher-kva.example"),
+            ("%{i}._spf.example.net", "%{i}._spf.example.net"),
+            ("%{ir}.%{v}._spf.%{d2}", "%{ir}.%{v}._spf.%{d2}"),
+        ] {
+            assert_eq!(spf_domain_spec(spec).as_deref(), Ok(out), "{spec}");
+        }
+        for spec in [
+            "",
+            "com",
+            "a b.example",
+            "x.example;rm",
+            "x.123",
+            "x.-a",
+            "%{z}.example.net",
+            "%{i.example.net",
+            "50%.example.net",
+            "x..example",
+        ] {
+            assert!(spf_domain_spec(spec).is_err(), "{spec}");
+        }
+        let mut store = MemoryStore::default();
+        let mut env = FixedEnv::new(1_772_442_000, 1);
+        let setup = create(
+            &mut store,
+            &mut env,
+            "ws",
+            "clinic.example",
+            &options(Some("_spf.google.com")),
+        )
+        .expect("created");
+        assert!(
+            setup
+                .records
+                .iter()
+                .any(|r| r.value == "v=spf1 include:_spf.google.com ~all")
+        );
+    }
+
+    fn state(purpose: RecordPurpose, include: Option<&str>, found: &[&str]) -> RecordState {
+        let (name, value) = match purpose {
+            RecordPurpose::Dmarc => ("_dmarc.clinic.example", "v=DMARC1; p=none"),
+            _ => ("clinic.example", ""),
+        };
+        let record = txt(purpose, name, value.to_string(), true);
+        let answers = vec![DnsAnswer {
+            name: format!("{name}."),
+            kind: RecordType::Txt,
+            result: DnsResult::Txt(found.iter().map(|f| vec![f.to_string()]).collect()),
+        }];
+        check(&record, &options(include), &answers)
+    }
+
+    fn reason(s: RecordState) -> String {
+        match s {
+            RecordState::Mismatched(list) => list[0].clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn spf_verification_as_rfc_7208_reads() {
+        let g = Some("_spf.google.com");
+        let ok = |found: &[&str]| state(RecordPurpose::Spf, g, found);
+        assert_eq!(
+            ok(&["v=spf1 include:_spf.google.com ~all"]),
+            RecordState::Verified
+        );
+        assert_eq!(
+            ok(&[
+                "V=SPF1 +include:_SPF.google.com -all",
+                "google-site-verification=x"
+            ]),
+            RecordState::Verified
+        );
+        assert_eq!(
+            reason(ok(&[
+                "v=spf1 include:_spf.google.com ~all",
+                "v=spf1 mx -all"
+            ])),
+            "multiple SPF records, a permerror (RFC 7208 4.5)"
+        );
+        assert!(reason(ok(&["v=spf1 ~include:_spf.google.com -all"])).contains("softfail"));
+        assert!(reason(ok(&["v=spf1 ?include:_spf.google.com -all"])).contains("neutral"));
+        assert!(
+            reason(ok(&["v=spf1 include:spf.other.example -all"]))
+                .contains("has no include:_spf.google.com")
+        );
+        assert_eq!(
+            ok(&["v=spf10 include:_spf.google.com"]),
+            RecordState::Missing("no matching record".into())
+        );
+        let mx = |found: &[&str]| state(RecordPurpose::Spf, None, found);
+        assert_eq!(mx(&["v=spf1 mx ~all"]), RecordState::Verified);
+        assert!(reason(mx(&["v=spf1 ~mx ~all"])).contains("softfail"));
+        match ok(&["v=spf1 a -all", "v=spf1 mx -all"]) {
+            RecordState::Mismatched(list) => assert_eq!(list.len(), 3),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn dmarc_verification_wants_exactly_one_record() {
+        let d = |found: &[&str]| state(RecordPurpose::Dmarc, None, found);
+        assert_eq!(d(&["v=DMARC1; p=reject"]), RecordState::Verified);
+        assert_eq!(d(&["v=DMARC1"]), RecordState::Verified);
+        assert!(
+            reason(d(&["v=DMARC1; p=none", "v=DMARC1; p=reject"]))
+                .contains("multiple DMARC records")
+        );
+        assert_eq!(
+            d(&["v=DMARC10; p=none"]),
+            RecordState::Missing("no matching record".into())
+        );
+    }
 }

@@ -79,7 +79,7 @@ pub fn put_json<T: Serialize>(
 }
 
 /// An in-memory store: keys in byte order, versions from 1.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MemoryStore {
     entries: BTreeMap<String, Entry>,
 }

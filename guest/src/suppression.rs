@@ -4,12 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
-use crate::reporting::{self, Subject};
+use crate::reporting;
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
 use crate::use_cases::{self, UseCase, UseCaseType};
-use crate::{outbound, setups};
+use crate::{address, setups};
 
 const HISTORY: usize = 50;
+
+/// Recipients (`to` and `cc` together) a message may have when the setup's
+/// policy sets no lower cap (SES takes 50).
+pub const DEFAULT_MAX_RECIPIENTS: u32 = 50;
 const REMEMBERED_EVENTS: usize = 100;
 
 /// Which sends a suppression applies to.
@@ -105,6 +109,10 @@ pub struct Policy {
     pub complaint_rate_ppm: u32,
     pub complaint_window_days: u32,
     pub complaint_min_sent: u64,
+    /// Recipients (`to` and `cc`) one message may have; `None` is
+    /// [`DEFAULT_MAX_RECIPIENTS`] (50). A policy can lower it only.
+    #[serde(default)]
+    pub max_recipients: Option<u32>,
 }
 
 impl Default for Policy {
@@ -118,19 +126,43 @@ impl Default for Policy {
             complaint_rate_ppm: 3000,
             complaint_window_days: 7,
             complaint_min_sent: 100,
+            max_recipients: None,
         }
     }
 }
 
-/// Complaint rate and pause of a setup.
+/// Blocked bounces of one reason, in a setup's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlockedReason {
+    pub reason: String,
+    pub count: u64,
+    pub last_at: u64,
+    pub last_diagnostic: Option<String>,
+}
+
+/// Complaint rate, blocked bounces and pause of a setup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Health {
     pub window_days: u32,
+    pub since: u64,
     pub sent: u64,
     pub complained: u64,
     pub complaint_rate_ppm: u32,
+    pub blocked: u64,
+    pub blocked_rate_ppm: u32,
+    pub blocked_reasons: Vec<BlockedReason>,
     pub paused: Option<Pause>,
+}
+
+/// Where a setup's rates start counting after a `clear-pause`: its time,
+/// and its day's counts at that time (subtracted from that day's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct FreshWindow {
+    since: u64,
+    baseline: reporting::Bucket,
 }
 
 /// Why a suppression call failed.
@@ -143,6 +175,14 @@ pub enum SuppressionError {
     InvalidPolicy(String),
     Store(String),
 }
+
+display_cases!(SuppressionError {
+    UnknownUseCase => "unknown-use-case",
+    UnknownSetup => "unknown-setup",
+    InvalidAddress => "invalid-address",
+    InvalidPolicy => "invalid-policy",
+    Store => "store",
+});
 
 impl From<StoreError> for SuppressionError {
     fn from(e: StoreError) -> Self {
@@ -228,23 +268,25 @@ fn pause_key(setup: &str) -> String {
     format!("pause/{setup}")
 }
 
+fn window_key(setup: &str) -> String {
+    format!("rate-window/{setup}")
+}
+
 /// Seconds since the epoch, never negative.
 pub fn now(env: &mut dyn Env) -> u64 {
     u64::try_from(env.now()).unwrap_or(0)
 }
 
-/// An address as stored: trimmed and lower-cased, if it is `local@domain`.
+/// An address as stored: its [`address::key`], if it is an address.
 pub fn normalize_address(address: &str) -> Result<String, SuppressionError> {
-    outbound::check_address(address)
-        .map(str::to_ascii_lowercase)
-        .map_err(SuppressionError::InvalidAddress)
+    address::key(address).map_err(|e| SuppressionError::InvalidAddress(e.to_string()))
 }
 
 fn known_setup(store: &mut dyn Store, setup: &str) -> Result<(), SuppressionError> {
     match setups::get(store, setup) {
         Ok(_) => Ok(()),
         Err(setups::SetupError::NotFound(m)) => Err(SuppressionError::UnknownSetup(m)),
-        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+        Err(e) => Err(SuppressionError::Store(format!("{e}"))),
     }
 }
 
@@ -252,7 +294,7 @@ fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError
     match use_cases::get(store, id) {
         Ok(u) => Ok(u),
         Err(use_cases::UseCaseError::NotFound(m)) => Err(SuppressionError::UnknownUseCase(m)),
-        Err(e) => Err(SuppressionError::Store(format!("{e:?}"))),
+        Err(e) => Err(SuppressionError::Store(format!("{e}"))),
     }
 }
 
@@ -271,7 +313,7 @@ pub fn decide(
     now: u64,
 ) -> Result<Decision, StoreError> {
     if use_case.kind == UseCaseType::Marketing
-        && let Some((pause, _)) = get_json::<Pause>(store, &pause_key(&use_case.setup))?
+        && let Some(pause) = judge_rate(store, &use_case.setup, now)?
     {
         return Ok(Decision::Paused(pause));
     }
@@ -571,6 +613,11 @@ pub fn set_policy(
     if policy.complaint_rate_ppm > 1_000_000 {
         return bad("complaint-rate-ppm is at most 1000000");
     }
+    if let Some(n) = policy.max_recipients
+        && !(1..=DEFAULT_MAX_RECIPIENTS).contains(&n)
+    {
+        return bad("max-recipients must be 1 to 50 (a policy can only lower the cap)");
+    }
     if !(1..=90).contains(&policy.complaint_window_days) {
         return bad("complaint-window-days is 1 to 90");
     }
@@ -582,36 +629,77 @@ pub fn set_policy(
     Ok(policy)
 }
 
+fn ppm(part: u64, whole: u64) -> u32 {
+    part.saturating_mul(1_000_000)
+        .checked_div(whole)
+        .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX))
+}
+
+/// The setup's health: the rolling window of the policy's days up to
+/// `now`'s, starting no earlier than the last `clear-pause`.
 fn measure(
     store: &mut dyn Store,
     setup: &str,
     policy: &Policy,
     now: u64,
 ) -> Result<Health, StoreError> {
-    let today = now / 86_400;
-    let first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
-    let counts = reporting::sum_days(store, &Subject::Setup(setup.to_string()), first, today)?;
-    let rate = counts
-        .complained
-        .saturating_mul(1_000_000)
-        .checked_div(counts.sent)
-        .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX));
+    const DAY: u64 = 86_400;
+    let today = now / DAY;
+    let mut first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
+    let mut since = first * DAY;
+    let fresh = get_json::<FreshWindow>(store, &window_key(setup))?.map(|(w, _)| w);
+    let mut window = match fresh {
+        Some(w) if w.since / DAY >= first && w.since <= now => {
+            since = w.since;
+            first = w.since / DAY;
+            let day = reporting::setup_day(store, setup, first)?.unwrap_or_default();
+            let mut total = day.minus(&w.baseline);
+            if first < today {
+                total.add(&reporting::sum_setup_days(store, setup, first + 1, today)?);
+            }
+            total
+        }
+        _ => reporting::sum_setup_days(store, setup, first, today)?,
+    };
+    let mut blocked_reasons: Vec<BlockedReason> = std::mem::take(&mut window.blocked_reasons)
+        .into_iter()
+        .map(|(reason, b)| BlockedReason {
+            reason,
+            count: b.count,
+            last_at: b.last_at,
+            last_diagnostic: b.last_diagnostic,
+        })
+        .collect();
+    blocked_reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    let counts = window.counts;
     Ok(Health {
         window_days: policy.complaint_window_days,
+        since,
         sent: counts.sent,
         complained: counts.complained,
-        complaint_rate_ppm: rate,
+        complaint_rate_ppm: ppm(counts.complained, counts.sent),
+        blocked: counts.blocked,
+        blocked_rate_ppm: ppm(counts.blocked, counts.sent),
+        blocked_reasons,
         paused: get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
     })
 }
 
-/// Pauses marketing sends of the setup if its complaint rate is over the
-/// line; called after each complaint.
-pub fn judge_rate(store: &mut dyn Store, setup: &str, now: u64) -> Result<(), StoreError> {
+/// The setup's marketing pause: the one in force, else a new one when the
+/// complaint rate is over the policy's line with at least its minimum
+/// volume sent in the window. Called at every marketing send decision and
+/// after each complaint.
+pub fn judge_rate(
+    store: &mut dyn Store,
+    setup: &str,
+    now: u64,
+) -> Result<Option<Pause>, StoreError> {
+    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+        return Ok(Some(pause));
+    }
     let policy = load_policy(store, setup)?;
     let health = measure(store, setup, &policy, now)?;
-    if health.paused.is_none()
-        && health.sent >= policy.complaint_min_sent
+    if health.sent >= policy.complaint_min_sent
         && health.sent > 0
         && health.complaint_rate_ppm > policy.complaint_rate_ppm
     {
@@ -628,12 +716,15 @@ pub fn judge_rate(store: &mut dyn Store, setup: &str, now: u64) -> Result<(), St
                 policy.complaint_rate_ppm % 10_000 / 10,
             ),
         };
-        match put_json(store, &pause_key(setup), &pause, Expect::Absent) {
-            Ok(_) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
+        return match put_json(store, &pause_key(setup), &pause, Expect::Absent) {
+            Ok(_) => Ok(Some(pause)),
+            Err(StoreError::Conflict(_)) => {
+                Ok(get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p))
+            }
+            Err(e) => Err(e),
+        };
     }
-    Ok(())
+    Ok(None)
 }
 
 /// `suppression.health`.
@@ -662,6 +753,17 @@ pub fn clear_pause(
         let log = format!("pause-history/{setup}/{:020}", pause.since);
         let ended = serde_json::json!({ "pause": pause, "cleared-at": now, "note": note });
         put_json(store, &log, &ended, Expect::Any)?;
+        // Only what happens from now counts towards the next pause.
+        let baseline = reporting::setup_day(store, setup, now / 86_400)?.unwrap_or_default();
+        let fresh = FreshWindow {
+            since: now,
+            baseline: reporting::Bucket {
+                events: Vec::new(),
+                use_cases: Default::default(),
+                ..baseline
+            },
+        };
+        put_json(store, &window_key(setup), &fresh, Expect::Any)?;
         store.delete(&pause_key(setup), Expect::Any)?;
     }
     let policy = load_policy(store, setup)?;

@@ -20,8 +20,11 @@ pub fn bound(chain: Vec<String>) -> Vec<String> {
 /// `chain` followed by `ids`, without repeats, bounded.
 pub fn extend(chain: &[String], ids: &[String]) -> Vec<String> {
     let mut out = chain.to_vec();
+    // A set, not `contains` on the list: a hostile References of 50,000 ids
+    // would otherwise take quadratic time.
+    let mut seen: std::collections::HashSet<&str> = chain.iter().map(String::as_str).collect();
     for id in ids {
-        if !out.contains(id) {
+        if seen.insert(id.as_str()) {
             out.push(id.clone());
         }
     }

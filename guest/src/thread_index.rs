@@ -43,6 +43,59 @@ pub fn reply(parent: &[u8], unix_seconds: i64, random: u8) -> Vec<u8> {
     index
 }
 
+/// A decoded index (MS-OXOMSG 2.2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The header block's time: a FILETIME with its low 24 bits zero.
+    pub time: u64,
+    /// The conversation's GUID.
+    pub guid: [u8; 16],
+    /// One per reply, oldest first.
+    pub children: Vec<Child>,
+}
+
+/// A child block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Child {
+    /// The time after the header block's, in FILETIME units (the 31 bits
+    /// of the block shifted by 18, or by 23 when its first bit is set).
+    pub delta: u64,
+    /// The 4 random bits.
+    pub random: u8,
+    /// The 4-bit sequence count.
+    pub sequence: u8,
+}
+
+/// Decodes an index; `None` unless [`is_valid`].
+pub fn decode(index: &[u8]) -> Option<Decoded> {
+    if !is_valid(index) {
+        return None;
+    }
+    let mut time = [0u8; 8];
+    time[..5].copy_from_slice(&index[1..6]);
+    let mut guid = [0u8; 16];
+    guid.copy_from_slice(&index[6..22]);
+    let children = index[22..]
+        .as_chunks::<5>()
+        .0
+        .iter()
+        .map(|b| {
+            let bits = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let shift = if bits >> 31 == 0 { 18 } else { 23 };
+            Child {
+                delta: u64::from(bits & 0x7FFF_FFFF) << shift,
+                random: b[4] >> 4,
+                sequence: b[4] & 0x0F,
+            }
+        })
+        .collect();
+    Some(Decoded {
+        time: u64::from_be_bytes(time),
+        guid,
+        children,
+    })
+}
+
 /// The subject without reply and forward prefixes, as Thread-Topic carries it.
 pub fn topic(subject: &str) -> String {
     let mut rest = subject.trim();

@@ -24,6 +24,12 @@ pub enum TransportError {
     Other(String),
 }
 
+display_cases!(TransportError {
+    Rejected => "rejected",
+    Unavailable => "unavailable",
+    Other => "other",
+});
+
 /// The host's transport (the WIT `transport` import).
 pub trait Transport {
     fn submit(&mut self, message: &Outgoing) -> Result<(), TransportError>;

@@ -47,13 +47,18 @@ pub enum UnsubscribeError {
     Store(String),
 }
 
+display_cases!(UnsubscribeError {
+    InvalidToken => "invalid-token",
+    InvalidBody => "invalid-body",
+    Store => "store",
+});
+
 impl From<StoreError> for UnsubscribeError {
     fn from(e: StoreError) -> Self {
         UnsubscribeError::Store(e.to_string())
     }
 }
 
-/// HMAC-SHA256 (RFC 2104).
 pub(crate) fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if key.len() > 64 {
@@ -119,7 +124,7 @@ fn unverified(token: &str) -> Option<(Claim, Vec<u8>, Vec<u8>)> {
     };
     let (payload, mac) = bytes.split_at(bytes.len() - MAC_LEN);
     let address = std::str::from_utf8(payload.get(head..)?).ok()?;
-    crate::outbound::check_address(address).ok()?;
+    crate::address::parse(address).ok()?;
     let claim = Claim {
         setup: format!("set_{}", crate::hex(payload.get(2..2 + ID_LEN)?)),
         use_case: format!("uc_{}", crate::hex(payload.get(2 + ID_LEN..head)?)),
@@ -239,7 +244,7 @@ pub fn opt_out(
 ) -> Result<OptOut, UnsubscribeError> {
     let use_case = use_cases::get(store, &claim.use_case).map_err(|e| match e {
         use_cases::UseCaseError::NotFound(m) => UnsubscribeError::InvalidToken(m),
-        other => UnsubscribeError::Store(format!("{other:?}")),
+        other => UnsubscribeError::Store(format!("{other}")),
     })?;
     if use_case.setup != claim.setup {
         return Err(UnsubscribeError::InvalidToken(
@@ -407,6 +412,7 @@ mod tests {
             inbound_host: "in.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup = setups::create(&mut store, &mut env, "ws", "clinic.example", &options)
             .expect("a setup");

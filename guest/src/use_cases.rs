@@ -44,6 +44,17 @@ pub enum UseCaseError {
     Store(String),
 }
 
+display_cases!(UseCaseError {
+    UnknownSetup => "unknown-setup",
+    SetupNotVerified => "setup-not-verified",
+    InvalidSender => "invalid-sender",
+    InvalidName => "invalid-name",
+    NameTaken => "name-taken",
+    NotFound => "not-found",
+    MarketingNeedsUnsubscribe => "marketing-needs-unsubscribe",
+    Store => "store",
+});
+
 impl From<StoreError> for UseCaseError {
     fn from(e: StoreError) -> Self {
         UseCaseError::Store(e.to_string())
@@ -67,7 +78,7 @@ pub fn create(
     let setup = match setups::get(store, setup) {
         Ok(s) => s,
         Err(setups::SetupError::NotFound(m)) => return Err(UseCaseError::UnknownSetup(m)),
-        Err(e) => return Err(UseCaseError::Store(format!("{e:?}"))),
+        Err(e) => return Err(UseCaseError::Store(format!("{e}"))),
     };
     if !setups::is_verified(&setup) {
         return Err(UseCaseError::SetupNotVerified(format!(
@@ -76,9 +87,8 @@ pub fn create(
             setup.status.name()
         )));
     }
-    let sender = crate::outbound::check_address(sender)
-        .map_err(UseCaseError::InvalidSender)?
-        .to_ascii_lowercase();
+    let sender =
+        crate::address::key(sender).map_err(|e| UseCaseError::InvalidSender(e.to_string()))?;
     if !sender.ends_with(&format!("@{}", setup.domain)) {
         return Err(UseCaseError::InvalidSender(format!(
             "{sender} is not on the setup's domain {}",
@@ -122,11 +132,17 @@ pub fn create(
     Ok(use_case)
 }
 
+/// The not-found text for `id`, the same whether the use case is missing or
+/// another workspace's.
+pub fn not_found(id: &str) -> String {
+    format!("no use case has id {id}")
+}
+
 /// Reads a use case.
 pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
     get_json(store, &key(id))?
         .map(|(u, _)| u)
-        .ok_or_else(|| UseCaseError::NotFound(format!("no use case has id {id}")))
+        .ok_or_else(|| UseCaseError::NotFound(not_found(id)))
 }
 
 /// The use cases of a setup, by name.
@@ -184,7 +200,7 @@ fn change(
 ) -> Result<UseCase, UseCaseError> {
     for _ in 0..8 {
         let Some((mut use_case, version)) = get_json::<UseCase>(store, &key(id))? else {
-            return Err(UseCaseError::NotFound(format!("no use case has id {id}")));
+            return Err(UseCaseError::NotFound(not_found(id)));
         };
         apply(&mut use_case)?;
         match put_json(store, &key(id), &use_case, Expect::Version(version)) {

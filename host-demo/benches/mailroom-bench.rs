@@ -299,11 +299,13 @@ fn native_sends(kind: &SendKind, file: &[u8]) -> anyhow::Result<Duration> {
         inbound_host: "inbound.mailroom.example".into(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = setups::create(&mut store, &mut env, "ws-1", "clinic.example", &options)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     setups::verify(
         &mut store,
+        &mut env,
         &setup.id,
         &setups::answers_publishing(&setup.records),
     )
@@ -354,14 +356,20 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
                 inbound_host: "inbound.mailroom.example".into(),
                 spf_include: None,
                 unsubscribe_base: None,
+                pending_ttl: None,
             },
         )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     mailroom
-        .verify_setup_with(&setup.id, &host_demo::Zone::publishing(&setup.records)?)?
+        .verify_setup_with(
+            "ws-1",
+            &setup.id,
+            &host_demo::Zone::publishing(&setup.records)?,
+        )?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let use_case = mailroom
         .create_use_case(
+            "ws-1",
             &setup.id,
             SENDER,
             host_demo::UseCaseType::Transactional,
@@ -379,7 +387,7 @@ fn wasm_sends(base: &Mailroom, kind: &SendKind, file: &[u8]) -> anyhow::Result<D
             request.in_reply_to = parent.take();
         }
         let sent = mailroom
-            .send(&request)?
+            .send("ws-1", &request)?
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         parent = Some(sent.message_id);
     }

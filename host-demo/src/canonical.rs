@@ -58,7 +58,15 @@ fn message_value(m: &ParsedMessage) -> Value {
         "text": m.text,
         "html": m.html,
         "attachments": m.attachments.iter().map(attachment).collect::<Vec<_>>(),
+        "headers": headers(&m.headers),
     })
+}
+
+/// The header fields, in order: `{"name", "value"}` each.
+pub fn headers(list: &[crate::inbound::Header]) -> Value {
+    list.iter()
+        .map(|h| json!({ "name": h.name, "value": h.value }))
+        .collect()
 }
 
 fn mailboxes(list: &[Mailbox]) -> Value {
@@ -130,6 +138,10 @@ mod tests {
                 size: 3,
                 content: b"abc".to_vec(),
             }],
+            headers: vec![crate::inbound::Header {
+                name: "X-Tag".into(),
+                value: "café".into(),
+            }],
         };
         let expected = r#"{
   "message-id": "a@b",
@@ -159,6 +171,12 @@ mod tests {
       "inline": false,
       "size": 3,
       "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    }
+  ],
+  "headers": [
+    {
+      "name": "X-Tag",
+      "value": "café"
     }
   ]
 }

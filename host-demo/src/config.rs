@@ -11,7 +11,7 @@ use crate::Mailroom;
 use crate::host::maildir::MaildirTransport;
 use crate::host::smtp::{SmtpSettings, SmtpTransport};
 use crate::host::sqlite::SqliteStore;
-use crate::host::store::MemoryStore;
+use crate::host::store::{MemoryStore, SharedStore};
 
 /// The SQLite file under [`Config::data_dir`].
 pub const SQLITE_FILE: &str = "mailroom.sqlite3";
@@ -55,6 +55,77 @@ pub struct Config {
     /// Cap on one call's running time, in milliseconds (default 30000); env
     /// `MAILROOM_MAX_CALL_TIME_MS`.
     pub max_call_time_ms: u64,
+    /// The platform API's trust boundary and bounds (`serve`): the TOML
+    /// table `[platform]`.
+    pub platform: Platform,
+}
+
+/// The platform API's secrets, ceilings and rates (README, "The platform
+/// API"). Each has an env variable `MAILROOM_<NAME>`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Platform {
+    /// The operator's key: acts for the workspace named by the
+    /// `X-Mailroom-Workspace` header, and on the ingest routes. Unset: no
+    /// admin key. Env `MAILROOM_ADMIN_KEY`.
+    pub admin_key: Option<String>,
+    /// The secret of the ingest routes (`/inbound`, `/reports`, `/events`,
+    /// `/messages/{id}/outcome`), as `Authorization: Bearer …`. Unset: only
+    /// the admin key opens them. Env `MAILROOM_INGEST_SECRET`.
+    pub ingest_secret: Option<String>,
+    /// Accept DNS answers posted to `/setups/{id}/verify` (default false).
+    /// ONLY for tests: whoever posts answers can verify any domain. Env
+    /// `MAILROOM_POSTED_DNS_ANSWERS`.
+    pub posted_dns_answers: bool,
+    /// Seconds a new setup may stay pending (default 259200, 72 hours).
+    /// Env `MAILROOM_PENDING_TTL_SECS`.
+    pub pending_ttl_secs: u64,
+    /// Ceiling of the parse limit `max-bytes` (default 52428800): a request
+    /// asking for more gets this. Env `MAILROOM_MAX_BYTES`.
+    pub max_bytes: u64,
+    /// Ceiling of `max-depth` (default 64). Env `MAILROOM_MAX_DEPTH`.
+    pub max_depth: u32,
+    /// Ceiling of `max-parts` (default 5000). Env `MAILROOM_MAX_PARTS`.
+    pub max_parts: u32,
+    /// Component calls at once (default twice the CPUs, at least 2); each
+    /// may use `max-memory-mib`. Env `MAILROOM_MAX_CALLS`.
+    pub max_calls: usize,
+    /// Open connections at most (default 256); more wait in the kernel's
+    /// backlog. Env `MAILROOM_MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// Time to read a request's headers, in ms (default 10000); a slower
+    /// client is disconnected. Env `MAILROOM_HEADER_TIMEOUT_MS`.
+    pub header_timeout_ms: u64,
+    /// Time to read a request's body and answer it, in ms (default 60000);
+    /// then 408. Env `MAILROOM_REQUEST_TIMEOUT_MS`.
+    pub request_timeout_ms: u64,
+    /// Setup creations per workspace per minute (default 6); more get 429
+    /// with Retry-After. Env `MAILROOM_SETUPS_PER_MINUTE`.
+    pub setups_per_minute: u32,
+    /// Sends per workspace per second (default 20, bursts of as many);
+    /// more get 429. Env `MAILROOM_SENDS_PER_SECOND`.
+    pub sends_per_second: u32,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Self {
+            admin_key: None,
+            ingest_secret: None,
+            posted_dns_answers: false,
+            pending_ttl_secs: 72 * 3600,
+            max_bytes: 50 * 1024 * 1024,
+            max_depth: 64,
+            max_parts: 5000,
+            max_calls: std::thread::available_parallelism()
+                .map_or(2, |n| n.get().saturating_mul(2).max(2)),
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            request_timeout_ms: 60_000,
+            setups_per_minute: 6,
+            sends_per_second: 20,
+        }
+    }
 }
 
 /// Which storage backs the channel.
@@ -80,6 +151,7 @@ impl Default for Config {
             nameserver: None,
             max_memory_mib: 512,
             max_call_time_ms: 30_000,
+            platform: Platform::default(),
         }
     }
 }
@@ -156,6 +228,53 @@ impl Config {
         if let Some(v) = number("MAILROOM_MAX_CALL_TIME_MS")? {
             self.max_call_time_ms = v;
         }
+        let small = |name: &str, v: u64| {
+            u32::try_from(v).with_context(|| format!("{name}={v} is too large"))
+        };
+        let p = &mut self.platform;
+        if let Some(v) = get("MAILROOM_ADMIN_KEY") {
+            p.admin_key = Some(v);
+        }
+        if let Some(v) = get("MAILROOM_INGEST_SECRET") {
+            p.ingest_secret = Some(v);
+        }
+        if let Some(v) = get("MAILROOM_POSTED_DNS_ANSWERS") {
+            p.posted_dns_answers = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => bail!("MAILROOM_POSTED_DNS_ANSWERS={v:?}: expected true or false"),
+            };
+        }
+        if let Some(v) = number("MAILROOM_PENDING_TTL_SECS")? {
+            p.pending_ttl_secs = v;
+        }
+        if let Some(v) = number("MAILROOM_MAX_BYTES")? {
+            p.max_bytes = v;
+        }
+        if let Some(v) = number("MAILROOM_MAX_DEPTH")? {
+            p.max_depth = small("MAILROOM_MAX_DEPTH", v)?;
+        }
+        if let Some(v) = number("MAILROOM_MAX_PARTS")? {
+            p.max_parts = small("MAILROOM_MAX_PARTS", v)?;
+        }
+        if let Some(v) = number("MAILROOM_MAX_CALLS")? {
+            p.max_calls = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = number("MAILROOM_MAX_CONNECTIONS")? {
+            p.max_connections = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = number("MAILROOM_HEADER_TIMEOUT_MS")? {
+            p.header_timeout_ms = v;
+        }
+        if let Some(v) = number("MAILROOM_REQUEST_TIMEOUT_MS")? {
+            p.request_timeout_ms = v;
+        }
+        if let Some(v) = number("MAILROOM_SETUPS_PER_MINUTE")? {
+            p.setups_per_minute = small("MAILROOM_SETUPS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = number("MAILROOM_SENDS_PER_SECOND")? {
+            p.sends_per_second = small("MAILROOM_SENDS_PER_SECOND", v)?;
+        }
         Ok(())
     }
 
@@ -185,6 +304,39 @@ impl Config {
         if self.max_call_time_ms == 0 {
             bail!("max-call-time-ms must be at least 1");
         }
+        let p = &self.platform;
+        for (name, secret) in [
+            ("admin-key", &p.admin_key),
+            ("ingest-secret", &p.ingest_secret),
+        ] {
+            if let Some(secret) = secret
+                && secret.len() < 16
+            {
+                bail!("{name} must be at least 16 characters");
+            }
+        }
+        if !(1..=30 * 24 * 3600).contains(&p.pending_ttl_secs) {
+            bail!("pending-ttl-secs must be between 1 and 2592000");
+        }
+        if p.max_bytes == 0 {
+            bail!("max-bytes must be at least 1");
+        }
+        for (name, v) in [
+            ("max-depth", p.max_depth),
+            ("max-parts", p.max_parts),
+            ("setups-per-minute", p.setups_per_minute),
+            ("sends-per-second", p.sends_per_second),
+        ] {
+            if v == 0 {
+                bail!("{name} must be at least 1");
+            }
+        }
+        if p.max_calls == 0 || p.max_connections == 0 {
+            bail!("max-calls and max-connections must be at least 1");
+        }
+        if p.header_timeout_ms == 0 || p.request_timeout_ms == 0 {
+            bail!("header-timeout-ms and request-timeout-ms must be at least 1");
+        }
         Ok(())
     }
 
@@ -194,6 +346,14 @@ impl Config {
             .checked_mul(1024 * 1024)
             .and_then(|b| usize::try_from(b).ok())
             .with_context(|| format!("max-memory-mib {} is too large", self.max_memory_mib))
+    }
+
+    /// The store these settings name, opened (SQLite: created if missing).
+    pub fn open_store(&self) -> anyhow::Result<SharedStore> {
+        Ok(match self.store {
+            StoreKind::Sqlite => crate::host::store::shared(SqliteStore::open(self.sqlite_path())?),
+            StoreKind::Memory => crate::host::store::shared(MemoryStore::new()),
+        })
     }
 
     /// The SQLite file: `<data_dir>/mailroom.sqlite3`.
@@ -214,10 +374,7 @@ impl Config {
         let mut builder = Mailroom::builder()
             .max_memory(self.max_memory_bytes()?)
             .max_call_time(Duration::from_millis(self.max_call_time_ms));
-        builder = match self.store {
-            StoreKind::Sqlite => builder.store(SqliteStore::open(self.sqlite_path())?),
-            StoreKind::Memory => builder.store(MemoryStore::new()),
-        };
+        builder = builder.shared_store(self.open_store()?);
         builder = match &self.smtp_url {
             Some(url) => {
                 let mut settings = SmtpSettings::parse(url).context("smtp-url")?;
@@ -281,6 +438,39 @@ max-memory-mib = 512
 # Cap on one call's running time, in milliseconds.
 # env MAILROOM_MAX_CALL_TIME_MS
 max-call-time-ms = 30000
+
+# The platform API (host-demo serve): who may call it and how much.
+# README, "The platform API". Each key also has an env variable,
+# MAILROOM_<KEY> in upper case with _ for -.
+[platform]
+# The operator's key (at least 16 characters): acts for the workspace named
+# by the X-Mailroom-Workspace header, and on the ingest routes.
+# admin-key = "…"
+# The secret MTAs, SES, Cloudflare and provider webhooks send as
+# "Authorization: Bearer …" to /inbound, /reports, /events and
+# /messages/{id}/outcome.
+# ingest-secret = "…"
+# Accept DNS answers posted to /setups/{id}/verify. ONLY for tests: whoever
+# posts answers can verify any domain.
+posted-dns-answers = false
+# How long a new setup may stay pending before it expires (72 hours).
+pending-ttl-secs = 259200
+# Ceilings of the parse limits a request may ask for (POST /inbound); a
+# request asking for more gets the ceiling.
+max-bytes = 52428800
+max-depth = 64
+max-parts = 5000
+# Component calls at once (default: twice the CPUs) and open connections.
+# max-calls = 4
+max-connections = 256
+# A client must send its headers within header-timeout-ms, and its body
+# (and get its answer) within request-timeout-ms.
+header-timeout-ms = 10000
+request-timeout-ms = 60000
+# Per workspace: setup creations per minute and sends per second; more get
+# 429 with Retry-After.
+setups-per-minute = 6
+sends-per-second = 20
 "#;
 }
 

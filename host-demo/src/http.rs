@@ -5,16 +5,26 @@
 //! `"case"`, options as `null` or the value). Each request runs one
 //! component call on tokio's blocking pool, in a fresh wasmtime store; the
 //! [`Mailroom`] (its store and transport) is shared by every request, and
-//! at most [`max_calls`] calls run at once.
+//! at most `max-calls` requests hold a slot at once ([`crate::guard`]).
+//!
+//! # Who may call
+//!
+//! Tenant routes need a workspace key (or the admin key and
+//! `X-Mailroom-Workspace`) as `Authorization: Bearer …`: the call acts for
+//! that workspace, never one a body names. Ingest routes (`/inbound`,
+//! `/reports`, `/events`, `/messages/{id}/outcome`) need the ingest secret
+//! or the admin key; `/unsubscribe/{token}` and `/healthz` are public.
+//! Missing or bad credentials answer 401 ([`crate::guard`], [`crate::auth`]).
 //!
 //! # Endpoints
 //!
 //! | method and path | component call | success |
 //! | --- | --- | --- |
-//! | `POST /setups` `{workspace, domain, options?}` | `setups.create` (options default from the settings: `inbound-host`, `unsubscribe-base`) | 201 setup |
+//! | `POST /setups` `{domain, options?}` | `setups.create` for the caller's workspace (options default from the settings: `inbound-host`, `unsubscribe-base`, `pending-ttl-secs`) | 201 setup |
+//! | `GET /setups` | `setups.list` | 200 setups |
 //! | `GET /setups/{id}` | `setups.get` | 200 setup |
 //! | `GET /setups/{id}/lookups` | `setups.lookups` | 200 lookups |
-//! | `POST /setups/{id}/verify` `{answers?}` | `setups.verify` with the body's `answers` (WIT `dns-answer`s), else with the lookups resolved by the configured nameserver | 200 verification |
+//! | `POST /setups/{id}/verify` | `setups.verify` with the lookups resolved by the configured nameserver (posted `answers` are refused unless the test-only `posted-dns-answers` is set) | 200 verification |
 //! | `POST /setups/{id}/rotate-dkim` | `setups.rotate-dkim` | 200 setup |
 //! | `GET /setups/{id}/health` | `suppression.get-health` | 200 health |
 //! | `POST /setups/{id}/clear-pause` `{note}` | `suppression.clear-pause` | 200 health |
@@ -31,11 +41,12 @@
 //! | `POST /messages/{id}/outcome` (a `delivery-outcome`) | `outbound.report` | 204 |
 //! | `POST /events` (an `event`: a provider's webhook) | `events.record` | 200 recorded |
 //! | `POST /reports` (raw MIME: a DSN, ARF or bounce) | `events.ingest-report` | 200 report |
-//! | `POST /inbound?from=&to=&to=` (raw MIME) | `inbound.receive` (limits from `max-bytes`, `max-depth`, `max-parts` query parameters, else the defaults) | 200 received |
+//! | `POST /inbound?from=&to=&to=` (raw MIME) | `inbound.receive` (limits from `max-bytes`, `max-depth`, `max-parts` query parameters, clamped to the settings' ceilings, else the ceilings) | 200 received |
 //! | `POST /unsubscribe/{token}` (RFC 8058 one-click) | `unsubscribe.one-click` | its `http-status` (200) and `body`, `text/plain` |
 //! | `GET /unsubscribe/{token}` | none: a page whose button POSTs (link scanners GET; a GET never unsubscribes) | 200 `text/html` |
 //! | `GET /suppression/{use-case}/{address}` | `suppression.check` | 200 decision |
 //! | `GET /reporting?setup=…` or `?use-case=…`, `&from=&until=` | `reporting.count` (`until` default now, `from` default 30 days before) | 200 period |
+//! | `GET /healthz` | none: the store answers a read | 200 `{"status": "ok"}`, else 503 |
 //!
 //! In `POST /messages`, `to`, `cc` and `attachments` may be left out (empty),
 //! and an attachment's `content` is UTF-8 text (the WIT JSON form of
@@ -52,18 +63,20 @@
 //!
 //! | status | cases |
 //! | --- | --- |
-//! | 400 | `invalid-*` (domain, workspace, options, sender, name, request, header, address, policy, event, range, id, limits), `parse` (unparseable input) |
+//! | 400 | `invalid-*` (domain, workspace, options, sender, name, request, header, address, policy, event, range, id, limits), `too-many-recipients`, `smtputf8-required`, `parse` (unparseable input) |
 //! | 404 | `not-found`, `unknown-setup`, `unknown-use-case`, `unknown-message` |
-//! | 409 | `domain-taken`, `name-taken`, `setup-not-verified`, `use-case-disabled`, `cross-use-case`, `marketing-needs-unsubscribe`, `suppressed`, `paused` |
+//! | 409 | `domain-taken`, `name-taken`, `setup-not-verified`, `use-case-disabled`, `cross-use-case`, `marketing-needs-unsubscribe`, `suppressed`, `paused`, `expired` |
 //! | 413 | `parse` with `limit-exceeded` |
 //! | 422 | `unknown-parent` |
 //! | 502 | `transport` |
 //! | 503 | `store` |
-//! | 500 | `key-generation` and any other |
+//! | 500 | `key-generation`, `signing` and any other |
 //!
 //! A request the host cannot turn into a call answers 400
 //! `{"error": {"bad-request": "why"}}`; a host failure or a trap 500
-//! `{"error": {"host": "why"}}`. Bodies over [`MAX_BODY`] get 413. The
+//! `{"error": {"host": "why"}}`. Bodies over the `max-bytes` ceiling plus
+//! 1 MiB get 413; 401 `unauthorized`, 408 `timeout` and 429 `rate-limited`
+//! come from [`crate::guard`]. The
 //! one-click endpoint answers in `text/plain` also on errors: 404 for
 //! `invalid-token`, 400 for `invalid-body`, 503 for `store`.
 
@@ -74,31 +87,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
-use tokio::sync::Semaphore;
 
+use crate::auth::Caller;
 use crate::bindings::exports::mailroom::channel::{events, suppression, unsubscribe};
-use crate::config::Config;
+use crate::config::{Config, Platform};
+use crate::guard::{self, Guard};
 use crate::inbound::{self, Envelope, ReceiveError, Received};
 use crate::outbound::{OutgoingAttachment, Recipient, SendError, SendRequest, Sent};
 use crate::setups::{DnsAnswer, DnsResult, Lookup, RecordType};
-use crate::{Limits, Mailroom, Resolve, Resolver, hex, scenario};
-
-/// The largest request body accepted: 50 MiB of message (the component's
-/// default `max-bytes`) and 1 MiB for the rest of the request.
-pub const MAX_BODY: usize = 51 * 1024 * 1024;
+use crate::{Limits, Mailroom, Resolve, Resolver, hex, scenario, tracking_http};
 
 /// The endpoints, one a line, for `host-demo serve --help`.
 pub const ENDPOINTS: &str = "\
-  POST   /setups {workspace, domain, options?}           setups.create (201)
+  POST   /setups {domain, options?}                      setups.create (201)
+  GET    /setups                                         setups.list
   GET    /setups/{id}                                    setups.get
   GET    /setups/{id}/lookups                            setups.lookups
-  POST   /setups/{id}/verify {answers?}                  setups.verify (nameserver if no answers)
+  POST   /setups/{id}/verify                             setups.verify (the configured nameserver)
   POST   /setups/{id}/rotate-dkim                        setups.rotate-dkim
   GET    /setups/{id}/health                             suppression.get-health
   POST   /setups/{id}/clear-pause {note}                 suppression.clear-pause
@@ -120,6 +132,12 @@ pub const ENDPOINTS: &str = "\
   GET    /t/o/{token}, GET|HEAD /t/c/{token}             tracking.open / tracking.click (public)
   GET    /suppression/{use-case}/{address}               suppression.check
   GET    /reporting?setup=|use-case=&from=&until=        reporting.count
+  GET    /healthz                                        the store answers (public)
+
+Tenant routes need Authorization: Bearer <workspace key> (host-demo keys
+create), or the admin key with X-Mailroom-Workspace; /inbound, /reports,
+/events and /messages/{id}/outcome need the ingest secret (or the admin
+key); /unsubscribe/{token} and /healthz are public. 401 without a valid key.
 
 JSON bodies and results use the JSON form of WIT values (tests/SCENARIOS.md).
 Component errors answer {\"error\": {\"case\": payload}}: 400 invalid input,
@@ -136,9 +154,14 @@ pub struct Defaults {
     pub spf_include: Option<String>,
     /// `setup-options.unsubscribe-base`.
     pub unsubscribe_base: Option<String>,
-    /// The nameserver `POST /setups/{id}/verify` resolves with when the
-    /// request carries no answers.
+    /// The nameserver `POST /setups/{id}/verify` resolves with.
     pub nameserver: Option<SocketAddr>,
+    /// `setup-options.pending-ttl`.
+    pub pending_ttl: u64,
+    /// Whether posted DNS answers are accepted (tests only).
+    pub posted_dns_answers: bool,
+    /// The ceilings of the parse limits.
+    pub ceilings: Limits,
 }
 
 impl Defaults {
@@ -155,6 +178,13 @@ impl Defaults {
             spf_include: None,
             unsubscribe_base: config.unsubscribe_base.clone(),
             nameserver,
+            pending_ttl: config.platform.pending_ttl_secs,
+            posted_dns_answers: config.platform.posted_dns_answers,
+            ceilings: Limits {
+                max_bytes: Some(config.platform.max_bytes),
+                max_depth: Some(config.platform.max_depth),
+                max_parts: Some(config.platform.max_parts),
+            },
         })
     }
 
@@ -165,6 +195,7 @@ impl Defaults {
         options.insert("inbound-host".into(), json!(self.inbound_host));
         options.insert("spf-include".into(), json!(self.spf_include));
         options.insert("unsubscribe-base".into(), json!(self.unsubscribe_base));
+        options.insert("pending-ttl".into(), json!(self.pending_ttl));
         match given {
             None | Some(Value::Null) => {}
             Some(Value::Object(fields)) => {
@@ -190,25 +221,20 @@ impl Defaults {
 struct App {
     mailroom: Arc<Mailroom>,
     defaults: Arc<Defaults>,
-    /// Component calls running at once, at most [`max_calls`].
-    calls: Arc<Semaphore>,
 }
 
-/// How many component calls run at once: twice the CPUs, at least 2. Each
-/// call may use the component's whole memory cap; requests beyond wait.
-pub fn max_calls() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(2).max(2))
-}
-
-/// The API's routes over `mailroom`; see the module documentation.
-pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
+/// The API's routes over `mailroom`; see the module documentation. Tenant
+/// routes need a workspace key (or the admin key), ingest routes the ingest
+/// secret (or the admin key); `/unsubscribe/{token}` and `/healthz` are
+/// public ([`crate::guard`]).
+pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults, platform: &Platform) -> Router {
+    let guard = Guard::new(mailroom.store().clone(), platform);
     let app = App {
         mailroom,
         defaults: Arc::new(defaults),
-        calls: Arc::new(Semaphore::new(max_calls())),
     };
-    Router::new()
-        .route("/setups", post(create_setup))
+    let tenant = Router::new()
+        .route("/setups", post(create_setup).get(list_setups))
         .route("/setups/{id}", get(get_setup))
         .route("/setups/{id}/lookups", get(setup_lookups))
         .route("/setups/{id}/verify", post(verify_setup))
@@ -230,19 +256,31 @@ pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults) -> Router {
             put(set_list_unsubscribe),
         )
         .route("/messages", post(send_message))
+        .route("/suppression/{use_case}/{address}", get(check_suppression))
+        .route("/reporting", get(reporting))
+        .route_layer(middleware::from_fn_with_state(guard.clone(), guard::tenant));
+    let ingest = Router::new()
         .route("/messages/{id}/outcome", post(report_outcome))
         .route("/events", post(record_event))
         .route("/reports", post(ingest_report_handler))
         .route("/inbound", post(receive_inbound))
+        .route_layer(middleware::from_fn_with_state(guard.clone(), guard::ingest));
+    let public = Router::new()
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe_one_click),
         )
-        .route("/suppression/{use_case}/{address}", get(check_suppression))
-        .route("/reporting", get(reporting))
-        // Engagement tracking, public: tracking_http.rs.
-        .nest_service("/t", crate::tracking_http::router(app.mailroom.clone()))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .route("/healthz", get(healthz))
+        .route_layer(middleware::from_fn_with_state(guard.clone(), guard::public));
+    let body_limit = usize::try_from(platform.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024 * 1024);
+    tenant
+        .merge(ingest)
+        .merge(public)
+        .merge(tracking_http::routes(app.mailroom.clone(), guard.clone()))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(guard, guard::bounded))
         .with_state(app)
 }
 
@@ -266,8 +304,8 @@ pub async fn serve(config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr().context("the bound address")?;
     eprintln!("listening on http://{address}");
-    axum::serve(listener, router(Arc::new(mailroom), defaults))
-        .with_graceful_shutdown(shutdown_signal())
+    let router = router(Arc::new(mailroom), defaults, &config.platform);
+    guard::serve(listener, router, &config.platform, shutdown_signal())
         .await
         .context("serving HTTP")
 }
@@ -313,7 +351,7 @@ impl IntoResponse for Failure {
                 &json!({"error": {"bad-request": why}}),
             ),
             Failure::Host(e) => {
-                eprintln!("host-demo: request failed: {e:#}");
+                tracing::error!(error = %format!("{e:#}"), "request failed");
                 json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &json!({"error": {"host": format!("{e:#}")}}),
@@ -370,35 +408,30 @@ pub fn error_status(error: &Value) -> StatusCode {
         | "cross-use-case"
         | "marketing-needs-unsubscribe"
         | "suppressed"
-        | "paused" => StatusCode::CONFLICT,
+        | "paused"
+        | "expired" => StatusCode::CONFLICT,
         "unknown-parent" => StatusCode::UNPROCESSABLE_ENTITY,
         "parse" if payload.get("limit-exceeded").is_some() => StatusCode::PAYLOAD_TOO_LARGE,
         "parse" => StatusCode::BAD_REQUEST,
         "transport" => StatusCode::BAD_GATEWAY,
         "store" => StatusCode::SERVICE_UNAVAILABLE,
+        "too-many-recipients" | "smtputf8-required" => StatusCode::BAD_REQUEST,
         case if case.starts_with("invalid-") => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-/// Runs `f` on the blocking pool, once one of the [`max_calls`] permits is
-/// free. A call runs to its end even when the client goes away.
+/// Runs `f` on the blocking pool. The request already holds one of the
+/// `max-calls` slots ([`crate::guard`]). A call runs to its end even when
+/// the client goes away.
 async fn blocking<T: Send + 'static>(
     app: &App,
     f: impl FnOnce(&Mailroom, &Defaults) -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
-    let permit = Arc::clone(&app.calls)
-        .acquire_owned()
-        .await
-        .map_err(|e| Failure::Host(anyhow::anyhow!("no call permit: {e}")))?;
     let (mailroom, defaults) = (Arc::clone(&app.mailroom), Arc::clone(&app.defaults));
-    tokio::task::spawn_blocking(move || {
-        let result = f(&mailroom, &defaults);
-        drop(permit);
-        result
-    })
-    .await
-    .map_err(|e| Failure::Host(anyhow::anyhow!("the call panicked or was cancelled: {e}")))?
+    tokio::task::spawn_blocking(move || f(&mailroom, &defaults))
+        .await
+        .map_err(|e| Failure::Host(anyhow::anyhow!("the call panicked or was cancelled: {e}")))?
 }
 
 /// Calls the export `target` with JSON arguments (checked first: a mismatch
@@ -464,7 +497,11 @@ fn number_param<T: std::str::FromStr>(
 
 type Pairs = Query<Vec<(String, String)>>;
 
-async fn create_setup(State(app): State<App>, body: Bytes) -> Response {
+async fn create_setup(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let mut fields = match object_body(&body, &["workspace", "domain", "options"]) {
         Ok(fields) => fields,
         Err(f) => return f.into_response(),
@@ -473,7 +510,13 @@ async fn create_setup(State(app): State<App>, body: Bytes) -> Response {
         Ok(options) => options,
         Err(f) => return f.into_response(),
     };
-    let workspace = fields.remove("workspace").unwrap_or(Value::Null);
+    let workspace = ws(&caller);
+    if let Some(named) = fields.remove("workspace").filter(|w| !w.is_null())
+        && named != workspace
+    {
+        let why = "the workspace comes from the API key; leave it out of the body";
+        return Failure::BadRequest(why.into()).into_response();
+    }
     let domain = fields.remove("domain").unwrap_or(Value::Null);
     wit(
         &app,
@@ -484,15 +527,81 @@ async fn create_setup(State(app): State<App>, body: Bytes) -> Response {
     .await
 }
 
-async fn get_setup(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "setups.get", vec![json!(id)], StatusCode::OK).await
+/// The caller's workspace (tenant routes always have one).
+fn workspace_of(caller: &Caller) -> String {
+    match caller {
+        Caller::Workspace { workspace, .. } => workspace.clone(),
+        Caller::Ingest => String::new(),
+    }
 }
 
-async fn setup_lookups(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "setups.lookups", vec![json!(id)], StatusCode::OK).await
+/// The caller's workspace as a JSON argument.
+fn ws(caller: &Caller) -> Value {
+    Value::String(workspace_of(caller))
 }
 
-async fn verify_setup(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn list_setups(State(app): State<App>, Extension(caller): Extension<Caller>) -> Response {
+    wit(&app, "setups.list", vec![ws(&caller)], StatusCode::OK).await
+}
+
+/// Liveness and readiness: the store answers a read.
+async fn healthz(State(app): State<App>) -> Response {
+    let store = app.mailroom.store().clone();
+    let read = tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .map_err(|_| "the store lock is poisoned".to_string())
+            .and_then(|mut s| s.get("host/health").map_err(|e| format!("{e:?}")))
+    })
+    .await;
+    match read {
+        Ok(Ok(_)) => json_response(StatusCode::OK, &json!({"status": "ok"})),
+        Ok(Err(why)) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unavailable", "store": why}),
+        ),
+        Err(e) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unavailable", "store": e.to_string()}),
+        ),
+    }
+}
+
+async fn get_setup(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "setups.get",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn setup_lookups(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "setups.lookups",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn verify_setup(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let workspace = ws(&caller);
     let answers = match json_body(&body) {
         Ok(Value::Null) => None,
         Ok(Value::Object(mut map)) => {
@@ -509,24 +618,32 @@ async fn verify_setup(State(app): State<App>, Path(id): Path<String>, body: Byte
         Err(f) => return f.into_response(),
     };
     if let Some(answers) = answers {
+        if !app.defaults.posted_dns_answers {
+            let why = "DNS answers are not accepted over the API: the server resolves the \
+                       setup's records through its own nameserver (post an empty body)";
+            return Failure::BadRequest(why.into()).into_response();
+        }
         return wit(
             &app,
             "setups.verify",
-            vec![json!(id), answers],
+            vec![workspace, json!(id), answers],
             StatusCode::OK,
         )
         .await;
     }
-    let Some(nameserver) = app.defaults.nameserver else {
-        let why = "no nameserver is configured (nameserver, MAILROOM_NAMESERVER): \
-                   pass the DNS answers as {\"answers\": [...]}";
-        return Failure::BadRequest(why.into()).into_response();
-    };
+    let nameserver = app.defaults.nameserver;
     let result = blocking(&app, move |mailroom, _| {
-        let lookups =
-            scenario::call(mailroom, "setups.lookups", &[json!(id)]).map_err(Failure::Host)?;
+        // The lookups first: another workspace's setup is not-found, with or
+        // without a nameserver.
+        let lookups = scenario::call(mailroom, "setups.lookups", &[workspace.clone(), json!(id)])
+            .map_err(Failure::Host)?;
         let Some(list) = lookups.get("ok").and_then(Value::as_array) else {
             return Ok(lookups);
+        };
+        let Some(nameserver) = nameserver else {
+            let why = "no nameserver is configured (nameserver, MAILROOM_NAMESERVER): \
+                       the server resolves the setup's records itself";
+            return Err(Failure::BadRequest(why.into()));
         };
         let lookups = list
             .iter()
@@ -542,7 +659,7 @@ async fn verify_setup(State(app): State<App>, Path(id): Path<String>, body: Byte
         scenario::call(
             mailroom,
             "setups.verify",
-            &[json!(id), Value::Array(answers)],
+            &[workspace, json!(id), Value::Array(answers)],
         )
         .map_err(Failure::Host)
     })
@@ -553,21 +670,40 @@ async fn verify_setup(State(app): State<App>, Path(id): Path<String>, body: Byte
     }
 }
 
-async fn rotate_dkim(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "setups.rotate-dkim", vec![json!(id)], StatusCode::OK).await
-}
-
-async fn setup_health(State(app): State<App>, Path(id): Path<String>) -> Response {
+async fn rotate_dkim(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     wit(
         &app,
-        "suppression.get-health",
-        vec![json!(id)],
+        "setups.rotate-dkim",
+        vec![ws(&caller), json!(id)],
         StatusCode::OK,
     )
     .await
 }
 
-async fn clear_pause(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn setup_health(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "suppression.get-health",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn clear_pause(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let note = match json_body(&body) {
         Ok(Value::Null) => json!("cleared through the HTTP API"),
         Ok(_) => match object_body(&body, &["note"]) {
@@ -576,36 +712,56 @@ async fn clear_pause(State(app): State<App>, Path(id): Path<String>, body: Bytes
         },
         Err(f) => return f.into_response(),
     };
-    let args = vec![json!(id), note];
+    let args = vec![ws(&caller), json!(id), note];
     wit(&app, "suppression.clear-pause", args, StatusCode::OK).await
 }
 
-async fn get_policy(State(app): State<App>, Path(id): Path<String>) -> Response {
+async fn get_policy(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     wit(
         &app,
         "suppression.get-policy",
-        vec![json!(id)],
+        vec![ws(&caller), json!(id)],
         StatusCode::OK,
     )
     .await
 }
 
-async fn set_policy(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn set_policy(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     match json_body(&body) {
         Ok(policy) => {
-            let args = vec![json!(id), policy];
+            let args = vec![ws(&caller), json!(id), policy];
             wit(&app, "suppression.set-policy", args, StatusCode::OK).await
         }
         Err(f) => f.into_response(),
     }
 }
 
-async fn list_use_cases(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "use-cases.list", vec![json!(id)], StatusCode::OK).await
+async fn list_use_cases(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "use-cases.list",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn list_suppressions(
     State(app): State<App>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(query): Pairs,
 ) -> Response {
@@ -614,51 +770,81 @@ async fn list_suppressions(
         Err(f) => return f.into_response(),
     };
     let cursor = param(&query, "cursor").filter(|c| !c.is_empty());
-    let args = vec![json!(id), json!(cursor), json!(limit)];
+    let args = vec![ws(&caller), json!(id), json!(cursor), json!(limit)];
     wit(&app, "suppression.list", args, StatusCode::OK).await
 }
 
 async fn get_suppression(
     State(app): State<App>,
+    Extension(caller): Extension<Caller>,
     Path((id, address)): Path<(String, String)>,
 ) -> Response {
-    let args = vec![json!(id), json!(address)];
+    let args = vec![ws(&caller), json!(id), json!(address)];
     wit(&app, "suppression.get", args, StatusCode::OK).await
 }
 
 async fn remove_suppression(
     State(app): State<App>,
+    Extension(caller): Extension<Caller>,
     Path((id, address)): Path<(String, String)>,
     Query(query): Pairs,
 ) -> Response {
     let note = param(&query, "note").unwrap_or("removed through the HTTP API");
-    let args = vec![json!(id), json!(address), json!(note)];
+    let args = vec![ws(&caller), json!(id), json!(address), json!(note)];
     wit(&app, "suppression.remove", args, StatusCode::OK).await
 }
 
-async fn create_use_case(State(app): State<App>, body: Bytes) -> Response {
+async fn create_use_case(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     const FIELDS: [&str; 5] = ["setup", "sender", "type", "entity-name", "use-case-name"];
     let mut fields = match object_body(&body, &FIELDS) {
         Ok(fields) => fields,
         Err(f) => return f.into_response(),
     };
-    let args = FIELDS
-        .iter()
-        .map(|name| fields.remove(*name).unwrap_or(Value::Null))
+    let args = std::iter::once(ws(&caller))
+        .chain(
+            FIELDS
+                .iter()
+                .map(|name| fields.remove(*name).unwrap_or(Value::Null)),
+        )
         .collect();
     wit(&app, "use-cases.create", args, StatusCode::CREATED).await
 }
 
-async fn get_use_case(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "use-cases.get", vec![json!(id)], StatusCode::OK).await
+async fn get_use_case(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "use-cases.get",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn disable_use_case(State(app): State<App>, Path(id): Path<String>) -> Response {
-    wit(&app, "use-cases.disable", vec![json!(id)], StatusCode::OK).await
+async fn disable_use_case(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
+    wit(
+        &app,
+        "use-cases.disable",
+        vec![ws(&caller), json!(id)],
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn set_list_unsubscribe(
     State(app): State<App>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -666,19 +852,24 @@ async fn set_list_unsubscribe(
         Ok(mut fields) => fields.remove("enabled").unwrap_or(Value::Null),
         Err(f) => return f.into_response(),
     };
-    let args = vec![json!(id), enabled];
+    let args = vec![ws(&caller), json!(id), enabled];
     wit(&app, "use-cases.set-list-unsubscribe", args, StatusCode::OK).await
 }
 
-async fn send_message(State(app): State<App>, body: Bytes) -> Response {
+async fn send_message(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Response {
     let request = match json_body(&body)
         .and_then(|v| send_request_from_json(&v).map_err(Failure::BadRequest))
     {
         Ok(request) => request,
         Err(f) => return f.into_response(),
     };
+    let workspace = workspace_of(&caller);
     let result = blocking(&app, move |mailroom, _| {
-        send(mailroom, &request).map_err(Failure::Host)
+        send(mailroom, &workspace, &request).map_err(Failure::Host)
     })
     .await;
     match result {
@@ -745,11 +936,19 @@ async fn receive_inbound(
     let mail_from = param(&query, "from")
         .map(str::to_string)
         .or_else(|| header_values("x-envelope-from").into_iter().next());
+    // A request may lower a limit, never raise it past the ceiling.
+    let ceiling = app.defaults.ceilings;
+    fn clamp<T: Ord + Copy>(asked: Option<T>, max: Option<T>) -> Option<T> {
+        match (asked, max) {
+            (Some(a), Some(m)) => Some(a.min(m)),
+            (a, m) => m.or(a),
+        }
+    }
     let limits = match (|| {
         Ok::<_, Failure>(Limits {
-            max_bytes: number_param(&query, "max-bytes")?,
-            max_depth: number_param(&query, "max-depth")?,
-            max_parts: number_param(&query, "max-parts")?,
+            max_bytes: clamp(number_param(&query, "max-bytes")?, ceiling.max_bytes),
+            max_depth: clamp(number_param(&query, "max-depth")?, ceiling.max_depth),
+            max_parts: clamp(number_param(&query, "max-parts")?, ceiling.max_parts),
         })
     })() {
         Ok(limits) => limits,
@@ -846,13 +1045,18 @@ async fn unsubscribe_one_click(
 
 async fn check_suppression(
     State(app): State<App>,
+    Extension(caller): Extension<Caller>,
     Path((use_case, address)): Path<(String, String)>,
 ) -> Response {
-    let args = vec![json!(use_case), json!(address)];
+    let args = vec![ws(&caller), json!(use_case), json!(address)];
     wit(&app, "suppression.check", args, StatusCode::OK).await
 }
 
-async fn reporting(State(app): State<App>, Query(query): Pairs) -> Response {
+async fn reporting(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Pairs,
+) -> Response {
     const DAY: u64 = 86_400;
     let subject = match (param(&query, "setup"), param(&query, "use-case")) {
         (Some(setup), None) => json!({ "setup": setup }),
@@ -875,7 +1079,7 @@ async fn reporting(State(app): State<App>, Query(query): Pairs) -> Response {
         }
         (Err(f), _) | (_, Err(f)) => return f.into_response(),
     };
-    let args = vec![subject, json!(from), json!(until)];
+    let args = vec![ws(&caller), subject, json!(from), json!(until)];
     wit(&app, "reporting.count", args, StatusCode::OK).await
 }
 
@@ -884,8 +1088,8 @@ async fn reporting(State(app): State<App>, Query(query): Pairs) -> Response {
 
 /// Calls `outbound.send` and gives the result in the JSON form
 /// (`{"ok": sent}` or `{"err": send-error}`).
-pub fn send(mailroom: &Mailroom, request: &SendRequest) -> anyhow::Result<Value> {
-    Ok(match mailroom.send(request)? {
+pub fn send(mailroom: &Mailroom, workspace: &str, request: &SendRequest) -> anyhow::Result<Value> {
+    Ok(match mailroom.send(workspace, request)? {
         Ok(sent) => json!({ "ok": sent_json(&sent) }),
         Err(error) => json!({ "err": send_error_json(&error) }),
     })
@@ -907,10 +1111,7 @@ pub fn receive(
 
 /// Calls `events.ingest-report` and gives the result in the JSON form.
 pub fn ingest_report(mailroom: &Mailroom, raw: &[u8]) -> anyhow::Result<Value> {
-    let result = mailroom.call(
-        || format!("ingesting a report of {} bytes", raw.len()),
-        |store, m| m.mailroom_channel_events().call_ingest_report(store, raw),
-    )?;
+    let result = mailroom.ingest_report(raw)?;
     Ok(result_json(&result, report_json, event_error_json))
 }
 
@@ -921,13 +1122,7 @@ pub fn one_click(
     content_type: Option<&str>,
     body: &[u8],
 ) -> anyhow::Result<Result<unsubscribe::OptOut, unsubscribe::UnsubscribeError>> {
-    mailroom.call(
-        || "handling a one-click unsubscribe".to_string(),
-        |store, m| {
-            m.mailroom_channel_unsubscribe()
-                .call_one_click(store, token, content_type, body)
-        },
-    )
+    mailroom.one_click(token, content_type, body)
 }
 
 /// A one-click result in the JSON form.
@@ -1122,6 +1317,9 @@ fn send_error_json(e: &SendError) -> Value {
         SendError::Paused(p) => json!({ "paused": pause_json(p) }),
         SendError::Transport(m) => json!({ "transport": m }),
         SendError::Store(m) => json!({ "store": m }),
+        SendError::TooManyRecipients(m) => json!({ "too-many-recipients": m }),
+        SendError::Smtputf8Required(m) => json!({ "smtputf8-required": m }),
+        SendError::Signing(m) => json!({ "signing": m }),
     }
 }
 
@@ -1208,6 +1406,7 @@ fn parsed_json(m: &inbound::ParsedMessage) -> Value {
             "size": a.size,
             "content": bytes_json(&a.content),
         })).collect::<Vec<_>>(),
+        "headers": crate::canonical::headers(&m.headers),
     })
 }
 
@@ -1262,6 +1461,7 @@ fn report_class(c: events::ReportClass) -> &'static str {
     match c {
         events::ReportClass::Hard => "hard",
         events::ReportClass::Soft => "soft",
+        events::ReportClass::Blocked => "blocked",
         events::ReportClass::Complaint => "complaint",
         events::ReportClass::NotABounce => "not-a-bounce",
     }
@@ -1281,6 +1481,7 @@ fn recorded_json(r: &events::Recorded) -> Value {
                 "type": match b.type_ {
                     events::BounceType::Hard => "hard",
                     events::BounceType::Soft => "soft",
+                    events::BounceType::Blocked => "blocked",
                 },
                 "status": b.status,
                 "diagnostic": b.diagnostic,

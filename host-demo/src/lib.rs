@@ -25,14 +25,16 @@
 //!     inbound_host: "inbound.mailroom.example".into(),
 //!     spf_include: None,
 //!     unsubscribe_base: None,
+//!     pending_ttl: None,
 //! };
 //! let setup = mailroom.create_setup("ws-1", "clinic.example", &options)??;
 //! // The customer publishes `setup.records` (DKIM key, MX, SPF, DMARC);
 //! // then the setup is verified against DNS. Use cases need a verified setup.
 //! let resolver = Resolver::new("127.0.0.1:5353".parse()?)?;
-//! let verification = mailroom.verify_setup_with(&setup.id, &resolver)??;
+//! let verification = mailroom.verify_setup_with("ws-1", &setup.id, &resolver)??;
 //! assert_eq!(verification.setup.status, SetupStatus::Verified);
 //! let use_case = mailroom.create_use_case(
+//!     "ws-1",
 //!     &setup.id,
 //!     "care@clinic.example",
 //!     UseCaseType::Transactional,
@@ -49,7 +51,7 @@
 //!     attachments: vec![],
 //!     in_reply_to: None,
 //! };
-//! match mailroom.send(&request)? {
+//! match mailroom.send("ws-1", &request)? {
 //!     Ok(sent) => println!("sent {}", sent.message_id),
 //!     Err(SendError::InvalidHeader(why)) => println!("refused: {why}"),
 //!     Err(other) => return Err(other.into()),
@@ -66,9 +68,12 @@
 
 #![warn(missing_docs)]
 
+mod api;
+pub mod auth;
 pub mod bindings;
 pub mod canonical;
 pub mod config;
+pub mod guard;
 pub mod host;
 pub mod http;
 pub mod scenario;
@@ -83,10 +88,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Instance, Linker, ResourceTable};
-use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtx;
 
-pub use bindings::exports::mailroom::channel::{inbound, outbound, setups, use_cases};
+pub use bindings::exports::mailroom::channel::{
+    events, inbound, outbound, reporting, setups, suppression, tracking, unsubscribe, use_cases,
+};
 pub use host::clock::Clock;
 pub use host::dns::{Resolve, Resolver, Zone};
 pub use host::random::SplitMix64;
@@ -290,6 +297,12 @@ impl MailroomBuilder {
         self
     }
 
+    /// The channel's storage, already shared (e.g. with the API keys).
+    pub fn shared_store(mut self, store: SharedStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// The channel's transport (default: a [`RecordingTransport`], whose
     /// messages [`Mailroom::recorded_messages`] returns).
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
@@ -406,190 +419,33 @@ impl Mailroom {
         self.recorder.as_ref().map(RecordingTransport::messages)
     }
 
-    /// Calls `inbound.parse`.
-    ///
-    /// For this and every call below, the outer error is a host failure or a
-    /// trap; the inner result is the component's answer.
-    pub fn parse(
-        &self,
-        raw: &[u8],
-        limits: Limits,
-    ) -> anyhow::Result<Result<ParsedMessage, ParseError>> {
-        self.call(
-            || format!("parsing {} bytes", raw.len()),
-            |store, m| m.mailroom_channel_inbound().call_parse(store, raw, limits),
-        )
-    }
-
-    /// Calls `inbound.receive`: parses, resolves and stores a message.
-    pub fn receive(
-        &self,
-        raw: &[u8],
-        envelope: &inbound::Envelope,
-        limits: Limits,
-    ) -> anyhow::Result<Result<Received, ReceiveError>> {
-        self.call(
-            || format!("receiving {} bytes", raw.len()),
-            |store, m| {
-                m.mailroom_channel_inbound()
-                    .call_receive(store, raw, envelope, limits)
-            },
-        )
-    }
-
-    /// Calls `outbound.send`: composes, records and submits a message.
-    pub fn send(&self, request: &SendRequest) -> anyhow::Result<Result<Sent, SendError>> {
-        self.call(
-            || "sending".to_string(),
-            |store, m| m.mailroom_channel_outbound().call_send(store, request),
-        )
-    }
-
-    /// Calls `outbound.report`: records what became of a submitted message.
-    pub fn report(
-        &self,
-        message_id: &str,
-        outcome: &DeliveryOutcome,
-    ) -> anyhow::Result<Result<(), ReportError>> {
-        self.call(
-            || format!("recording the outcome of {message_id}"),
-            |store, m| {
-                m.mailroom_channel_outbound()
-                    .call_report(store, message_id, outcome)
-            },
-        )
-    }
-
-    /// Calls `setups.create`: registers `domain` for `workspace`.
-    pub fn create_setup(
-        &self,
-        workspace: &str,
-        domain: &str,
-        options: &setups::SetupOptions,
-    ) -> anyhow::Result<Result<Setup, SetupError>> {
-        self.call(
-            || format!("creating a setup for {domain}"),
-            |store, m| {
-                m.mailroom_channel_setups()
-                    .call_create(store, workspace, domain, options)
-            },
-        )
-    }
-
-    /// Calls `setups.get`.
-    pub fn get_setup(&self, id: &str) -> anyhow::Result<Result<Setup, SetupError>> {
-        self.call(
-            || format!("reading setup {id}"),
-            |store, m| m.mailroom_channel_setups().call_get(store, id),
-        )
-    }
-
-    /// Calls `setups.lookups`: the names and types to resolve for
-    /// [`verify_setup`](Self::verify_setup).
-    pub fn setup_lookups(&self, id: &str) -> anyhow::Result<Result<Vec<Lookup>, SetupError>> {
-        self.call(
-            || format!("listing the lookups of setup {id}"),
-            |store, m| m.mailroom_channel_setups().call_lookups(store, id),
-        )
-    }
-
-    /// Calls `setups.verify`: checks DNS answers against the setup's records
-    /// and stores its new status.
-    pub fn verify_setup(
-        &self,
-        id: &str,
-        answers: &[DnsAnswer],
-    ) -> anyhow::Result<Result<Verification, SetupError>> {
-        self.call(
-            || format!("verifying setup {id}"),
-            |store, m| m.mailroom_channel_setups().call_verify(store, id, answers),
-        )
-    }
-
-    /// Verifies a setup against DNS: `setups.lookups`, each resolved by
-    /// `resolver` (a [`Resolver`] asking a nameserver, or a [`Zone`]), then
-    /// `setups.verify` with the answers.
-    pub fn verify_setup_with(
-        &self,
-        id: &str,
-        resolver: &(impl Resolve + ?Sized),
-    ) -> anyhow::Result<Result<Verification, SetupError>> {
-        let lookups = match self.setup_lookups(id)? {
-            Ok(lookups) => lookups,
-            Err(e) => return Ok(Err(e)),
-        };
-        let answers = resolver.resolve_all(&lookups);
-        self.verify_setup(id, &answers)
-    }
-
-    /// Calls `setups.rotate-dkim`: starts a DKIM key rotation.
-    pub fn rotate_dkim(&self, id: &str) -> anyhow::Result<Result<Setup, SetupError>> {
-        self.call(
-            || format!("rotating the DKIM key of setup {id}"),
-            |store, m| m.mailroom_channel_setups().call_rotate_dkim(store, id),
-        )
-    }
-
-    /// Calls `use-cases.create`.
-    pub fn create_use_case(
-        &self,
-        setup: &str,
-        sender: &str,
-        kind: UseCaseType,
-        entity_name: &str,
-        use_case_name: &str,
-    ) -> anyhow::Result<Result<UseCase, UseCaseError>> {
-        self.call(
-            || format!("creating use case {use_case_name}"),
-            |store, m| {
-                m.mailroom_channel_use_cases().call_create(
-                    store,
-                    setup,
-                    sender,
-                    kind,
-                    entity_name,
-                    use_case_name,
-                )
-            },
-        )
-    }
-
-    /// Calls `use-cases.get`.
-    pub fn get_use_case(&self, id: &str) -> anyhow::Result<Result<UseCase, UseCaseError>> {
-        self.call(
-            || format!("reading use case {id}"),
-            |store, m| m.mailroom_channel_use_cases().call_get(store, id),
-        )
-    }
-
-    /// Calls `use-cases.list`: a setup's use cases, in creation order.
-    pub fn list_use_cases(
-        &self,
-        setup: &str,
-    ) -> anyhow::Result<Result<Vec<UseCase>, UseCaseError>> {
-        self.call(
-            || format!("listing the use cases of setup {setup}"),
-            |store, m| m.mailroom_channel_use_cases().call_list(store, setup),
-        )
-    }
-
-    /// Calls `use-cases.disable`: nothing is sent under the use case after.
-    pub fn disable_use_case(&self, id: &str) -> anyhow::Result<Result<UseCase, UseCaseError>> {
-        self.call(
-            || format!("disabling use case {id}"),
-            |store, m| m.mailroom_channel_use_cases().call_disable(store, id),
-        )
-    }
-
     /// Instantiates the component in a fresh store and runs `f` on it.
+    ///
+    /// Each call logs one `tracing` event (target `mailroom::call`): the
+    /// export, its duration, whether it trapped, and the linear-memory
+    /// high-water mark.
     fn call<R>(
         &self,
+        export: &'static str,
         what: impl FnOnce() -> String,
         f: impl FnOnce(&mut wasmtime::Store<HostState>, &bindings::Mailroom) -> wasmtime::Result<R>,
     ) -> anyhow::Result<R> {
+        let started = std::time::Instant::now();
         let mut store = self.new_store();
-        let instance = self.loaded.pre.instantiate(&mut store)?;
-        f(&mut store, &instance)
+        let result = self
+            .loaded
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&mut store, &instance));
+        tracing::info!(
+            target: "mailroom::call",
+            export,
+            us = started.elapsed().as_micros() as u64,
+            trapped = result.is_err(),
+            memory_peak_kib = store.data().limits.peak / 1024,
+            "call"
+        );
+        result
             .map_err(anyhow::Error::from)
             .with_context(|| self.failed_while(&what()))
     }
@@ -620,10 +476,12 @@ impl Mailroom {
         if let Some(clock) = &self.clock {
             wasi.wall_clock(clock.clone());
         }
-        let limits: StoreLimits = StoreLimitsBuilder::new()
-            .memory_size(self.max_memory)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = host::limits::CallLimits::new(
+            StoreLimitsBuilder::new()
+                .memory_size(self.max_memory)
+                .trap_on_grow_failure(true)
+                .build(),
+        );
         let mut store = wasmtime::Store::new(
             &self.loaded.engine,
             HostState {

@@ -109,6 +109,39 @@ enum Command {
     /// Print the effective settings as TOML, or a documented example file.
     #[command(after_help = SETTINGS)]
     Config(ConfigArgs),
+    /// Manage the API keys of `serve` (kept in the channel's store).
+    #[command(subcommand, after_help = KEYS_HELP)]
+    Keys(KeysCommand),
+}
+
+const KEYS_HELP: &str = "\
+A workspace key acts for one workspace over the HTTP API: send it as
+`Authorization: Bearer <key>`. The secret is printed once, by `create`; only
+its SHA-256 is stored, beside the channel's data (the settings' store).
+A revoked key answers 401 at once.";
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a key for a workspace; prints its secret once.
+    Create {
+        /// The workspace the key acts for.
+        #[arg(long, value_name = "W")]
+        workspace: String,
+        /// A name for people (who or what uses it).
+        #[arg(long, value_name = "N", default_value = "")]
+        name: String,
+    },
+    /// List the keys (never their secrets), optionally of one workspace.
+    List {
+        /// Only this workspace's keys.
+        #[arg(long, value_name = "W")]
+        workspace: Option<String>,
+    },
+    /// Revoke a key by its id (`key_…`).
+    Revoke {
+        /// The key's id, as `list` shows it.
+        id: String,
+    },
 }
 
 #[derive(Args)]
@@ -198,6 +231,7 @@ fn main() -> ExitCode {
             .and_then(|c| demo::run(&mut io::stdout().lock(), &c))
             .map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve(config, &args),
+        Command::Keys(command) => keys(config, &command),
         Command::Receive(args) => return receive(config, &args),
         Command::Config(args) => show_config(config, &args),
     };
@@ -246,6 +280,16 @@ fn serve(file: Option<&Path>, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = &args.listen {
         config.listen.clone_from(listen);
     }
+    // Structured logs on standard error: a line per request (method, path,
+    // caller, status, ms) and per component call (export, ms, outcome,
+    // memory high-water mark). `RUST_LOG` filters them (default `info`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -298,6 +342,47 @@ fn receive(file: Option<&Path>, args: &ReceiveArgs) -> ExitCode {
     }
 }
 
+fn keys(file: Option<&Path>, command: &KeysCommand) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file)?;
+    let store = config.open_store()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let line = |k: &host_demo::auth::KeyRecord| {
+        let state = match k.revoked_at {
+            Some(at) => format!("revoked-at={at}"),
+            None => "active".to_string(),
+        };
+        format!(
+            "{}\t{}\t{}\tcreated-at={}\t{state}\n",
+            k.id,
+            Value::String(k.workspace.clone()),
+            Value::String(k.name.clone()),
+            k.created_at
+        )
+    };
+    match command {
+        KeysCommand::Create { workspace, name } => {
+            let (secret, record) = host_demo::auth::create(&store, workspace, name, now)?;
+            eprint!("{}", line(&record));
+            eprintln!("The secret is shown once; keep it:");
+            write_stdout(format!("{secret}\n").as_bytes())?;
+        }
+        KeysCommand::List { workspace } => {
+            let mut out = String::new();
+            for record in host_demo::auth::list(&store, workspace.as_deref())? {
+                out.push_str(&line(&record));
+            }
+            write_stdout(out.as_bytes())?;
+        }
+        KeysCommand::Revoke { id } => {
+            let record = host_demo::auth::revoke(&store, id, now)?;
+            write_stdout(line(&record).as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn show_config(file: Option<&Path>, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     if args.example {
         write_stdout(Config::EXAMPLE.as_bytes())?;
@@ -334,6 +419,25 @@ fn settings_toml(c: &Config) -> String {
     out.push_str(&optional("nameserver", &c.nameserver));
     out.push_str(&format!("max-memory-mib = {}\n", c.max_memory_mib));
     out.push_str(&format!("max-call-time-ms = {}\n", c.max_call_time_ms));
+    let p = &c.platform;
+    let secret = |key: &str, value: &Option<String>| match value {
+        Some(_) => format!("{key} = \"****************\"\n"),
+        None => format!("# {key} is not set\n"),
+    };
+    out.push_str("\n[platform]\n");
+    out.push_str(&secret("admin-key", &p.admin_key));
+    out.push_str(&secret("ingest-secret", &p.ingest_secret));
+    out.push_str(&format!("posted-dns-answers = {}\n", p.posted_dns_answers));
+    out.push_str(&format!("pending-ttl-secs = {}\n", p.pending_ttl_secs));
+    out.push_str(&format!("max-bytes = {}\n", p.max_bytes));
+    out.push_str(&format!("max-depth = {}\n", p.max_depth));
+    out.push_str(&format!("max-parts = {}\n", p.max_parts));
+    out.push_str(&format!("max-calls = {}\n", p.max_calls));
+    out.push_str(&format!("max-connections = {}\n", p.max_connections));
+    out.push_str(&format!("header-timeout-ms = {}\n", p.header_timeout_ms));
+    out.push_str(&format!("request-timeout-ms = {}\n", p.request_timeout_ms));
+    out.push_str(&format!("setups-per-minute = {}\n", p.setups_per_minute));
+    out.push_str(&format!("sends-per-second = {}\n", p.sends_per_second));
     out
 }
 

@@ -41,6 +41,7 @@ fn options() -> SetupOptions {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     }
 }
 
@@ -105,7 +106,7 @@ fn published(records: &[host_demo::DnsRecord]) -> Vec<DnsAnswer> {
 fn verified(m: &Mailroom) -> Setup {
     let setup = pending(m);
     let verification = m
-        .verify_setup(&setup.id, &published(&setup.records))
+        .verify_setup("ws-1", &setup.id, &published(&setup.records))
         .expect("no trap")
         .expect("verified");
     assert_eq!(
@@ -121,6 +122,7 @@ fn verified(m: &Mailroom) -> Setup {
 fn clinic(m: &Mailroom) -> String {
     let setup = verified(m);
     m.create_use_case(
+        "ws-1",
         &setup.id,
         "care@clinic.example",
         UseCaseType::Transactional,
@@ -154,13 +156,26 @@ fn host_state_persists_across_calls() {
     let setup = pending(&m);
     assert_eq!(setup.domain, "clinic.example");
     // Each call runs in a fresh wasmtime store; the channel's store is shared.
-    let again = m.get_setup(&setup.id).expect("no trap").expect("found");
+    let again = m
+        .get_setup("ws-1", &setup.id)
+        .expect("no trap")
+        .expect("found");
     assert_eq!(again, setup);
+    // A pending setup does not hold its domain: another workspace may race.
+    let rival = m
+        .create_setup("ws-2", "clinic.example", &options())
+        .expect("no trap")
+        .expect("a second pending setup");
+    assert_eq!(rival.status, SetupStatus::Pending);
+    // Neither workspace sees the other's setup.
     assert!(matches!(
-        m.create_setup("ws-2", "clinic.example", &options())
-            .expect("no trap"),
-        Err(SetupError::DomainTaken(_))
+        m.get_setup("ws-2", &setup.id).expect("no trap"),
+        Err(SetupError::NotFound(_))
     ));
+    assert_eq!(
+        m.list_setups("ws-1").expect("no trap").expect("listed"),
+        vec![setup.clone()]
+    );
     assert!(
         !m.store()
             .lock()
@@ -172,7 +187,7 @@ fn host_state_persists_across_calls() {
     );
     // Another channel of the same component starts empty.
     assert!(matches!(
-        fixed().get_setup(&setup.id).expect("no trap"),
+        fixed().get_setup("ws-1", &setup.id).expect("no trap"),
         Err(SetupError::NotFound(_))
     ));
 }
@@ -182,7 +197,7 @@ fn send_report_and_receive_a_reply() {
     let m = fixed();
     let use_case = clinic(&m);
     let sent = m
-        .send(&request(&use_case, "Your appointment"))
+        .send("ws-1", &request(&use_case, "Your appointment"))
         .expect("no trap")
         .expect("sent");
     let messages = m
@@ -241,7 +256,9 @@ fn header_injection_is_a_typed_invalid_header_error() {
         "Hello\nBcc: victim@example.net",
         "Hello\rBcc: victim@example.net",
     ] {
-        let answer = m.send(&request(&use_case, subject)).expect("no trap");
+        let answer = m
+            .send("ws-1", &request(&use_case, subject))
+            .expect("no trap");
         assert!(
             matches!(answer, Err(SendError::InvalidHeader(_))),
             "{subject:?}: {answer:?}"
@@ -250,7 +267,7 @@ fn header_injection_is_a_typed_invalid_header_error() {
     let mut bad_name = request(&use_case, "Hello");
     bad_name.to[0].name = Some("Pat\r\nBcc: victim@example.net".to_string());
     assert!(matches!(
-        m.send(&bad_name).expect("no trap"),
+        m.send("ws-1", &bad_name).expect("no trap"),
         Err(SendError::InvalidHeader(_))
     ));
     // Nothing reached the transport.
@@ -262,7 +279,7 @@ fn fixed_clock_and_seed_are_reproducible() {
     let ids = |m: &Mailroom| {
         let use_case = clinic(m);
         let sent = m
-            .send(&request(&use_case, "Hi"))
+            .send("ws-1", &request(&use_case, "Hi"))
             .expect("no trap")
             .expect("sent");
         let raw = m.recorded_messages().expect("recorded")[0].raw.clone();
@@ -327,7 +344,7 @@ fn store_and_transport_are_swappable() {
         .build()
         .expect("a channel");
     let use_case = clinic(&m);
-    let answer = m.send(&request(&use_case, "Hi")).expect("no trap");
+    let answer = m.send("ws-1", &request(&use_case, "Hi")).expect("no trap");
     assert!(matches!(answer, Err(SendError::Transport(_))), "{answer:?}");
     assert!(m.recorded_messages().is_none(), "a custom transport");
 
@@ -374,10 +391,10 @@ fn conversation(answers: Value) -> Value {
         "steps": [
             {"name": "setup", "call": "setups.create", "args": ["ws-1", "clinic.example",
              {"inbound-host": "inbound.mailroom.example", "spf-include": null}]},
-            {"name": "verify", "call": "setups.verify", "args": ["{{setup.ok.id}}", answers]},
+            {"name": "verify", "call": "setups.verify", "args": ["ws-1", "{{setup.ok.id}}", answers]},
             {"name": "uc", "call": "use-cases.create",
-             "args": ["{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
-            {"name": "out", "call": "outbound.send", "args": [{
+             "args": ["ws-1", "{{setup.ok.id}}", "care@clinic.example", "transactional", "Clinic", "Care"]},
+            {"name": "out", "call": "outbound.send", "args": ["ws-1", {
                 "use-case": "{{uc.ok.id}}",
                 "to": [{"name": "Pat Doe", "address": "pat@patient.example"}],
                 "cc": [], "subject": "Hi", "text": "Hello Pat.\r\n", "html": null,
@@ -401,11 +418,12 @@ fn scenario_results_match_the_typed_api() {
     let m = fixed();
     let typed_setup = pending(&m);
     let answers = published(&typed_setup.records);
-    m.verify_setup(&typed_setup.id, &answers)
+    m.verify_setup("ws-1", &typed_setup.id, &answers)
         .expect("no trap")
         .expect("verified");
     let use_case = m
         .create_use_case(
+            "ws-1",
             &typed_setup.id,
             "care@clinic.example",
             UseCaseType::Transactional,
@@ -416,7 +434,7 @@ fn scenario_results_match_the_typed_api() {
         .expect("a use case")
         .id;
     let sent = m
-        .send(&request(&use_case, "Hi"))
+        .send("ws-1", &request(&use_case, "Hi"))
         .expect("no trap")
         .expect("sent");
 
@@ -449,7 +467,9 @@ fn scenario_results_match_the_typed_api() {
             "status",
             "selector",
             "next-selector",
-            "records"
+            "records",
+            "created-at",
+            "expires-at"
         ]
     );
     assert_eq!(setup["ok"]["id"], typed_setup.id.as_str());
@@ -523,6 +543,7 @@ fn dynamic_calls_convert_bytes_and_report_bad_calls() {
         error(
             "use-cases.create",
             &[
+                json!("ws"),
                 json!("s"),
                 json!("a@b"),
                 json!("weekly"),
@@ -565,6 +586,7 @@ fn use_cases_need_a_verified_setup() {
 
     let create = |m: &Mailroom| {
         m.create_use_case(
+            "ws-1",
             &setup.id,
             "care@clinic.example",
             UseCaseType::Transactional,
@@ -580,7 +602,7 @@ fn use_cases_need_a_verified_setup() {
 
     // One lookup per name and type the records use.
     let lookups = m
-        .setup_lookups(&setup.id)
+        .setup_lookups("ws-1", &setup.id)
         .expect("no trap")
         .expect("lookups");
     for record in &setup.records {
@@ -593,13 +615,13 @@ fn use_cases_need_a_verified_setup() {
         );
     }
     assert!(matches!(
-        m.setup_lookups("nope").expect("no trap"),
+        m.setup_lookups("ws-1", "nope").expect("no trap"),
         Err(SetupError::NotFound(_))
     ));
 
     // Nothing published yet: still pending, every required record missing.
     let nothing = m
-        .verify_setup_with(&setup.id, &Zone::new())
+        .verify_setup_with("ws-1", &setup.id, &Zone::new())
         .expect("no trap")
         .expect("checked");
     assert_eq!(nothing.setup.status, SetupStatus::Pending);
@@ -619,7 +641,7 @@ fn use_cases_need_a_verified_setup() {
     let zone = Zone::publishing(&setup.records).expect("a zone");
     assert_eq!(zone.resolve_all(&lookups), published(&setup.records));
     let verification = m
-        .verify_setup_with(&setup.id, &zone)
+        .verify_setup_with("ws-1", &setup.id, &zone)
         .expect("no trap")
         .expect("verified");
     assert_eq!(verification.setup.status, SetupStatus::Verified);
@@ -630,7 +652,7 @@ fn use_cases_need_a_verified_setup() {
             .all(|c| c.state == RecordState::Verified)
     );
     assert_eq!(
-        m.get_setup(&setup.id)
+        m.get_setup("ws-1", &setup.id)
             .expect("no trap")
             .expect("found")
             .status,
@@ -644,7 +666,7 @@ fn use_cases_need_a_verified_setup() {
     let mut gone = zone.clone();
     gone.remove(&dkim.name, RecordType::Txt);
     let failed = m
-        .verify_setup_with(&setup.id, &gone)
+        .verify_setup_with("ws-1", &setup.id, &gone)
         .expect("no trap")
         .expect("checked");
     assert_eq!(failed.setup.status, SetupStatus::Failed);
@@ -662,7 +684,7 @@ fn dkim_rotation_completes_once_the_new_key_is_published() {
     let m = fixed();
     let setup = verified(&m);
     let rotating = m
-        .rotate_dkim(&setup.id)
+        .rotate_dkim("ws-1", &setup.id)
         .expect("no trap")
         .expect("rotating");
     let next = rotating.next_selector.clone().expect("a next selector");
@@ -681,7 +703,11 @@ fn dkim_rotation_completes_once_the_new_key_is_published() {
 
     // Only the old records published: nothing changes.
     let old = m
-        .verify_setup_with(&setup.id, &Zone::publishing(&setup.records).expect("zone"))
+        .verify_setup_with(
+            "ws-1",
+            &setup.id,
+            &Zone::publishing(&setup.records).expect("zone"),
+        )
         .expect("no trap")
         .expect("checked");
     assert_eq!(old.setup.status, SetupStatus::Verified);
@@ -690,7 +716,7 @@ fn dkim_rotation_completes_once_the_new_key_is_published() {
     // The new key published: the rotation completes.
     let both = Zone::publishing(&rotating.records).expect("zone");
     let done = m
-        .verify_setup_with(&setup.id, &both)
+        .verify_setup_with("ws-1", &setup.id, &both)
         .expect("no trap")
         .expect("checked");
     assert_eq!(done.setup.status, SetupStatus::Verified);
@@ -704,7 +730,7 @@ fn dkim_rotation_completes_once_the_new_key_is_published() {
             .all(|r| r.name == new_record.name && r.required)
     );
     assert!(matches!(
-        m.rotate_dkim("nope").expect("no trap"),
+        m.rotate_dkim("ws-1", "nope").expect("no trap"),
         Err(SetupError::NotFound(_))
     ));
 }
@@ -715,6 +741,7 @@ fn use_cases_are_listed_and_disabled() {
     let setup = verified(&m);
     let make = |sender: &str, name: &str| {
         m.create_use_case(
+            "ws-1",
             &setup.id,
             sender,
             UseCaseType::Transactional,
@@ -729,33 +756,39 @@ fn use_cases_are_listed_and_disabled() {
     let care = make("care@clinic.example", "Care");
     let billing = make("billing@clinic.example", "billing");
     let listed = m
-        .list_use_cases(&setup.id)
+        .list_use_cases("ws-1", &setup.id)
         .expect("no trap")
         .expect("listed");
     assert_eq!(listed, [billing.clone(), care.clone()], "name order");
     assert!(listed.iter().all(|u| u.enabled));
 
     let disabled = m
-        .disable_use_case(&billing.id)
+        .disable_use_case("ws-1", &billing.id)
         .expect("no trap")
         .expect("disabled");
     assert!(!disabled.enabled);
     assert_eq!(
-        m.get_use_case(&billing.id).expect("no trap"),
+        m.get_use_case("ws-1", &billing.id).expect("no trap"),
         Ok(disabled.clone())
     );
     assert_eq!(
-        m.list_use_cases(&setup.id).expect("no trap"),
+        m.list_use_cases("ws-1", &setup.id).expect("no trap"),
         Ok(vec![disabled, care.clone()])
     );
-    let answer = m.send(&request(&billing.id, "Invoice")).expect("no trap");
+    let answer = m
+        .send("ws-1", &request(&billing.id, "Invoice"))
+        .expect("no trap");
     assert!(
         matches!(answer, Err(SendError::UseCaseDisabled(_))),
         "{answer:?}"
     );
-    assert!(m.send(&request(&care.id, "Hi")).expect("no trap").is_ok());
+    assert!(
+        m.send("ws-1", &request(&care.id, "Hi"))
+            .expect("no trap")
+            .is_ok()
+    );
     assert!(matches!(
-        m.disable_use_case("nope").expect("no trap"),
+        m.disable_use_case("ws-1", "nope").expect("no trap"),
         Err(UseCaseError::NotFound(_))
     ));
 }
@@ -764,7 +797,7 @@ fn use_cases_are_listed_and_disabled() {
 fn outbound_mail_is_dkim_signed_with_the_setup_key() {
     let m = fixed();
     let use_case = clinic(&m);
-    m.send(&request(&use_case, "Signed"))
+    m.send("ws-1", &request(&use_case, "Signed"))
         .expect("no trap")
         .expect("sent");
     let raw =

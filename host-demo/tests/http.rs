@@ -22,6 +22,12 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_host-demo");
 const UNSUBSCRIBE_BASE: &str = "https://mailroom.example/unsubscribe";
+/// The operator's key of every test server; tests act for [`WORKSPACE`]
+/// through it (`tests/auth.rs` covers workspace keys).
+const ADMIN_KEY: &str = "admin-key-of-the-http-tests";
+/// The ingest secret of every test server.
+const INGEST_SECRET: &str = "ingest-secret-of-the-http-tests";
+const WORKSPACE: &str = "ws-1";
 
 /// A fresh directory under the test target's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
@@ -52,7 +58,9 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "data-dir = {}\nlisten = \"127.0.0.1:0\"\nunsubscribe-base = \"{UNSUBSCRIBE_BASE}\"\n{extra}",
+                "data-dir = {}\nlisten = \"127.0.0.1:0\"\nunsubscribe-base = \"{UNSUBSCRIBE_BASE}\"\n{extra}\n\
+                 [platform]\nadmin-key = \"{ADMIN_KEY}\"\ningest-secret = \"{INGEST_SECRET}\"\n\
+                 posted-dns-answers = true\nsends-per-second = 1000\n",
                 json!(data_dir.to_str().expect("UTF-8 path"))
             ),
         )
@@ -128,16 +136,33 @@ fn call(
     url: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value), ureq::Error> {
+    let bearer = format!("Bearer {ADMIN_KEY}");
     let mut response = match (method, body) {
-        ("GET", _) => agent.get(url).call()?,
-        ("DELETE", _) => agent.delete(url).call()?,
+        ("GET", _) => agent
+            .get(url)
+            .header("Authorization", &bearer)
+            .header("X-Mailroom-Workspace", WORKSPACE)
+            .call()?,
+        ("DELETE", _) => agent
+            .delete(url)
+            .header("Authorization", &bearer)
+            .header("X-Mailroom-Workspace", WORKSPACE)
+            .call()?,
         ("POST", Some(body)) => agent
             .post(url)
+            .header("Authorization", &bearer)
+            .header("X-Mailroom-Workspace", WORKSPACE)
             .header("Content-Type", "application/json")
             .send(body.to_string())?,
-        ("POST", None) => agent.post(url).send_empty()?,
+        ("POST", None) => agent
+            .post(url)
+            .header("Authorization", &bearer)
+            .header("X-Mailroom-Workspace", WORKSPACE)
+            .send_empty()?,
         ("PUT", Some(body)) => agent
             .put(url)
+            .header("Authorization", &bearer)
+            .header("X-Mailroom-Workspace", WORKSPACE)
             .header("Content-Type", "application/json")
             .send(body.to_string())?,
         _ => panic!("unsupported {method}"),
@@ -499,6 +524,7 @@ fn inbound_and_reports_over_http() {
     );
     let mut response = agent
         .post(&server.url("/inbound?from=pat@patient.example&to=news@clinic.example"))
+        .header("Authorization", &format!("Bearer {INGEST_SECRET}"))
         .header("Content-Type", "message/rfc822")
         .send(raw.as_bytes())
         .expect("answers");
@@ -516,6 +542,7 @@ fn inbound_and_reports_over_http() {
 
     let mut response = agent
         .post(&server.url("/inbound"))
+        .header("Authorization", &format!("Bearer {INGEST_SECRET}"))
         .send(&b""[..])
         .expect("answers");
     assert_eq!(response.status().as_u16(), 400);
@@ -534,6 +561,7 @@ fn inbound_and_reports_over_http() {
     );
     let mut response = agent
         .post(&server.url("/reports"))
+        .header("Authorization", &format!("Bearer {INGEST_SECRET}"))
         .send(dsn.as_bytes())
         .expect("answers");
     assert_eq!(response.status().as_u16(), 200);
@@ -805,8 +833,9 @@ fn run_typed(fixture: &Value) -> Vec<(String, Value)> {
         let text = |v: &Value| v.as_str().expect("text").as_bytes().to_vec();
         let result = match target {
             "outbound.send" => {
-                let request = http::send_request_from_json(&args[0]).expect("a send request");
-                http::send(&channel, &request).expect("no trap")
+                let workspace = args[0].as_str().expect("workspace");
+                let request = http::send_request_from_json(&args[1]).expect("a send request");
+                http::send(&channel, workspace, &request).expect("no trap")
             }
             "inbound.receive" => {
                 let envelope = Envelope {

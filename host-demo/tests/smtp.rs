@@ -204,6 +204,7 @@ fn clinic(mailroom: &Mailroom) -> (Setup, String) {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-smtp", DOMAIN, &options)
@@ -211,12 +212,13 @@ fn clinic(mailroom: &Mailroom) -> (Setup, String) {
         .expect("a setup");
     let zone = Zone::publishing(&setup.records).expect("a zone");
     let verification = mailroom
-        .verify_setup_with(&setup.id, &zone)
+        .verify_setup_with("ws-smtp", &setup.id, &zone)
         .expect("no trap")
         .expect("checked");
     assert_eq!(verification.setup.status, SetupStatus::Verified);
     let use_case = mailroom
         .create_use_case(
+            "ws-smtp",
             &setup.id,
             &format!("care@{DOMAIN}"),
             UseCaseType::Transactional,
@@ -311,11 +313,14 @@ fn a_configured_relay_receives_the_signed_message() {
     ));
     let (setup, use_case) = clinic(&mailroom);
     let sent = mailroom
-        .send(&request(
-            &use_case,
-            &["pat@patient.example", "sam@patient.example"],
-            "Hello Pat,\r\n\r\nSee you on Friday.\r\n",
-        ))
+        .send(
+            "ws-smtp",
+            &request(
+                &use_case,
+                &["pat@patient.example", "sam@patient.example"],
+                "Hello Pat,\r\n\r\nSee you on Friday.\r\n",
+            ),
+        )
         .expect("no trap")
         .expect("relayed");
     assert_eq!(mailroom.recorded_messages(), None, "not the recorder");
@@ -384,7 +389,10 @@ fn the_relay_receives_exactly_the_submitted_bytes() {
         "caf\u{e9} \u{2014} long line ".repeat(40).as_str(),
     ] {
         mailroom
-            .send(&request(&use_case, &["pat@patient.example"], text))
+            .send(
+                "ws-smtp",
+                &request(&use_case, &["pat@patient.example"], text),
+            )
             .expect("no trap")
             .expect("relayed");
     }
@@ -406,11 +414,14 @@ fn a_refused_recipient_is_rejected_and_the_message_recorded_failed() {
     let (setup, use_case) = clinic(&mailroom);
 
     let refused = mailroom
-        .send(&request(
-            &use_case,
-            &["pat@patient.example", "nobody@patient.example"],
-            "Hello.\r\n",
-        ))
+        .send(
+            "ws-smtp",
+            &request(
+                &use_case,
+                &["pat@patient.example", "nobody@patient.example"],
+                "Hello.\r\n",
+            ),
+        )
         .expect("no trap");
     let Err(SendError::Transport(reason)) = refused else {
         panic!("expected a transport error, got {refused:?}");
@@ -433,7 +444,10 @@ fn a_refused_recipient_is_rejected_and_the_message_recorded_failed() {
 
     // The channel goes on: the next message is relayed.
     mailroom
-        .send(&request(&use_case, &["pat@patient.example"], "Again.\r\n"))
+        .send(
+            "ws-smtp",
+            &request(&use_case, &["pat@patient.example"], "Again.\r\n"),
+        )
         .expect("no trap")
         .expect("relayed");
     assert_eq!(relay.received().len(), 1);
@@ -617,11 +631,10 @@ fn auth_over_starttls_and_implicit_tls() {
     ));
     let (setup, use_case) = clinic(&mailroom);
     mailroom
-        .send(&request(
-            &use_case,
-            &["pat@patient.example"],
-            "Over TLS.\r\n",
-        ))
+        .send(
+            "ws-smtp",
+            &request(&use_case, &["pat@patient.example"], "Over TLS.\r\n"),
+        )
         .expect("no trap")
         .expect("relayed");
     let received = relay.received();

@@ -369,6 +369,7 @@ fn a_channel_on_sqlite_survives_a_restart() {
         inbound_host: config.inbound_host.clone(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
 
     let (setup, use_case, sent) = {
@@ -379,12 +380,13 @@ fn a_channel_on_sqlite_survives_a_restart() {
             .expect("a setup");
         let zone = Zone::publishing(&setup.records).expect("a zone");
         let verification = mailroom
-            .verify_setup_with(&setup.id, &zone)
+            .verify_setup_with("ws-sqlite", &setup.id, &zone)
             .expect("no trap")
             .expect("checked");
         assert_eq!(verification.setup.status, SetupStatus::Verified);
         let use_case = mailroom
             .create_use_case(
+                "ws-sqlite",
                 &setup.id,
                 "care@durable-clinic.example",
                 UseCaseType::Transactional,
@@ -394,19 +396,22 @@ fn a_channel_on_sqlite_survives_a_restart() {
             .expect("no trap")
             .expect("a use case");
         let sent = mailroom
-            .send(&SendRequest {
-                use_case: use_case.id.clone(),
-                to: vec![Recipient {
-                    name: None,
-                    address: "pat@patient.example".to_string(),
-                }],
-                cc: vec![],
-                subject: "Stored".to_string(),
-                text: Some("Kept on disk.\r\n".to_string()),
-                html: None,
-                attachments: vec![],
-                in_reply_to: None,
-            })
+            .send(
+                "ws-sqlite",
+                &SendRequest {
+                    use_case: use_case.id.clone(),
+                    to: vec![Recipient {
+                        name: None,
+                        address: "pat@patient.example".to_string(),
+                    }],
+                    cc: vec![],
+                    subject: "Stored".to_string(),
+                    text: Some("Kept on disk.\r\n".to_string()),
+                    html: None,
+                    attachments: vec![],
+                    in_reply_to: None,
+                },
+            )
             .expect("no trap")
             .expect("sent");
         (verification.setup, use_case, sent)
@@ -426,15 +431,19 @@ fn a_channel_on_sqlite_survives_a_restart() {
     // A second channel on the same data directory sees it all.
     let again = config.mailroom().expect("a second channel");
     assert_eq!(
-        again.get_setup(&setup.id).expect("no trap"),
+        again.get_setup("ws-sqlite", &setup.id).expect("no trap"),
         Ok(setup.clone())
     );
     assert_eq!(
-        again.get_use_case(&use_case.id).expect("no trap"),
+        again
+            .get_use_case("ws-sqlite", &use_case.id)
+            .expect("no trap"),
         Ok(use_case.clone())
     );
     assert_eq!(
-        again.list_use_cases(&setup.id).expect("no trap"),
+        again
+            .list_use_cases("ws-sqlite", &setup.id)
+            .expect("no trap"),
         Ok(vec![use_case.clone()])
     );
     assert!(matches!(
@@ -481,6 +490,7 @@ fn two_channels_share_one_database() {
         inbound_host: config.inbound_host.clone(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let first = config.mailroom().expect("a channel");
     let second = config.mailroom().expect("another channel");
@@ -495,7 +505,7 @@ fn two_channels_share_one_database() {
             })
             .map(|(c, i, m, options)| {
                 scope.spawn(move || {
-                    m.create_setup(&format!("ws-{c}"), &format!("d{c}-{i}.example"), options)
+                    m.create_setup("ws-sqlite", &format!("d{c}-{i}.example"), options)
                         .expect("no trap")
                         .expect("a setup")
                         .id
@@ -509,8 +519,14 @@ fn two_channels_share_one_database() {
     });
     assert!(start.elapsed() < Duration::from_secs(60));
     for id in &ids {
-        assert!(first.get_setup(id).expect("no trap").is_ok(), "{id}");
-        assert!(second.get_setup(id).expect("no trap").is_ok(), "{id}");
+        assert!(
+            first.get_setup("ws-sqlite", id).expect("no trap").is_ok(),
+            "{id}"
+        );
+        assert!(
+            second.get_setup("ws-sqlite", id).expect("no trap").is_ok(),
+            "{id}"
+        );
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -20,9 +20,9 @@ export function publishedAnswers(setup) {
 
 export async function clinic(channel, { type = 'transactional' } = {}) {
   const setup = await channel.setups.create('ws-1', 'clinic.example', { inboundHost: 'inbound.mailroom.example' });
-  const { setup: verified } = await channel.setups.verify(setup.id, publishedAnswers(setup));
+  const { setup: verified } = await channel.setups.verify('ws-1', setup.id, publishedAnswers(setup));
   if (verified.status !== 'verified') throw new Error(`clinic.example: ${verified.status}`);
-  const useCase = await channel.useCases.create({
+  const useCase = await channel.useCases.create('ws-1', {
     setup: setup.id,
     sender: 'care@clinic.example',
     type,

@@ -17,7 +17,8 @@ import type { MailroomParseError, ParsedMessage } from './index.js';
  * {"message-id", "in-reply-to", "references", "from", "to", "cc", "reply-to",
  *  "subject", "date", "text", "html",
  *  "attachments": [{"filename", "content-type", "content-id", "disposition",
- *                   "inline", "size", "sha256"}]}
+ *                   "inline", "size", "sha256"}],
+ *  "headers": [{"name", "value"}]}
  * ```
  * with mailboxes as `{"name", "address"}` and `sha256` the lower-case hex
  * SHA-256 of the attachment's bytes (the bytes themselves are not included).

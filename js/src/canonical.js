@@ -38,6 +38,7 @@ function messageValue(m) {
       size: a.size,
       sha256: sha256(a.content),
     })),
+    headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
   };
 }
 

@@ -15,10 +15,21 @@ export function getCoreModule(path) {
   try {
     bytes = readFileSync(url);
   } catch (err) {
-    throw new Error(
-      `@mailroom/channel: cannot read ${url.pathname}; build it with \`npm run build\``,
-      { cause: err },
-    );
+    throw new Error(`@mailroom/channel: cannot read ${url.pathname}; ${remedy(err, url)}`, { cause: err });
   }
   return new WebAssembly.Module(bytes);
+}
+
+/** What to do about a failed read: a missing permission is not a missing build. */
+function remedy(err, url) {
+  const dir = new URL('.', url).pathname;
+  // Deno 2 throws NotCapable (Deno 1: PermissionDenied) without --allow-read.
+  if (err?.name === 'NotCapable' || err?.name === 'PermissionDenied') {
+    return `Deno has no read permission for it: run with --allow-read (or --allow-read=${dir})`;
+  }
+  // Node.js's permission model (--permission) without --allow-fs-read.
+  if (err?.code === 'ERR_ACCESS_DENIED') {
+    return `Node.js's permission model denies reading it: add --allow-fs-read=${dir}`;
+  }
+  return 'build it with `npm run build`';
 }

@@ -4,6 +4,6 @@
 /** @returns {WebAssembly.Module} */
 export function getCoreModule(path) {
   throw new Error(
-    `@mailroom/channel: no loader for ${path} in this runtime yet (supported: Node.js, Deno, workerd)`,
+    `@mailroom/channel: no loader for ${path} in this runtime yet (supported: Node.js, Deno, workerd, browsers)`,
   );
 }

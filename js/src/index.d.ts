@@ -96,6 +96,21 @@ export interface Attachment {
   content: Uint8Array;
 }
 
+/**
+ * One header field of the top-level message (WIT `header`). Capped: at most
+ * 1000 fields; a value cut to at most 65536 UTF-8 bytes (at a character
+ * boundary); names and values at most 1 MiB in all (later fields left out).
+ */
+export interface Header {
+  /** The field name as written, original case kept: compare it case-insensitively. */
+  name: string;
+  /**
+   * The value, unfolded, RFC 2047 encoded words decoded, trimmed; structured
+   * fields (addresses, ids, dates) as text, not parsed.
+   */
+  value: string;
+}
+
 /** A parsed message: plain data, safe to structuredClone or postMessage. */
 export interface ParsedMessage {
   /** The Message-ID without angle brackets, or null. */
@@ -132,6 +147,13 @@ export interface ParsedMessage {
   html: string | null;
   /** Every attachment and inline part, in document order. */
   attachments: Attachment[];
+  /**
+   * The top-level message's header fields in the order written (a repeated
+   * name once per field: `Received` top down), under the caps on
+   * {@link Header}; empty when the input has no header block. Find one with
+   * `headers.find((h) => h.name.toLowerCase() === 'list-id')`.
+   */
+  headers: Header[];
 }
 
 /**
@@ -293,7 +315,8 @@ export class MailroomParseError extends MailroomError<ParseErrorKind> {
  * @param limits Bounds on the work; see {@link Limits}.
  * @returns The message, as plain objects.
  * @throws {MailroomParseError} when the component returns a `parse-error`.
- * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range.
+ * @throws {TypeError | RangeError} for a `raw` or `limits` of the wrong type or range
+ *   (given a stream, a Blob or a Response, the TypeError says to use {@link parseAsync}).
  *
  * @example
  * ```js
@@ -308,6 +331,45 @@ export class MailroomParseError extends MailroomError<ParseErrorKind> {
  * ```
  */
 export function parse(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string, limits?: Limits): ParsedMessage;
+
+/** The byte inputs every call takes: a string is encoded as UTF-8. */
+export type MessageBytes = Uint8Array | ArrayBuffer | ArrayBufferView | string;
+
+/**
+ * A message as a stream, for {@link parseAsync}, `receiveAsync`,
+ * `events.ingestReportAsync` (and an async channel's `parse`, `receive` and
+ * `events.ingestReport`): a `ReadableStream` (an Email Worker's
+ * `message.raw`, `request.body`), a `Blob` or `File`, a `Response` (or
+ * `Request`), or an async iterable of chunks (a Node.js `Readable`, such as
+ * `fs.createReadStream(path)` or an HTTP request). Chunks are bytes
+ * (`Uint8Array`, `Buffer`) or strings (UTF-8).
+ */
+export type StreamInput =
+  | ReadableStream<Uint8Array>
+  | Blob
+  | Response
+  | Request
+  | AsyncIterable<Uint8Array | ArrayBufferView | ArrayBuffer | string>;
+
+/**
+ * As {@link parse}, for bytes or a {@link StreamInput}. A stream is read
+ * first, outside the component, up to `maxBytes` (the call's, else the
+ * default): as soon as more than `maxBytes` bytes have arrived, reading
+ * stops (the stream is cancelled, a Readable destroyed, only the first
+ * `maxBytes + 1` bytes of a Blob are read) and the answer is the
+ * `limit-exceeded` error the same bytes would give. Then the component
+ * parses the bytes once, so the answer equals `parse` of the whole input.
+ *
+ * @throws (rejects) as {@link parse}; also with what the stream's source
+ *   threw, and a `TypeError` for a chunk that is not bytes or a string.
+ *
+ * @example
+ * ```js
+ * const message = await parseAsync(request.body);              // fetch / Workers
+ * const fromFile = await parseAsync(fs.createReadStream('mail.eml'), { maxBytes: 10_000_000 });
+ * ```
+ */
+export function parseAsync(raw: MessageBytes | StreamInput, limits?: Limits): Promise<ParsedMessage>;
 
 // ===========================================================================
 // Channels
@@ -555,6 +617,42 @@ export interface DnsResolver {
   resolveMx(name: string): Promise<{ priority: number; exchange: string }[]>;
 }
 
+/**
+ * An in-memory {@link DnsResolver} from {@link localDns}, for tests and local
+ * development. Every method but the resolvers returns the resolver, so calls
+ * chain. Names compare case-insensitively, a final dot ignored.
+ */
+export interface LocalDns extends DnsResolver {
+  /** Publishes a setup's records (`setup.records`), as the customer would at their DNS provider. */
+  publish(records: readonly DnsRecord[]): LocalDns;
+  /** Adds a TXT record (split into 255-byte character-strings, as DNS carries it). */
+  addTxt(name: string, value: string): LocalDns;
+  /** Adds an MX record. */
+  addMx(name: string, priority: number, exchange: string): LocalDns;
+  /** Removes every record at `name`: it then answers `ENOTFOUND`. */
+  remove(name: string): LocalDns;
+}
+
+/**
+ * An in-memory resolver for `createChannel({ dns })`: publish a setup's
+ * records into it and `setups.verifyWithDns` finds them, with no DNS server
+ * and no network. A name with no records rejects with `code: 'ENOTFOUND'`
+ * (→ `no-such-name`), a name without records of the type asked with
+ * `'ENODATA'` (→ `no-records`), as `node:dns` does. For tests and local
+ * development only; in production leave `dns` out (node:dns) or pass your
+ * own resolver.
+ *
+ * @example
+ * ```js
+ * const dns = localDns();
+ * const channel = createChannel({ dns });
+ * const setup = channel.setups.create('ws-1', 'clinic.example', { inboundHost: 'inbound.example' });
+ * dns.publish(setup.records);
+ * (await channel.setups.verifyWithDns(setup.id)).setup.status; // 'verified'
+ * ```
+ */
+export function localDns(): LocalDns;
+
 /** A DNS record type a setup uses (the WIT `record-type`). */
 export type RecordType = 'txt' | 'mx';
 
@@ -597,7 +695,7 @@ export interface DnsRecord {
  * A lookup that failed transiently (`timeout`, `server-failure`) never
  * changes the status.
  */
-export type SetupStatus = 'pending' | 'verified' | 'failed';
+export type SetupStatus = 'pending' | 'verified' | 'failed' | 'expired';
 
 /**
  * The host settings a setup's records depend on (the WIT `setup-options`).
@@ -621,6 +719,11 @@ export interface SetupOptions {
    * else `https://<inboundHost>/unsubscribe`.
    */
   unsubscribeBase?: string | null;
+  /**
+   * Seconds the setup may stay pending before it expires and can no longer
+   * verify: 259200 (72 hours, as SES) when left out; 1 to 2592000.
+   */
+  pendingTtl?: number | bigint | null;
 }
 
 /**
@@ -649,6 +752,13 @@ export interface Setup {
    * second, not required), the inbound MX, SPF and DMARC.
    */
   records: DnsRecord[];
+  /** When it was created, in seconds since the Unix epoch. */
+  createdAt: number;
+  /**
+   * When it expires unless verified first (seconds since the Unix epoch);
+   * null once verified.
+   */
+  expiresAt: number | null;
 }
 
 /** A name and type to resolve before `setups.verify` (the WIT `lookup`). */
@@ -747,8 +857,12 @@ export interface Verification {
  * - `'invalid-workspace'`: the workspace name is empty or longer than 200 bytes.
  * - `'invalid-options'`: an option is invalid (an `inboundHost` or
  *   `spfInclude` that is not a host name).
- * - `'domain-taken'`: another setup already has this domain.
- * - `'not-found'`: no setup has this id.
+ * - `'domain-taken'`: a verified setup of another owns this domain (at
+ *   `create`; at `verify` when another setup verified it first).
+ * - `'not-found'`: no setup of the caller's workspace has this id (one of
+ *   another workspace answers the same).
+ * - `'expired'`: the setup stayed pending past its `pendingTtl` and can no
+ *   longer verify.
  * - `'key-generation'`: a DKIM key could not be made.
  * - `'store'`: the store failed.
  */
@@ -758,6 +872,7 @@ export type SetupErrorKind =
   | 'invalid-options'
   | 'domain-taken'
   | 'not-found'
+  | 'expired'
   | 'key-generation'
   | 'store';
 
@@ -886,9 +1001,11 @@ export interface Sent {
  * - `'setup-not-verified'`: the use case's setup is not verified (pending, or
  *   failed since: a required record was removed or changed).
  * - `'invalid-request'`: no recipient, or no body.
- * - `'invalid-header'`: a header value (subject, name, address, file name)
- *   holds CR, LF or another control character, or an address is not
- *   `local@domain`. Header injection cannot get through.
+ * - `'invalid-header'`: a header value (subject, name, address, file name,
+ *   content type, content id) holds CR, LF or another control character, is
+ *   too long, or breaks its grammar (an address not an RFC 5322 addr-spec, a
+ *   content type not an RFC 2045 media type, `multipart/*` or `message/*`);
+ *   the message names the field. Header injection cannot get through.
  * - `'unknown-parent'`: `inReplyTo` names no stored message of the use case's setup.
  * - `'cross-use-case'`: `inReplyTo` names a message of another use case's thread.
  * - `'suppressed'`: recipients are suppressed (see `suppression.check`);
@@ -898,6 +1015,11 @@ export interface Sent {
  *   `err.pause` says since when and why.
  * - `'transport'`: the transport refused the message; it is recorded as failed.
  * - `'store'`: the store failed.
+ * - `'too-many-recipients'`: `to` and `cc` hold more than the setup's cap
+ *   (policy `maxRecipients`, default 50).
+ * - `'smtputf8-required'`: a recipient's local part is not ASCII
+ *   (`jürgen@…`); only an SMTPUTF8 message could carry it, and none is sent.
+ * - `'signing'`: DKIM signing failed.
  */
 export type SendErrorKind =
   | 'unknown-use-case'
@@ -910,7 +1032,10 @@ export type SendErrorKind =
   | 'suppressed'
   | 'paused'
   | 'transport'
-  | 'store';
+  | 'store'
+  | 'too-many-recipients'
+  | 'smtputf8-required'
+  | 'signing';
 
 /**
  * What became of a submitted message (the WIT `delivery-outcome`):
@@ -1106,17 +1231,45 @@ export interface Policy {
   complaintWindowDays: number;
   /** Recipients sent to in the window before the rate counts (100). */
   complaintMinSent: number | bigint;
+  /**
+   * Recipients (`to` and `cc` together) one message may have, 1 to 50;
+   * null (or left out) is the default, 50. Over it `send` refuses with
+   * `'too-many-recipients'`.
+   */
+  maxRecipients?: number | null;
 }
 
-/** A setup's complaint rate and pause. */
+/** Blocked bounces of one reason in a setup's window. */
+export interface BlockedReason {
+  /** `too-large`, `spam-blocked`, `policy`, `auth-failure`, `relay-denied`, `blocked`, `rejected`, `virus`, `protocol` or `unspecified`. */
+  reason: string;
+  count: number;
+  /** When the latest happened, seconds since the epoch. */
+  lastAt: number;
+  /** The latest one's diagnostic text; else null. */
+  lastDiagnostic: string | null;
+}
+
+/**
+ * A setup's complaint rate, blocked bounces and pause, over the policy's
+ * window of whole UTC days, starting no earlier than the last `clearPause`.
+ */
 export interface Health {
   windowDays: number;
+  /** Where the window starts (seconds since the epoch): its first day, or the last `clearPause`. */
+  since: number;
   /** Recipients sent to in the window. */
   sent: number;
   /** Complaints in the window. */
   complained: number;
   /** `complained / sent` in parts per million (0 when nothing was sent). */
   complaintRatePpm: number;
+  /** Blocked bounces in the window: the message or the sender was refused, not the address. */
+  blocked: number;
+  /** `blocked / sent` in parts per million; a rising rate says our sending is broken (DKIM, reputation). */
+  blockedRatePpm: number;
+  /** Blocked bounces by reason, most frequent first. */
+  blockedReasons: BlockedReason[];
   /** Set while marketing sends are paused; else null. */
   paused: Pause | null;
 }
@@ -1130,8 +1283,13 @@ export type SuppressionErrorKind = 'unknown-use-case' | 'unknown-setup' | 'inval
 
 /** A bounce as the provider or the report gave it. */
 export interface Bounce {
-  /** `'hard'`: the address will not work; `'soft'`: it may later (mailbox full, greylisted). */
-  type: 'hard' | 'soft';
+  /**
+   * `'hard'`: the address will not work (suppresses it); `'soft'`: it may
+   * later (mailbox full, greylisted; the soft-bounce rule); `'blocked'`: the
+   * message or the sender was refused, not the address (too large, spam,
+   * policy, authentication, blocklist; never suppresses, shown in health).
+   */
+  type: 'hard' | 'soft' | 'blocked';
   /** The enhanced status code `X.Y.Z`, if given. */
   status?: string | null;
   /** The server's diagnostic text, if given. */
@@ -1194,7 +1352,7 @@ export type EventErrorKind = 'unknown-message' | 'invalid-event' | 'store';
 export type ReportFormat = 'delivery-status' | 'feedback-report' | 'plain-bounce' | 'auto-reply' | 'not-a-report';
 
 /** How a report classifies a recipient (status code and diagnostic text together). */
-export type ReportClass = 'hard' | 'soft' | 'complaint' | 'not-a-bounce';
+export type ReportClass = 'hard' | 'soft' | 'blocked' | 'complaint' | 'not-a-bounce';
 
 /** What a report says about one recipient. */
 export interface Finding {
@@ -1215,7 +1373,7 @@ export interface Finding {
 
 /**
  * What became of a report: `{ kind: 'matched', events }` (tied to our
- * message: one event per bounce or complaint finding, ids `report:<hash>:<n>`,
+ * message: one event per bounce, complaint, delay or delivered finding, ids `report:<hash>:<n>`,
  * so the same report ingested twice counts once); `{ kind: 'unmatched', id }`
  * (not tied to any of our messages; stored under `id` for review);
  * `{ kind: 'ignored' }` (not a bounce or complaint).
@@ -1225,7 +1383,7 @@ export type ReportOutcome = { kind: 'matched'; events: RecordedEvent[] } | { kin
 /** A report email, read by `events.ingestReport`. */
 export interface Report {
   format: ReportFormat;
-  /** The whole report's class: complaint, else hard, else soft, else not a bounce. */
+  /** The whole report's class: complaint, else hard, else blocked, else soft, else not a bounce. */
   class: ReportClass;
   /** The reporting MTA or provider, when recognised. */
   mta: string | null;
@@ -1267,6 +1425,8 @@ export interface Counts {
   delivered: number;
   hardBounced: number;
   softBounced: number;
+  /** Bounces that refused the message or the sender, not the address. */
+  blocked: number;
   deferred: number;
   complained: number;
   unsubscribed: number;
@@ -1296,6 +1456,16 @@ export type ReportingErrorKind = 'not-found' | 'invalid-range' | 'store';
  * and a channel whose instance was dropped after a trap carries on as before.
  * A channel is not re-entrant: calling it from inside its own store or
  * transport fails.
+ *
+ * **Workspace scope.** Every method that reads or changes an existing object
+ * (setups, use cases, `send`, suppression, reporting) takes the caller's
+ * workspace first: the one your server authenticated (an API key, a
+ * session), never one the request names. An object of another workspace
+ * answers `'not-found'` (or `'unknown-setup'` / `'unknown-use-case'`) with
+ * the same text a missing id gets, and listings hold only the caller's own
+ * objects. `parse`, `receive`, `report`, `events.*` (your MX, transport and
+ * provider webhooks) and `unsubscribe.oneClick` (its token authenticates)
+ * take none.
  */
 export interface Channel<S extends Store = Store, T extends Transport = Transport> {
   /** The store this channel uses (the one given, or its own {@link MemoryStore}). */
@@ -1327,6 +1497,16 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
     limits?: Limits | null,
   ): Received;
 
+  /** As {@link parseAsync}, with the channel's `config.limits`: bytes or a {@link StreamInput}. */
+  parseAsync(raw: MessageBytes | StreamInput, limits?: Limits | null): Promise<ParsedMessage>;
+
+  /**
+   * As `receive`, for bytes or a {@link StreamInput}: a stream is read up to
+   * `maxBytes` as {@link parseAsync} describes, then received once.
+   * `envelope` and `limits` are checked before anything is read.
+   */
+  receiveAsync(raw: MessageBytes | StreamInput, envelope?: Envelope | null, limits?: Limits | null): Promise<Received>;
+
   /**
    * Composes, DKIM-signs, records and submits a message to the transport
    * (RFC 5322 threading for replies: In-Reply-To and References). The
@@ -1337,7 +1517,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
    * case must be enabled and its setup verified.
    * @throws {MailroomError} kind {@link SendErrorKind}.
    */
-  send(request: SendRequest): Sent;
+  send(workspace: string, request: SendRequest): Sent;
 
   /**
    * Records the outcome of a submitted message, by its Message-ID (ours;
@@ -1368,14 +1548,16 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * Reads a setup by id.
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      */
-    get(id: string): Setup;
+    get(workspace: string, id: string): Setup;
+    /** The setups of `workspace`, oldest first. */
+    list(workspace: string): Setup[];
     /**
      * The names and types to resolve for `verify`: each `(name, type)` of
      * the setup's records once (the domain's TXT serves SPF, its MX the
      * inbound MX).
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      */
-    lookups(id: string): Lookup[];
+    lookups(workspace: string, id: string): Lookup[];
     /**
      * Checks DNS answers the caller resolved against the setup's records and
      * stores the new status: `'verified'` when every required record is
@@ -1386,7 +1568,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link SetupErrorKind} (`'not-found'`, `'store'`).
      * @throws {TypeError | RangeError} for answers of the wrong shape.
      */
-    verify(id: string, answers: DnsAnswer[]): Verification;
+    verify(workspace: string, id: string, answers: DnsAnswer[]): Verification;
     /**
      * `lookups`, then every lookup resolved with the channel's
      * {@link DnsResolver} (concurrently, outside any component call), then
@@ -1396,7 +1578,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} (as a rejection) kind {@link SetupErrorKind}, `call` `'setups.verifyWithDns'`.
      * @throws {Error} (as a rejection) when no `dns` was given and `node:dns/promises` cannot be imported.
      */
-    verifyWithDns(id: string): Promise<Verification>;
+    verifyWithDns(workspace: string, id: string): Promise<Verification>;
     /**
      * Starts a DKIM key rotation: a new key and selector, whose record is
      * added beside the current one (not required). Mail stays signed with the
@@ -1405,7 +1587,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * While a rotation is under way, returns the setup unchanged.
      * @throws {MailroomError} kind {@link SetupErrorKind}.
      */
-    rotateDkim(id: string): Setup;
+    rotateDkim(workspace: string, id: string): Setup;
   };
 
   /** Use cases: who sends, for what. */
@@ -1416,30 +1598,30 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'setup-not-verified'` for a pending or failed setup).
      * @throws {TypeError} when `type` is not `'transactional'` or `'marketing'`.
      */
-    create(useCase: NewUseCase): UseCase;
+    create(workspace: string, useCase: NewUseCase): UseCase;
     /**
      * Reads a use case by id.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
-    get(id: string): UseCase;
+    get(workspace: string, id: string): UseCase;
     /**
      * The use cases of a setup, disabled ones included, in creation order.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'unknown-setup'`, `'store'`).
      */
-    list(setup: string): UseCase[];
+    list(workspace: string, setup: string): UseCase[];
     /**
      * Disables a use case: sends under it fail with `'use-case-disabled'`;
      * replies already received still resolve to its threads.
      * @returns The use case, `enabled: false`.
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'not-found'`, `'store'`).
      */
-    disable(id: string): UseCase;
+    disable(workspace: string, id: string): UseCase;
     /**
      * Turns one-click List-Unsubscribe on or off for a transactional use
      * case (with it, each message goes to one recipient).
      * @throws {MailroomError} kind {@link UseCaseErrorKind} (`'marketing-needs-unsubscribe'` to turn it off for marketing).
      */
-    setListUnsubscribe(id: string, enabled: boolean): UseCase;
+    setListUnsubscribe(workspace: string, id: string, enabled: boolean): UseCase;
   };
 
   /**
@@ -1457,31 +1639,31 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * The decision `send` makes for `address` under `useCase`.
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    check(useCase: string, address: string): Decision;
+    check(workspace: string, useCase: string, address: string): Decision;
     /** An address of a setup: its suppressions and their history. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    get(setup: string, address: string): AddressState;
+    get(workspace: string, setup: string, address: string): AddressState;
     /**
      * The suppressed addresses of a setup, sorted: at most `page.limit`
      * (1 to 100, default 100) after `page.cursor` (the last address of the
      * previous page).
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    list(setup: string, page?: { cursor?: string | null; limit?: number }): AddressState[];
+    list(workspace: string, setup: string, page?: { cursor?: string | null; limit?: number }): AddressState[];
     /**
      * Ends every suppression of the address in the setup, keeping each in its
      * history with `note`; soft bounces counted so far are forgotten.
      * @returns The address as it is now.
      * @throws {MailroomError} kind {@link SuppressionErrorKind}.
      */
-    remove(setup: string, address: string, note: string): AddressState;
+    remove(workspace: string, setup: string, address: string, note: string): AddressState;
     /** The setup's policy. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    getPolicy(setup: string): Policy;
+    getPolicy(workspace: string, setup: string): Policy;
     /** Replaces the setup's policy; returns it as stored. @throws {MailroomError} kind {@link SuppressionErrorKind} (`'invalid-policy'`). */
-    setPolicy(setup: string, policy: Policy): Policy;
+    setPolicy(workspace: string, setup: string, policy: Policy): Policy;
     /** The setup's complaint rate and pause. @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    getHealth(setup: string): Health;
+    getHealth(workspace: string, setup: string): Health;
     /** Lifts a marketing pause (the complaint counts stay). @throws {MailroomError} kind {@link SuppressionErrorKind}. */
-    clearPause(setup: string, note: string): Health;
+    clearPause(workspace: string, setup: string, note: string): Health;
   };
 
   /** What providers and receiving servers said about mail we sent. */
@@ -1500,6 +1682,13 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link EventErrorKind}.
      */
     ingestReport(raw: Uint8Array | ArrayBuffer | ArrayBufferView | string): Report;
+    /**
+     * As `ingestReport`, for bytes or a {@link StreamInput}: a stream is read
+     * up to the 52428800 bytes (50 MiB) a report may have (one more byte, and
+     * reading stops and the call fails with `'invalid-event'`), then
+     * ingested once.
+     */
+    ingestReportAsync(raw: MessageBytes | StreamInput): Promise<Report>;
   };
 
   /** RFC 8058 one-click unsubscribe. */
@@ -1522,21 +1711,21 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * `from` to `until` (seconds since the epoch; at most 400 days).
      * @throws {MailroomError} kind {@link ReportingErrorKind}.
      */
-    count(subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
+    count(workspace: string, subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
     /** Opens and clicks split human/machine (`reporting.count-engagement`). */
-    countEngagement(subject: ReportingSubject, from: number | bigint, until: number | bigint): EngagementPeriod;
+    countEngagement(workspace: string, subject: ReportingSubject, from: number | bigint, until: number | bigint): EngagementPeriod;
     /** Clicks per destination URL of a use case, most clicked first (`reporting.link-clicks`). */
-    linkClicks(useCase: string, from: number | bigint, until: number | bigint): LinkCount[];
+    linkClicks(workspace: string, useCase: string, from: number | bigint, until: number | bigint): LinkCount[];
   };
 
   /** Engagement tracking (wit/tracking.wit); serve it with {@link handleTracking}. */
   readonly tracking: {
     /** A use case's settings: on for marketing, off for transactional until set. */
-    getSettings(useCase: string): TrackingSettings;
-    setSettings(useCase: string, settings: TrackingSettings): TrackingSettings;
+    getSettings(workspace: string, useCase: string): TrackingSettings;
+    setSettings(workspace: string, useCase: string, settings: TrackingSettings): TrackingSettings;
     /** The setup's tracking base URL (default `https://<inboundHost>/t`). */
-    getBase(setup: string): string;
-    setBase(setup: string, base: string | null): string;
+    getBase(workspace: string, setup: string): string;
+    setBase(workspace: string, setup: string, base: string | null): string;
     /** Apple Mail Privacy Protection networks (CIDR), host data; `[]` restores `17.0.0.0/8`. */
     setNetworks(networks: string[]): number;
     /** A pixel request: the GIF to answer with. @throws {MailroomError} kind 'invalid-token' (answer 404). */
@@ -1544,7 +1733,7 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
     /** A link request: the 302 to the stored URL. @throws {MailroomError} kind 'invalid-token' (answer 404). */
     click(token: string, request: TrackingRequest): TrackingAnswer;
     /** What is tracked of one message, per-link clicks included. */
-    message(messageId: string): TrackedMessage;
+    message(workspace: string, messageId: string): TrackedMessage;
   };
 }
 
@@ -1661,7 +1850,13 @@ export function handleTracking(
  * {@link ChannelConfig} defaults.
  *
  * @throws {TypeError} when an option lacks a required method, or `config`
- *   has an unknown key or a value of the wrong type (named in the message).
+ *   has an unknown key or a value of the wrong type (named in the message),
+ *   or the store is asynchronous (`kvStore`, `async` methods) or the
+ *   transport's `submit` is an `async` function: use
+ *   {@link createAsyncChannel}. A store whose `get` returns a Promise is
+ *   refused the same way on the channel's first call, before anything is
+ *   written. Every method's option objects (limits, envelope, request, ...)
+ *   likewise throw a `TypeError` naming a key they do not take.
  * @throws {RangeError} when a `config.limits` value is negative or beyond its WIT integer.
  *
  * @example
@@ -1727,7 +1922,18 @@ export type Promised<T> = {
  * store or transport: that call waits for the one in progress, forever.
  */
 export type AsyncChannel<S extends AsyncStore = AsyncStore, T extends AsyncTransport = AsyncTransport> =
-  Promised<Omit<Channel, 'store' | 'transport'>> & { readonly store: S; readonly transport: T };
+  Promised<Omit<Channel, 'store' | 'transport' | 'parse' | 'receive' | 'events'>> & {
+    readonly store: S;
+    readonly transport: T;
+    /** As `parseAsync`: bytes or a {@link StreamInput} (an Email Worker's `message.raw` as it is). */
+    parse: Channel['parseAsync'];
+    /** As `receiveAsync`: bytes or a {@link StreamInput}. */
+    receive: Channel['receiveAsync'];
+    readonly events: Promised<Omit<Channel['events'], 'ingestReport'>> & {
+      /** As `ingestReportAsync`: bytes or a {@link StreamInput}. */
+      ingestReport: Channel['events']['ingestReportAsync'];
+    };
+  };
 
 /**
  * Creates a channel whose store and transport may be asynchronous (return

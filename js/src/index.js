@@ -15,10 +15,21 @@ import { MemoryStore } from './memory-store.js';
 import { RecordingTransport } from './recording-transport.js';
 import { kvStore } from './kv-store.js';
 import { nodemailerTransport } from './nodemailer-transport.js';
+import { MAX_REPORT_BYTES, capFor, readInput, streamHint, streamKind } from './input.js';
+import { localDns } from './local-dns.js';
 
 export { MailroomError, MailroomParseError, StoreError, TransportError, MemoryStore, RecordingTransport, kvStore, nodemailerTransport };
+export { localDns };
 
 const encoder = new TextEncoder();
+// The keys each option object takes: any other is a TypeError naming it (a
+// typo such as `maxbytes` must not silently mean "the default").
+const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
+const POLICY_KEYS = [
+  'hardBounceScope', 'softBounceCount', 'softBounceWindow', 'softBounceDuration',
+  'unsubscribeScope', 'complaintRatePpm', 'complaintWindowDays', 'complaintMinSent',
+  'maxRecipients',
+];
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -35,7 +46,7 @@ function bytes(call, name, raw) {
   if (typeof raw === 'string') return encoder.encode(raw);
   if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
   if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-  throw new TypeError(`${call}: ${name} must be a Uint8Array, an ArrayBuffer or a string`);
+  throw new TypeError(`${call}: ${name} must be a Uint8Array, an ArrayBuffer or a string${streamHint(call, raw)}`);
 }
 
 function str(call, name, value) {
@@ -88,6 +99,7 @@ const optU64 = (call, name, value) => (value === undefined || value === null ? u
 function toLimits(call, limits, name = 'limits') {
   if (limits === undefined || limits === null) return {};
   if (typeof limits !== 'object') throw new TypeError(`${call}: ${name} must be an object`);
+  onlyKeys(call, name, limits, LIMIT_KEYS);
   return {
     maxBytes: optU64(call, `${name}.maxBytes`, limits.maxBytes),
     maxDepth: optU32(call, `${name}.maxDepth`, limits.maxDepth),
@@ -106,7 +118,7 @@ function withDefaults(limits, defaults) {
 
 function toEnvelope(call, envelope) {
   if (envelope === undefined || envelope === null) return { mailFrom: undefined, rcptTo: [] };
-  obj(call, 'envelope', envelope);
+  onlyKeys(call, 'envelope', envelope, ['mailFrom', 'rcptTo']);
   return {
     mailFrom: optStr(call, 'envelope.mailFrom', envelope.mailFrom),
     rcptTo: list(call, 'envelope.rcptTo', envelope.rcptTo, str, true),
@@ -114,12 +126,12 @@ function toEnvelope(call, envelope) {
 }
 
 function toRecipient(call, name, r) {
-  obj(call, name, r);
+  onlyKeys(call, name, r, ['name', 'address']);
   return { name: optStr(call, `${name}.name`, r.name), address: str(call, `${name}.address`, r.address) };
 }
 
 function toAttachment(call, name, a) {
-  obj(call, name, a);
+  onlyKeys(call, name, a, ['filename', 'contentType', 'contentId', 'content']);
   return {
     filename: str(call, `${name}.filename`, a.filename),
     contentType: str(call, `${name}.contentType`, a.contentType),
@@ -129,7 +141,7 @@ function toAttachment(call, name, a) {
 }
 
 function toSendRequest(call, r) {
-  obj(call, 'request', r);
+  onlyKeys(call, 'request', r, ['useCase', 'to', 'cc', 'subject', 'text', 'html', 'attachments', 'inReplyTo']);
   return {
     useCase: str(call, 'request.useCase', r.useCase),
     to: list(call, 'request.to', r.to, toRecipient),
@@ -152,7 +164,7 @@ function toSetupOptions(call, o, config) {
     if (config.inboundHost === undefined) obj(call, 'options', o);
     o = {};
   } else {
-    obj(call, 'options', o);
+    onlyKeys(call, 'options', o, ['inboundHost', 'spfInclude', 'unsubscribeBase']);
   }
   const inboundHost = optStr(call, 'options.inboundHost', o.inboundHost) ?? config.inboundHost;
   if (inboundHost === undefined) {
@@ -162,6 +174,7 @@ function toSetupOptions(call, o, config) {
     inboundHost,
     spfInclude: optStr(call, 'options.spfInclude', o.spfInclude) ?? config.spfInclude,
     unsubscribeBase: optStr(call, 'options.unsubscribeBase', o.unsubscribeBase) ?? config.unsubscribeBase,
+    pendingTtl: o.pendingTtl === undefined || o.pendingTtl === null ? undefined : u64(call, 'options.pendingTtl', o.pendingTtl),
   };
 }
 
@@ -172,7 +185,7 @@ function toTxtRecord(call, name, r) {
 }
 
 function toMxAnswer(call, name, m) {
-  obj(call, name, m);
+  onlyKeys(call, name, m, ['preference', 'exchange']);
   const p = m.preference;
   if (typeof p !== 'number' || !Number.isInteger(p)) throw new TypeError(`${call}: ${name}.preference must be an integer`);
   if (p < 0 || p > 0xffff) throw new RangeError(`${call}: ${name}.preference must be between 0 and 65535`);
@@ -183,7 +196,9 @@ const DNS_RESULT_KINDS = ['txt', 'mx', 'no-such-name', 'no-records', 'timeout', 
 
 function toDnsResult(call, name, r) {
   obj(call, name, r);
-  switch (oneOf(call, `${name}.kind`, r.kind, DNS_RESULT_KINDS)) {
+  const kind = oneOf(call, `${name}.kind`, r.kind, DNS_RESULT_KINDS);
+  onlyKeys(call, name, r, kind === 'txt' || kind === 'mx' ? ['kind', 'records'] : kind === 'server-failure' ? ['kind', 'message'] : ['kind']);
+  switch (kind) {
     case 'txt':
       return { tag: 'txt', val: list(call, `${name}.records`, r.records, toTxtRecord) };
     case 'mx':
@@ -196,7 +211,7 @@ function toDnsResult(call, name, r) {
 }
 
 function toDnsAnswer(call, name, a) {
-  obj(call, name, a);
+  onlyKeys(call, name, a, ['name', 'type', 'result']);
   return {
     name: str(call, `${name}.name`, a.name),
     type: oneOf(call, `${name}.type`, a.type, RECORD_TYPES),
@@ -208,8 +223,10 @@ function toOutcome(call, outcome) {
   obj(call, 'outcome', outcome);
   switch (outcome.kind) {
     case 'accepted':
+      onlyKeys(call, 'outcome', outcome, ['kind', 'providerMessageId']);
       return { tag: 'accepted', val: optStr(call, 'outcome.providerMessageId', outcome.providerMessageId) };
     case 'failed':
+      onlyKeys(call, 'outcome', outcome, ['kind', 'reason']);
       return { tag: 'failed', val: str(call, 'outcome.reason', outcome.reason) };
     default:
       throw new TypeError(`${call}: outcome.kind must be 'accepted' or 'failed'`);
@@ -218,7 +235,9 @@ function toOutcome(call, outcome) {
 
 function toScope(call, name, scope) {
   obj(call, name, scope);
-  switch (oneOf(call, `${name}.kind`, scope.kind, ['setup', 'marketing', 'use-case'])) {
+  const kind = oneOf(call, `${name}.kind`, scope.kind, ['setup', 'marketing', 'use-case']);
+  onlyKeys(call, name, scope, kind === 'use-case' ? ['kind', 'useCase'] : ['kind']);
+  switch (kind) {
     case 'use-case':
       return { tag: 'use-case', val: str(call, `${name}.useCase`, scope.useCase) };
     default:
@@ -227,7 +246,7 @@ function toScope(call, name, scope) {
 }
 
 function toPolicy(call, p) {
-  obj(call, 'policy', p);
+  onlyKeys(call, 'policy', p, POLICY_KEYS);
   return {
     hardBounceScope: toScope(call, 'policy.hardBounceScope', p.hardBounceScope),
     softBounceCount: u32(call, 'policy.softBounceCount', p.softBounceCount),
@@ -237,18 +256,23 @@ function toPolicy(call, p) {
     complaintRatePpm: u32(call, 'policy.complaintRatePpm', p.complaintRatePpm),
     complaintWindowDays: u32(call, 'policy.complaintWindowDays', p.complaintWindowDays),
     complaintMinSent: u64(call, 'policy.complaintMinSent', p.complaintMinSent),
+    maxRecipients: optU32(call, 'policy.maxRecipients', p.maxRecipients),
   };
 }
 
+const EVENT_KIND_KEYS = { delivered: ['kind'], bounced: ['kind', 'bounce'], complained: ['kind', 'feedbackType'], deferred: ['kind', 'diagnostic'] };
+
 function toEventKind(call, k) {
   obj(call, 'event.kind', k);
-  switch (oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred'])) {
+  const kind = oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred']);
+  onlyKeys(call, 'event.kind', k, EVENT_KIND_KEYS[kind]);
+  switch (kind) {
     case 'bounced': {
-      const b = obj(call, 'event.kind.bounce', k.bounce);
+      const b = onlyKeys(call, 'event.kind.bounce', k.bounce, ['type', 'status', 'diagnostic']);
       return {
         tag: 'bounced',
         val: {
-          type: oneOf(call, 'event.kind.bounce.type', b.type, ['hard', 'soft']),
+          type: oneOf(call, 'event.kind.bounce.type', b.type, ['hard', 'soft', 'blocked']),
           status: optStr(call, 'event.kind.bounce.status', b.status),
           diagnostic: optStr(call, 'event.kind.bounce.diagnostic', b.diagnostic),
         },
@@ -264,7 +288,7 @@ function toEventKind(call, k) {
 }
 
 function toEvent(call, e) {
-  obj(call, 'event', e);
+  onlyKeys(call, 'event', e, ['id', 'messageId', 'recipient', 'at', 'kind']);
   return {
     id: str(call, 'event.id', e.id),
     messageId: str(call, 'event.messageId', e.messageId),
@@ -276,7 +300,9 @@ function toEvent(call, e) {
 
 function toSubject(call, s) {
   obj(call, 'subject', s);
-  return oneOf(call, 'subject.kind', s.kind, ['setup', 'use-case']) === 'setup'
+  const kind = oneOf(call, 'subject.kind', s.kind, ['setup', 'use-case']);
+  onlyKeys(call, 'subject', s, kind === 'setup' ? ['kind', 'setup'] : ['kind', 'useCase']);
+  return kind === 'setup'
     ? { tag: 'setup', val: str(call, 'subject.setup', s.setup) }
     : { tag: 'use-case', val: str(call, 'subject.useCase', s.useCase) };
 }
@@ -343,6 +369,7 @@ function fromParsed(m) {
       size: Number(a.size),
       content: a.content,
     })),
+    headers: m.headers.map((h) => ({ name: h.name, value: h.value })),
   };
 }
 
@@ -387,6 +414,8 @@ const fromSetup = (s) => ({
   selector: s.selector,
   nextSelector: orNull(s.nextSelector),
   records: s.records.map(fromRecord),
+  createdAt: Number(s.createdAt),
+  expiresAt: s.expiresAt === undefined ? null : Number(s.expiresAt),
 });
 
 const fromLookup = (l) => ({ name: l.name, type: l.type });
@@ -557,7 +586,6 @@ function checkObject(fn, name, value, methods) {
 }
 
 const CONFIG_KEYS = ['inboundHost', 'unsubscribeBase', 'spfInclude', 'limits'];
-const LIMIT_KEYS = ['maxBytes', 'maxDepth', 'maxParts'];
 
 /** A plain object with only `keys` (own enumerable string keys; a key set to undefined counts). */
 function onlyKeys(fn, name, value, keys) {
@@ -615,13 +643,19 @@ function checkOptions(fn, options) {
  */
 export function createChannel(options = {}) {
   const opts = checkOptions('createChannel', options);
+  refuseAsync(opts);
   let root = null;
   let busy = null;
   let importError;
+  let probed = false;
 
   function invoke(call, run, map, mapError) {
     if (busy !== null) {
       throw new Error(`mailroom: ${call} called on a channel that is inside ${busy} (from a store or transport callback?)`);
+    }
+    if (!probed) {
+      probed = true;
+      probeStore(call, opts.store);
     }
     busy = call;
     importError = undefined;
@@ -635,7 +669,44 @@ export function createChannel(options = {}) {
       importError = undefined;
     }
   }
-  return channelOver(opts, invoke);
+  return withStreamInputs(channelOver(opts, invoke), opts.config, false);
+}
+
+// A synchronous channel cannot wait for a Promise: a store call that
+// returned one fails the call, but the Promise would go on and could write
+// after the call failed (a setup that "does not exist" taking its domain).
+// So an asynchronous store is refused before any write: at construction
+// when it says so (kvStore's marker, async methods), else by reading one
+// absent key before the channel's first call. (Within a call, runtime.js
+// refuses a Promise the moment one is returned.)
+
+const ASYNC = Symbol.for('@mailroom/channel.async');
+const AsyncFunction = (async () => {}).constructor;
+const isAsyncFunction = (f) => f instanceof AsyncFunction;
+const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
+const USE_ASYNC = 'use createAsyncChannel (Node.js 24 or later, Deno, workerd) or a synchronous store; see README "Async storage"';
+
+function refuseAsync({ store, transport }) {
+  if (store[ASYNC] === true || ['get', 'put', 'delete', 'list'].some((m) => isAsyncFunction(store[m]))) {
+    throw new TypeError(`createChannel: store is asynchronous and createChannel calls it synchronously; ${USE_ASYNC}`);
+  }
+  if (isAsyncFunction(transport.submit)) {
+    throw new TypeError(`createChannel: transport.submit is an async function and createChannel calls it synchronously; ${USE_ASYNC}`);
+  }
+}
+
+/** Reads an absent key once: a store whose get returns a Promise is refused before anything is written. */
+function probeStore(call, store) {
+  let answer;
+  try {
+    answer = store.get('mailroom-probe/synchronous');
+  } catch {
+    return; // a store that throws answers synchronously; its errors come with the calls
+  }
+  if (isThenable(answer)) {
+    answer.then(undefined, () => {});
+    throw new TypeError(`${call}: store.get returned a Promise, and createChannel calls the store synchronously; ${USE_ASYNC}`);
+  }
 }
 
 /**
@@ -670,7 +741,7 @@ export function createAsyncChannel(options = {}) {
     queue = result.then(nothing, nothing);
     return result;
   }
-  return channelOver(opts, invoke);
+  return withStreamInputs(channelOver(opts, invoke), opts.config, true);
 }
 
 function nothing() {}
@@ -715,9 +786,10 @@ function channelOver({ store, transport, dns, config }, invoke) {
       return invoke('receive', (c) => c.inbound.receive(input, env, witLimits), fromReceived, toReceiveError);
     },
 
-    send(request) {
+    send(workspace, request) {
+      const w = str('send', 'workspace', workspace);
       const req = toSendRequest('send', request);
-      return invoke('send', (c) => c.outbound.send(req), fromSent, toSendError);
+      return invoke('send', (c) => c.outbound.send(w, req), fromSent, toSendError);
     },
 
     report(messageId, outcome) {
@@ -734,42 +806,52 @@ function channelOver({ store, transport, dns, config }, invoke) {
         const o = toSetupOptions(name, options, config);
         return invoke(name, (c) => c.setups.create(w, d, o), fromSetup, toError);
       },
-      get(id) {
+      get(workspace, id) {
+        const w = str('setups.get', 'workspace', workspace);
         const i = str('setups.get', 'id', id);
-        return invoke('setups.get', (c) => c.setups.get(i), fromSetup, toError);
+        return invoke('setups.get', (c) => c.setups.get(w, i), fromSetup, toError);
       },
-      lookups(id) {
+      list(workspace) {
+        const w = str('setups.list', 'workspace', workspace);
+        return invoke('setups.list', (c) => c.setups.list(w), (l) => l.map(fromSetup), toError);
+      },
+      lookups(workspace, id) {
+        const w = str('setups.lookups', 'workspace', workspace);
         const i = str('setups.lookups', 'id', id);
-        return invoke('setups.lookups', (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
+        return invoke('setups.lookups', (c) => c.setups.lookups(w, i), (l) => l.map(fromLookup), toError);
       },
-      verify(id, answers) {
+      verify(workspace, id, answers) {
         const name = 'setups.verify';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         const a = list(name, 'answers', answers, toDnsAnswer);
-        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
+        return invoke(name, (c) => c.setups.verify(w, i, a), fromVerification, toError);
       },
-      async verifyWithDns(id) {
+      async verifyWithDns(workspace, id) {
         const name = 'setups.verifyWithDns';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         // 1. The names to resolve, 2. resolve them all, outside any
         // component call, 3. verify with the answers.
-        const lookups = await invoke(name, (c) => c.setups.lookups(i), (l) => l.map(fromLookup), toError);
+        const lookups = await invoke(name, (c) => c.setups.lookups(w, i), (l) => l.map(fromLookup), toError);
         const resolver = dns ?? (await loadDefaultDns());
         const answers = await Promise.all(lookups.map((l) => resolveLookup(resolver, l)));
         const a = answers.map((x, n) => toDnsAnswer(name, `answers[${n}]`, x));
-        return invoke(name, (c) => c.setups.verify(i, a), fromVerification, toError);
+        return invoke(name, (c) => c.setups.verify(w, i, a), fromVerification, toError);
       },
-      rotateDkim(id) {
+      rotateDkim(workspace, id) {
+        const w = str('setups.rotateDkim', 'workspace', workspace);
         const i = str('setups.rotateDkim', 'id', id);
-        return invoke('setups.rotateDkim', (c) => c.setups.rotateDkim(i), fromSetup, toError);
+        return invoke('setups.rotateDkim', (c) => c.setups.rotateDkim(w, i), fromSetup, toError);
       },
     }),
 
     useCases: Object.freeze({
-      create(useCase) {
+      create(workspace, useCase) {
         const name = 'useCases.create';
-        obj(name, 'useCase', useCase);
+        onlyKeys(name, 'useCase', useCase, ['setup', 'sender', 'type', 'entityName', 'useCaseName']);
         const args = [
+          str(name, 'workspace', workspace),
           str(name, 'useCase.setup', useCase.setup),
           str(name, 'useCase.sender', useCase.sender),
           oneOf(name, 'useCase.type', useCase.type, ['transactional', 'marketing']),
@@ -778,67 +860,78 @@ function channelOver({ store, transport, dns, config }, invoke) {
         ];
         return invoke(name, (c) => c.useCases.create(...args), fromUseCase, toError);
       },
-      get(id) {
+      get(workspace, id) {
+        const w = str('useCases.get', 'workspace', workspace);
         const i = str('useCases.get', 'id', id);
-        return invoke('useCases.get', (c) => c.useCases.get(i), fromUseCase, toError);
+        return invoke('useCases.get', (c) => c.useCases.get(w, i), fromUseCase, toError);
       },
-      list(setup) {
+      list(workspace, setup) {
+        const w = str('useCases.list', 'workspace', workspace);
         const s = str('useCases.list', 'setup', setup);
-        return invoke('useCases.list', (c) => c.useCases.list(s), (l) => l.map(fromUseCase), toError);
+        return invoke('useCases.list', (c) => c.useCases.list(w, s), (l) => l.map(fromUseCase), toError);
       },
-      disable(id) {
+      disable(workspace, id) {
+        const w = str('useCases.disable', 'workspace', workspace);
         const i = str('useCases.disable', 'id', id);
-        return invoke('useCases.disable', (c) => c.useCases.disable(i), fromUseCase, toError);
+        return invoke('useCases.disable', (c) => c.useCases.disable(w, i), fromUseCase, toError);
       },
-      setListUnsubscribe(id, enabled) {
+      setListUnsubscribe(workspace, id, enabled) {
         const name = 'useCases.setListUnsubscribe';
+        const w = str(name, 'workspace', workspace);
         const i = str(name, 'id', id);
         if (typeof enabled !== 'boolean') throw new TypeError(`${name}: enabled must be a boolean`);
-        return invoke(name, (c) => c.useCases.setListUnsubscribe(i, enabled), fromUseCase, toError);
+        return invoke(name, (c) => c.useCases.setListUnsubscribe(w, i, enabled), fromUseCase, toError);
       },
     }),
 
     suppression: Object.freeze({
-      check(useCase, address) {
+      check(workspace, useCase, address) {
         const name = 'suppression.check';
+        const w = str(name, 'workspace', workspace);
         const [u, a] = [str(name, 'useCase', useCase), str(name, 'address', address)];
-        return call(name, (c) => c.suppression.check(u, a));
+        return call(name, (c) => c.suppression.check(w, u, a));
       },
-      get(setup, address) {
+      get(workspace, setup, address) {
         const name = 'suppression.get';
+        const w = str(name, 'workspace', workspace);
         const [s, a] = [str(name, 'setup', setup), str(name, 'address', address)];
-        return call(name, (c) => c.suppression.get(s, a));
+        return call(name, (c) => c.suppression.get(w, s, a));
       },
-      list(setup, page = {}) {
+      list(workspace, setup, page = {}) {
         const name = 'suppression.list';
+        const w = str(name, 'workspace', workspace);
         const s = str(name, 'setup', setup);
-        obj(name, 'page', page);
+        onlyKeys(name, 'page', page, ['cursor', 'limit']);
         const cursor = optStr(name, 'page.cursor', page.cursor);
         const limit = u32(name, 'page.limit', page.limit ?? 100);
-        return call(name, (c) => c.suppression.list(s, cursor, limit));
+        return call(name, (c) => c.suppression.list(w, s, cursor, limit));
       },
-      remove(setup, address, note) {
+      remove(workspace, setup, address, note) {
         const name = 'suppression.remove';
-        const args = [str(name, 'setup', setup), str(name, 'address', address), str(name, 'note', note)];
+        const args = [str(name, 'workspace', workspace), str(name, 'setup', setup), str(name, 'address', address), str(name, 'note', note)];
         return call(name, (c) => c.suppression.remove(...args));
       },
-      getPolicy(setup) {
+      getPolicy(workspace, setup) {
+        const w = str('suppression.getPolicy', 'workspace', workspace);
         const s = str('suppression.getPolicy', 'setup', setup);
-        return call('suppression.getPolicy', (c) => c.suppression.getPolicy(s));
+        return call('suppression.getPolicy', (c) => c.suppression.getPolicy(w, s));
       },
-      setPolicy(setup, policy) {
+      setPolicy(workspace, setup, policy) {
         const name = 'suppression.setPolicy';
+        const w = str(name, 'workspace', workspace);
         const [s, p] = [str(name, 'setup', setup), toPolicy(name, policy)];
-        return call(name, (c) => c.suppression.setPolicy(s, p));
+        return call(name, (c) => c.suppression.setPolicy(w, s, p));
       },
-      getHealth(setup) {
+      getHealth(workspace, setup) {
+        const w = str('suppression.getHealth', 'workspace', workspace);
         const s = str('suppression.getHealth', 'setup', setup);
-        return call('suppression.getHealth', (c) => c.suppression.getHealth(s));
+        return call('suppression.getHealth', (c) => c.suppression.getHealth(w, s));
       },
-      clearPause(setup, note) {
+      clearPause(workspace, setup, note) {
         const name = 'suppression.clearPause';
+        const w = str(name, 'workspace', workspace);
         const [s, n] = [str(name, 'setup', setup), str(name, 'note', note)];
-        return call(name, (c) => c.suppression.clearPause(s, n));
+        return call(name, (c) => c.suppression.clearPause(w, s, n));
       },
     }),
 
@@ -864,48 +957,51 @@ function channelOver({ store, transport, dns, config }, invoke) {
     }),
 
     reporting: Object.freeze({
-      count(subject, from, until) {
+      count(workspace, subject, from, until) {
         const name = 'reporting.count';
-        const args = [toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
+        const args = [str(name, 'workspace', workspace), toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
         return call(name, (c) => c.reporting.count(...args));
       },
-      countEngagement(subject, from, until) {
+      countEngagement(workspace, subject, from, until) {
         const name = 'reporting.countEngagement';
-        const args = [toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
+        const args = [str(name, 'workspace', workspace), toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
         return call(name, (c) => c.reporting.countEngagement(...args));
       },
-      linkClicks(useCase, from, until) {
+      linkClicks(workspace, useCase, from, until) {
         const name = 'reporting.linkClicks';
-        const args = [str(name, 'useCase', useCase), u64(name, 'from', from), u64(name, 'until', until)];
+        const args = [str(name, 'workspace', workspace), str(name, 'useCase', useCase), u64(name, 'from', from), u64(name, 'until', until)];
         return call(name, (c) => c.reporting.linkClicks(...args));
       },
     }),
 
     // Engagement tracking (wit/tracking.wit); handleTracking serves it over fetch.
     tracking: Object.freeze({
-      getSettings(useCase) {
-        const u = str('tracking.getSettings', 'useCase', useCase);
-        return call('tracking.getSettings', (c) => c.tracking.getSettings(u));
+      getSettings(workspace, useCase) {
+        const name = 'tracking.getSettings';
+        const [w, u] = [str(name, 'workspace', workspace), str(name, 'useCase', useCase)];
+        return call(name, (c) => c.tracking.getSettings(w, u));
       },
-      setSettings(useCase, settings) {
+      setSettings(workspace, useCase, settings) {
         const name = 'tracking.setSettings';
-        const u = str(name, 'useCase', useCase);
+        const [w, u] = [str(name, 'workspace', workspace), str(name, 'useCase', useCase)];
         obj(name, 'settings', settings);
         const s = {
           opens: Boolean(settings.opens),
           clicks: Boolean(settings.clicks),
           scannerWindowSecs: u32(name, 'settings.scannerWindowSecs', settings.scannerWindowSecs ?? 10),
         };
-        return call(name, (c) => c.tracking.setSettings(u, s));
+        return call(name, (c) => c.tracking.setSettings(w, u, s));
       },
-      getBase(setup) {
-        const s = str('tracking.getBase', 'setup', setup);
-        return call('tracking.getBase', (c) => c.tracking.getBase(s));
+      getBase(workspace, setup) {
+        const name = 'tracking.getBase';
+        const [w, s] = [str(name, 'workspace', workspace), str(name, 'setup', setup)];
+        return call(name, (c) => c.tracking.getBase(w, s));
       },
-      setBase(setup, base) {
+      setBase(workspace, setup, base) {
         const name = 'tracking.setBase';
+        const w = str(name, 'workspace', workspace);
         const [s, b] = [str(name, 'setup', setup), optStr(name, 'base', base)];
-        return call(name, (c) => c.tracking.setBase(s, b));
+        return call(name, (c) => c.tracking.setBase(w, s, b));
       },
       setNetworks(networks) {
         const name = 'tracking.setNetworks';
@@ -923,9 +1019,10 @@ function channelOver({ store, transport, dns, config }, invoke) {
         const [t, r] = [str(name, 'token', token), toTrackingRequest(name, request)];
         return invoke(name, (c) => c.tracking.click(t, r), fromAnswer, toError);
       },
-      message(messageId) {
-        const m = str('tracking.message', 'messageId', messageId);
-        return call('tracking.message', (c) => c.tracking.message(m));
+      message(workspace, messageId) {
+        const name = 'tracking.message';
+        const [w, m] = [str(name, 'workspace', workspace), str(name, 'messageId', messageId)];
+        return call(name, (c) => c.tracking.message(w, m));
       },
     }),
   });
@@ -1019,4 +1116,56 @@ let parser = null;
 export function parse(raw, limits) {
   parser ??= createChannel({ store: NO_STORE, transport: NO_TRANSPORT });
   return parser.parse(raw, limits);
+}
+
+/**
+ * As `parse`, also for a ReadableStream, Blob, Response or Node.js Readable
+ * (read up to max-bytes, then parsed once). See index.d.ts.
+ *
+ * @param {Uint8Array | ArrayBuffer | string | ReadableStream | Blob | Response | AsyncIterable<Uint8Array>} raw
+ * @param {{ maxBytes?: number | bigint, maxDepth?: number, maxParts?: number }} [limits]
+ */
+export async function parseAsync(raw, limits) {
+  parser ??= createChannel({ store: NO_STORE, transport: NO_TRANSPORT });
+  return parser.parseAsync(raw, limits);
+}
+
+// ---------------------------------------------------------------------------
+// Stream inputs (input.js): parseAsync, receiveAsync and
+// events.ingestReportAsync on every channel; on an async channel, parse,
+// receive and events.ingestReport take streams too. A stream is read first,
+// outside any component call, to at most max-bytes + 1 bytes (the component
+// then refuses an input over max-bytes as it would the whole), and the
+// component is called once with the bytes.
+
+function withStreamInputs(channel, config, isAsync) {
+  const read = (call, raw, limits) => {
+    const max = withDefaults(toLimits(call, limits), config.limits).maxBytes;
+    return readInput(`${call}: raw`, raw, capFor(max));
+  };
+  const parseAsync = async (raw, limits) =>
+    channel.parse(streamKind(raw) === null ? raw : await read('parse', raw, limits), limits);
+  const receiveAsync = async (raw, envelope, limits) => {
+    if (streamKind(raw) === null) return channel.receive(raw, envelope, limits);
+    toEnvelope('receive', envelope);
+    return channel.receive(await read('receive', raw, limits), envelope, limits);
+  };
+  const ingestReportAsync = async (raw) =>
+    channel.events.ingestReport(
+      streamKind(raw) === null ? raw : await readInput('events.ingestReport: raw', raw, MAX_REPORT_BYTES + 1),
+    );
+  // An async channel's own methods take streams as well; bytes keep their
+  // synchronous argument checks.
+  const either = (streamed, direct) => (raw, ...rest) => (streamKind(raw) === null ? direct(raw, ...rest) : streamed(raw, ...rest));
+  return Object.freeze({
+    ...channel,
+    ...(isAsync ? { parse: either(parseAsync, channel.parse), receive: either(receiveAsync, channel.receive) } : {}),
+    parseAsync,
+    receiveAsync,
+    events: Object.freeze({
+      ...channel.events,
+      ...(isAsync ? { ingestReport: either(ingestReportAsync, channel.events.ingestReport) } : {}),
+      ingestReportAsync,
+    }),
+  });
 }

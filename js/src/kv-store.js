@@ -35,6 +35,10 @@ async function read(kv, key) {
  */
 export function kvStore(kv) {
   return {
+    // Asynchronous: createChannel (synchronous) refuses it up front, so no
+    // abandoned write can land after a failed call.
+    [Symbol.for('@mailroom/channel.async')]: true,
+
     async get(key) {
       const entry = await read(kv, key);
       return entry === null ? null : { value: entry.value, version: entry.version };

@@ -24,10 +24,7 @@
 
 import { instantiate } from '../dist/mailroom.js';
 import { getCoreModule } from '#core-modules';
-import * as cli from '@bytecodealliance/preview2-shim/cli';
-import * as clocks from '@bytecodealliance/preview2-shim/clocks';
-import * as io from '@bytecodealliance/preview2-shim/io';
-import * as random from '@bytecodealliance/preview2-shim/random';
+import { wasiImports as WASI } from './wasi.js';
 import { STORE_ERROR_KINDS, TRANSPORT_ERROR_KINDS } from './errors.js';
 
 // Compiling the core modules is the slow part of instantiation; a compiled
@@ -42,40 +39,9 @@ function coreModule(path) {
   return module;
 }
 
-// The WASI imports. Rust's std links a few WASI interfaces (stderr for panic
-// messages and the like). They come from preview2-shim, keyed
-// `wasi:PACKAGE/INTERFACE`, except two overrides: the environment is empty,
-// so no answer can depend on the host's variables, and `exit` throws instead
-// of ending the host process.
-const WASI_PACKAGES = { cli, clocks, io, random };
-const OVERRIDES = {
-  'wasi:cli/environment': {
-    getEnvironment: () => [],
-    getArguments: () => [],
-    initialCwd: () => undefined,
-  },
-  'wasi:cli/exit': {
-    exit() {
-      throw new Error('the mailroom component called wasi:cli/exit');
-    },
-  },
-};
-
-let wasi = null;
-function wasiImports() {
-  if (wasi === null) {
-    wasi = {};
-    for (const [pkg, namespace] of Object.entries(WASI_PACKAGES)) {
-      for (const [name, iface] of Object.entries(namespace)) {
-        if (name.startsWith('_') || typeof iface !== 'object' || iface === null) continue;
-        const kebab = name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-        wasi[`wasi:${pkg}/${kebab}`] = iface;
-      }
-    }
-    Object.assign(wasi, OVERRIDES);
-  }
-  return wasi;
-}
+// The WASI imports (wasi.js): the clocks, random, and stubs for what Rust's
+// std links but the component never uses (no environment, `exit` throws).
+const wasiImports = () => WASI;
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -282,8 +248,8 @@ function randomImport(source, shim) {
  * @param {object} options
  * @param {object} options.store  get/put/delete/list, as index.d.ts `Store`
  * @param {object} options.transport  submit, as index.d.ts `Transport`
- * @param {object} [options.clock]  `now()`; default: preview2-shim's wall clock
- * @param {object} [options.random]  `getRandomBytes(len)` / `getRandomU64()`; default: preview2-shim's
+ * @param {object} [options.clock]  `now()`; default: the system clock (wasi.js)
+ * @param {object} [options.random]  `getRandomBytes(len)` / `getRandomU64()`; default: Web Crypto (wasi.js)
  * @param {(err: unknown) => void} [options.onImportError]  sees whatever the store or transport threw
  * @param {Function} [glue]  jco's `instantiate`: dist/mailroom.js (synchronous imports), or
  *   dist/async/mailroom.js from `instantiateMailroomAsync`

@@ -48,7 +48,7 @@ function publishedAnswers(setup, { except = [] } = {}) {
 /** A verified setup of clinic.example on `channel`. */
 function verifiedSetup(channel, domain = 'clinic.example') {
   const setup = channel.setups.create('ws-1', domain, OPTIONS);
-  const { setup: verified } = channel.setups.verify(setup.id, publishedAnswers(setup));
+  const { setup: verified } = channel.setups.verify('ws-1', setup.id, publishedAnswers(setup));
   assert.equal(verified.status, 'verified');
   return verified;
 }
@@ -72,7 +72,7 @@ function templateStore() {
 }
 
 const makeUseCase = (channel, setup) =>
-  channel.useCases.create({
+  channel.useCases.create('ws-1', {
     setup: setup.id,
     sender: 'care@clinic.example',
     type: 'transactional',
@@ -118,15 +118,15 @@ function throwsKind(fn, kind, call) {
 
 test('a conversation: setup, use case, send, receive the reply, report', () => {
   const { channel, setup, useCase } = clinic();
-  assert.deepEqual(Object.keys(setup), ['id', 'workspace', 'domain', 'status', 'selector', 'nextSelector', 'records']);
+  assert.deepEqual(Object.keys(setup), ['id', 'workspace', 'domain', 'status', 'selector', 'nextSelector', 'records', 'createdAt', 'expiresAt']);
   assert.equal(setup.domain, 'clinic.example');
   assert.equal(setup.status, 'verified');
-  assert.deepEqual(channel.setups.get(setup.id), setup);
+  assert.deepEqual(channel.setups.get('ws-1', setup.id), setup);
   assert.deepEqual(Object.keys(useCase), ['id', 'setup', 'sender', 'type', 'entityName', 'useCaseName', 'enabled', 'listUnsubscribe']);
   assert.equal(useCase.enabled, true);
-  assert.deepEqual(channel.useCases.get(useCase.id), useCase);
+  assert.deepEqual(channel.useCases.get('ws-1', useCase.id), useCase);
 
-  const sent = channel.send(request(useCase));
+  const sent = channel.send('ws-1', request(useCase));
   assert.deepEqual(Object.keys(sent), ['messageId', 'threadId', 'inReplyTo', 'references', 'size', 'unsubscribeUrl']);
   assert.match(sent.messageId, /^[0-9a-f]{32}@clinic\.example$/);
   assert.equal(sent.inReplyTo, null);
@@ -158,7 +158,7 @@ test('a conversation: setup, use case, send, receive the reply, report', () => {
   assert.equal(received.newText, 'Tuesday works.');
   assert.equal(received.message.subject, 'Re: Your appointment');
 
-  const reply = channel.send(request(useCase, { subject: 'Re: Your appointment', inReplyTo: received.messageId }));
+  const reply = channel.send('ws-1', request(useCase, { subject: 'Re: Your appointment', inReplyTo: received.messageId }));
   assert.equal(reply.threadId, sent.threadId);
   assert.equal(reply.inReplyTo, 'pat-1@patient.example');
   assert.deepEqual(reply.references, [sent.messageId, 'pat-1@patient.example']);
@@ -188,7 +188,7 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   assert.ok(setup.records[0].value.length > 255);
   assert.equal(setup.records[1].value, '10 inbound.mailroom.example');
   assert.equal(setup.records[2].value, 'v=spf1 include:amazonses.com ~all');
-  assert.deepEqual(channel.setups.lookups(setup.id), [
+  assert.deepEqual(channel.setups.lookups('ws-2', setup.id), [
     { name: 'mailroom1._domainkey.surgery.example', type: 'txt' },
     { name: 'surgery.example', type: 'mx' },
     { name: 'surgery.example', type: 'txt' },
@@ -196,12 +196,13 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   ]);
 
   const newUseCase = { setup: setup.id, sender: 'desk@surgery.example', type: 'transactional', entityName: 'Surgery', useCaseName: 'Desk' };
-  throwsKind(() => channel.useCases.create(newUseCase), 'setup-not-verified', 'useCases.create');
+  throwsKind(() => channel.useCases.create('ws-2', newUseCase), 'setup-not-verified', 'useCases.create');
 
   // Nothing published yet: pending, every record missing with the reason.
   const nothing = channel.setups.verify(
+    'ws-2',
     setup.id,
-    channel.setups.lookups(setup.id).map(({ name, type }) => ({ name, type, result: { kind: 'no-such-name' } })),
+    channel.setups.lookups('ws-2', setup.id).map(({ name, type }) => ({ name, type, result: { kind: 'no-such-name' } })),
   );
   assert.equal(nothing.setup.status, 'pending');
   assert.deepEqual(nothing.checks.map((c) => c.state), Array(4).fill({ kind: 'missing', reason: 'no such name' }));
@@ -210,61 +211,64 @@ test('a setup: records to publish, lookups, verify (pending, verified, failed), 
   // Everything but DMARC (not required), the DKIM key split in 255-byte strings: verified.
   const answers = publishedAnswers(setup, { except: ['dmarc'] });
   assert.ok(answers[0].result.records[0].length >= 2);
-  const verified = channel.setups.verify(setup.id, answers);
+  const verified = channel.setups.verify('ws-2', setup.id, answers);
   assert.equal(verified.setup.status, 'verified');
   assert.deepEqual(verified.checks.map((c) => c.state.kind), ['verified', 'verified', 'verified', 'missing']);
-  assert.deepEqual(channel.setups.get(setup.id), verified.setup);
-  const useCase = channel.useCases.create(newUseCase);
+  assert.deepEqual(channel.setups.get('ws-2', setup.id), verified.setup);
+  const useCase = channel.useCases.create('ws-2', newUseCase);
   assert.equal(useCase.enabled, true);
 
   // A transient failure keeps the status; a changed SPF record fails the setup, and nothing is sent.
-  const timeout = channel.setups.verify(setup.id, [{ name: 'surgery.example', type: 'txt', result: { kind: 'timeout' } }, ...answers.slice(0, 2)]);
+  const timeout = channel.setups.verify('ws-2', setup.id, [{ name: 'surgery.example', type: 'txt', result: { kind: 'timeout' } }, ...answers.slice(0, 2)]);
   assert.equal(timeout.setup.status, 'verified');
   assert.deepEqual(timeout.checks[2].state, { kind: 'missing', reason: 'dns timeout' });
-  const failure = channel.setups.verify(setup.id, [...answers.slice(0, 2), { name: 'surgery.example', type: 'txt', result: { kind: 'server-failure', message: 'SERVFAIL' } }]);
+  const failure = channel.setups.verify('ws-2', setup.id, [...answers.slice(0, 2), { name: 'surgery.example', type: 'txt', result: { kind: 'server-failure', message: 'SERVFAIL' } }]);
   assert.equal(failure.setup.status, 'verified');
   assert.match(failure.checks[2].state.reason, /SERVFAIL/);
-  const changed = channel.setups.verify(setup.id, [
+  const changed = channel.setups.verify('ws-2', setup.id, [
     ...answers.slice(0, 2),
     { name: 'SURGERY.example.', type: 'txt', result: { kind: 'txt', records: [['v=spf1 ', '-all']] } },
   ]);
   assert.equal(changed.setup.status, 'failed');
-  assert.deepEqual(changed.checks[2].state, { kind: 'mismatched', found: ['v=spf1 -all'] });
-  throwsKind(() => channel.send(request(useCase, { to: [{ address: 'pat@patient.example' }] })), 'setup-not-verified', 'send');
-  assert.equal(channel.setups.verify(setup.id, answers).setup.status, 'verified');
-  assert.equal(channel.send(request(useCase)).inReplyTo, null);
+  // The reason first (RFC 7208: only + or no qualifier authorises), then the records as found.
+  assert.equal(changed.checks[2].state.kind, 'mismatched');
+  assert.match(changed.checks[2].state.found[0], /^the SPF record has no /);
+  assert.deepEqual(changed.checks[2].state.found.slice(1), ['v=spf1 -all']);
+  throwsKind(() => channel.send('ws-2', request(useCase, { to: [{ address: 'pat@patient.example' }] })), 'setup-not-verified', 'send');
+  assert.equal(channel.setups.verify('ws-2', setup.id, answers).setup.status, 'verified');
+  assert.equal(channel.send('ws-2', request(useCase)).inReplyTo, null);
 });
 
 test('use cases: list, disable, and nothing is sent under a disabled one', () => {
   const { channel, setup, useCase } = clinic();
-  const news = channel.useCases.create({ setup: setup.id, sender: 'news@clinic.example', type: 'marketing', entityName: 'Riverside Clinic', useCaseName: 'Newsletter' });
+  const news = channel.useCases.create('ws-1', { setup: setup.id, sender: 'news@clinic.example', type: 'marketing', entityName: 'Riverside Clinic', useCaseName: 'Newsletter' });
   const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
-  assert.deepEqual(byId(channel.useCases.list(setup.id)), byId([useCase, news]));
+  assert.deepEqual(byId(channel.useCases.list('ws-1', setup.id)), byId([useCase, news]));
 
-  const sent = channel.send(request(news));
-  const disabled = channel.useCases.disable(news.id);
+  const sent = channel.send('ws-1', request(news));
+  const disabled = channel.useCases.disable('ws-1', news.id);
   assert.deepEqual(disabled, { ...news, enabled: false });
-  assert.deepEqual(channel.useCases.get(news.id), disabled);
-  assert.deepEqual(byId(channel.useCases.list(setup.id)), byId([useCase, disabled]));
-  throwsKind(() => channel.send(request(news)), 'use-case-disabled', 'send');
+  assert.deepEqual(channel.useCases.get('ws-1', news.id), disabled);
+  assert.deepEqual(byId(channel.useCases.list('ws-1', setup.id)), byId([useCase, disabled]));
+  throwsKind(() => channel.send('ws-1', request(news)), 'use-case-disabled', 'send');
   assert.equal(channel.transport.sent.length, 1);
 
   // Replies to a disabled use case's mail still thread; the other use case still sends.
   const r = channel.receive(replyTo(sent));
   assert.equal(r.resolution.kind, 'matched');
   assert.equal(r.resolution.association.useCase, news.id);
-  assert.equal(channel.send(request(useCase)).inReplyTo, null);
+  assert.equal(channel.send('ws-1', request(useCase)).inReplyTo, null);
 });
 
 test('DKIM key rotation: the new key beside the old, the switch on verification', () => {
   const { channel, setup, useCase } = clinic();
   const sign = () => {
-    channel.send(request(useCase));
+    channel.send('ws-1', request(useCase));
     return decode(channel.transport.sent.at(-1).raw).match(/^DKIM-Signature:[^]*?[\s;]s=([a-z0-9]+);/)[1];
   };
   assert.equal(sign(), 'mailroom1');
 
-  const rotating = channel.setups.rotateDkim(setup.id);
+  const rotating = channel.setups.rotateDkim('ws-1', setup.id);
   assert.equal(rotating.selector, 'mailroom1');
   assert.equal(rotating.nextSelector, 'mailroom2');
   assert.deepEqual(rotating.records.map((r) => [r.name, r.required]).slice(0, 2), [
@@ -272,13 +276,13 @@ test('DKIM key rotation: the new key beside the old, the switch on verification'
     ['mailroom2._domainkey.clinic.example', false],
   ]);
   assert.notEqual(rotating.records[1].value, rotating.records[0].value);
-  assert.deepEqual(channel.setups.rotateDkim(setup.id), rotating); // already under way
+  assert.deepEqual(channel.setups.rotateDkim('ws-1', setup.id), rotating); // already under way
   assert.equal(sign(), 'mailroom1');
 
   // Not yet published: still the old key.
-  assert.equal(channel.setups.verify(setup.id, publishedAnswers(setup)).setup.selector, 'mailroom1');
+  assert.equal(channel.setups.verify('ws-1', setup.id, publishedAnswers(setup)).setup.selector, 'mailroom1');
   // Published: the new selector, the old record gone.
-  const done = channel.setups.verify(setup.id, publishedAnswers(rotating));
+  const done = channel.setups.verify('ws-1', setup.id, publishedAnswers(rotating));
   assert.equal(done.setup.status, 'verified');
   assert.equal(done.setup.selector, 'mailroom2');
   assert.equal(done.setup.nextSelector, null);
@@ -302,16 +306,16 @@ test('receive: an unmatched message, an automatic reply, and the envelope left o
 test('header injection: CR or LF in a header value is invalid-header, and nothing is sent', () => {
   const { channel, useCase } = clinic();
   for (const subject of ['Hello\r\nBcc: victim@example.com', 'Hello\nBcc: victim@example.com', 'Hello\rBcc: x@y']) {
-    const err = throwsKind(() => channel.send(request(useCase, { subject })), 'invalid-header', 'send');
+    const err = throwsKind(() => channel.send('ws-1', request(useCase, { subject })), 'invalid-header', 'send');
     assert.equal(err.name, 'MailroomError');
     assert.ok(err.message.length > 0);
   }
   throwsKind(
-    () => channel.send(request(useCase, { to: [{ name: 'Pat\r\nBcc: victim@example.com', address: 'pat@patient.example' }] })),
+    () => channel.send('ws-1', request(useCase, { to: [{ name: 'Pat\r\nBcc: victim@example.com', address: 'pat@patient.example' }] })),
     'invalid-header',
   );
   throwsKind(
-    () => channel.send(request(useCase, { to: [{ address: 'pat@patient.example\r\nBcc: victim@example.com' }] })),
+    () => channel.send('ws-1', request(useCase, { to: [{ address: 'pat@patient.example\r\nBcc: victim@example.com' }] })),
     'invalid-header',
   );
   assert.equal(channel.transport.sent.length, 0);
@@ -322,25 +326,25 @@ test('WIT errors are MailroomErrors with the WIT case as kind', () => {
   throwsKind(() => channel.setups.create('ws-2', 'not a domain', OPTIONS), 'invalid-domain', 'setups.create');
   throwsKind(() => channel.setups.create('ws-2', 'clinic.example', OPTIONS), 'domain-taken', 'setups.create');
   throwsKind(() => channel.setups.create('ws-2', 'other.example', { inboundHost: 'not a host' }), 'invalid-options', 'setups.create');
-  throwsKind(() => channel.setups.lookups('set_missing'), 'not-found', 'setups.lookups');
-  throwsKind(() => channel.setups.verify('set_missing', []), 'not-found', 'setups.verify');
-  throwsKind(() => channel.setups.rotateDkim('set_missing'), 'not-found', 'setups.rotateDkim');
-  throwsKind(() => channel.useCases.list('set_missing'), 'unknown-setup', 'useCases.list');
-  throwsKind(() => channel.useCases.disable('uc_missing'), 'not-found', 'useCases.disable');
-  throwsKind(() => channel.setups.get('set_missing'), 'not-found', 'setups.get');
+  throwsKind(() => channel.setups.lookups('ws-1', 'set_missing'), 'not-found', 'setups.lookups');
+  throwsKind(() => channel.setups.verify('ws-1', 'set_missing', []), 'not-found', 'setups.verify');
+  throwsKind(() => channel.setups.rotateDkim('ws-1', 'set_missing'), 'not-found', 'setups.rotateDkim');
+  throwsKind(() => channel.useCases.list('ws-1', 'set_missing'), 'unknown-setup', 'useCases.list');
+  throwsKind(() => channel.useCases.disable('ws-1', 'uc_missing'), 'not-found', 'useCases.disable');
+  throwsKind(() => channel.setups.get('ws-1', 'set_missing'), 'not-found', 'setups.get');
   throwsKind(
-    () => channel.useCases.create({ setup: 'set_missing', sender: 'a@clinic.example', type: 'marketing', entityName: 'E', useCaseName: 'N' }),
+    () => channel.useCases.create('ws-1', { setup: 'set_missing', sender: 'a@clinic.example', type: 'marketing', entityName: 'E', useCaseName: 'N' }),
     'unknown-setup',
     'useCases.create',
   );
   throwsKind(
-    () => channel.useCases.create({ setup: setup.id, sender: 'x@clinic.example', type: 'marketing', entityName: 'E', useCaseName: 'Care' }),
+    () => channel.useCases.create('ws-1', { setup: setup.id, sender: 'x@clinic.example', type: 'marketing', entityName: 'E', useCaseName: 'Care' }),
     'name-taken',
   );
-  throwsKind(() => channel.useCases.get('uc_missing'), 'not-found', 'useCases.get');
-  throwsKind(() => channel.send(request({ id: 'uc_missing' })), 'unknown-use-case', 'send');
-  throwsKind(() => channel.send(request(useCase, { to: [] })), 'invalid-request', 'send');
-  throwsKind(() => channel.send(request(useCase, { inReplyTo: 'nobody@clinic.example' })), 'unknown-parent', 'send');
+  throwsKind(() => channel.useCases.get('ws-1', 'uc_missing'), 'not-found', 'useCases.get');
+  throwsKind(() => channel.send('ws-1', request({ id: 'uc_missing' })), 'unknown-use-case', 'send');
+  throwsKind(() => channel.send('ws-1', request(useCase, { to: [] })), 'invalid-request', 'send');
+  throwsKind(() => channel.send('ws-1', request(useCase, { inReplyTo: 'nobody@clinic.example' })), 'unknown-parent', 'send');
   throwsKind(() => channel.report('nobody@clinic.example', { kind: 'failed', reason: 'x' }), 'unknown-message', 'report');
 
   // receive's parse-error is a MailroomParseError, as from parse.
@@ -357,29 +361,31 @@ test('arguments the WIT types cannot hold are TypeErrors, before the component i
   assert.throws(() => channel.setups.create('ws', 'a.example'), TypeError);
   assert.throws(() => channel.setups.create('ws', 'a.example', { spfInclude: 'amazonses.com' }), TypeError);
   const answer = (result) => [{ name: 'clinic.example', type: 'txt', result }];
-  assert.throws(() => channel.setups.verify(setup.id, null), TypeError);
-  assert.throws(() => channel.setups.verify(setup.id, [{ name: 'clinic.example', type: 'a', result: { kind: 'timeout' } }]), TypeError);
-  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'nxdomain' })), TypeError);
-  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'txt', records: ['v=spf1 mx ~all'] })), TypeError);
-  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'mx', records: [{ priority: 10, exchange: 'x.example' }] })), TypeError);
-  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'mx', records: [{ preference: 65536, exchange: 'x.example' }] })), RangeError);
-  assert.throws(() => channel.setups.verify(setup.id, answer({ kind: 'server-failure' })), TypeError);
-  assert.equal(channel.setups.get(setup.id).status, 'verified');
-  assert.throws(() => channel.useCases.create({ setup: 's', sender: 'a@b', type: 'newsletter', entityName: 'E', useCaseName: 'N' }), TypeError);
-  assert.throws(() => channel.send({ ...request(useCase), to: 'pat@patient.example' }), TypeError);
-  assert.throws(() => channel.send({ ...request(useCase), subject: undefined }), TypeError);
+  assert.throws(() => channel.setups.get(42, setup.id), TypeError);
+  assert.throws(() => channel.send(request(useCase)), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, null), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, [{ name: 'clinic.example', type: 'a', result: { kind: 'timeout' } }]), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, answer({ kind: 'nxdomain' })), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, answer({ kind: 'txt', records: ['v=spf1 mx ~all'] })), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, answer({ kind: 'mx', records: [{ priority: 10, exchange: 'x.example' }] })), TypeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, answer({ kind: 'mx', records: [{ preference: 65536, exchange: 'x.example' }] })), RangeError);
+  assert.throws(() => channel.setups.verify('ws-1', setup.id, answer({ kind: 'server-failure' })), TypeError);
+  assert.equal(channel.setups.get('ws-1', setup.id).status, 'verified');
+  assert.throws(() => channel.useCases.create('ws-1', { setup: 's', sender: 'a@b', type: 'newsletter', entityName: 'E', useCaseName: 'N' }), TypeError);
+  assert.throws(() => channel.send('ws-1', { ...request(useCase), to: 'pat@patient.example' }), TypeError);
+  assert.throws(() => channel.send('ws-1', { ...request(useCase), subject: undefined }), TypeError);
   assert.throws(() => channel.report('x', { kind: 'bounced' }), TypeError);
   assert.throws(() => channel.receive('From: a@b\r\n\r\nx', null, { maxDepth: -1 }), RangeError);
   assert.throws(() => createChannel({ store: {} }), TypeError);
   assert.throws(() => createChannel({ random: {} }), TypeError);
   // The channel still works.
-  assert.equal(channel.send(request(useCase)).inReplyTo, null);
+  assert.equal(channel.send('ws-1', request(useCase)).inReplyTo, null);
 });
 
 test('each channel has its own instance and, by default, its own store', () => {
   const a = clinic();
   const b = createChannel();
-  throwsKind(() => b.setups.get(a.setup.id), 'not-found');
+  throwsKind(() => b.setups.get('ws-1', a.setup.id), 'not-found');
   const other = b.setups.create('ws-b', 'clinic.example', OPTIONS);
   assert.equal(other.domain, 'clinic.example');
   assert.notEqual(a.channel.store, b.store);
@@ -392,12 +398,13 @@ test('each channel has its own instance and, by default, its own store', () => {
   const c = createChannel({ store });
   const d = createChannel({ store });
   const s = c.setups.create('ws-c', 'shared.example', OPTIONS);
-  assert.deepEqual(d.setups.get(s.id), s);
+  assert.deepEqual(d.setups.get('ws-c', s.id), s);
 });
 
 test('attachments, cc and html go out; bytes and strings are both accepted', () => {
   const { channel, useCase } = clinic();
   channel.send(
+    'ws-1',
     request(useCase, {
       cc: [{ address: 'kin@patient.example' }],
       html: '<p>Tuesday <img src="cid:map@clinic.example"></p>',
@@ -417,7 +424,7 @@ test('attachments, cc and html go out; bytes and strings are both accepted', () 
 test('a fixed clock and random source make a channel deterministic', () => {
   const run = () => {
     const { channel, setup, useCase } = clinic({ clock: fixedClock(1772442000), random: splitmix64(42) });
-    const sent = channel.send(request(useCase));
+    const sent = channel.send('ws-1', request(useCase));
     return { setup, useCase, sent, raw: decode(channel.transport.sent[0].raw) };
   };
   const first = run();
@@ -481,7 +488,7 @@ test('a store must not call back into its own channel', () => {
   let channel;
   const store = {
     get(key) {
-      channel.setups.get('set_x');
+      channel.setups.get('ws-1', 'set_x');
       return inner.get(key);
     },
     put: (key, value, expect) => inner.put(key, value, expect),
@@ -489,7 +496,7 @@ test('a store must not call back into its own channel', () => {
     list: (prefix, cursor, limit) => inner.list(prefix, cursor, limit),
   };
   channel = createChannel({ store });
-  const err = throwsKind(() => channel.setups.get('set_y'), 'store');
+  const err = throwsKind(() => channel.setups.get('ws-1', 'set_y'), 'store');
   assert.match(err.cause.message, /inside setups\.get/);
 });
 
@@ -502,7 +509,7 @@ test('a transport that refuses: transport error, and the message is not accepted
     },
   };
   const { channel, useCase } = clinic({ transport });
-  const err = throwsKind(() => channel.send(request(useCase)), 'transport', 'send');
+  const err = throwsKind(() => channel.send('ws-1', request(useCase)), 'transport', 'send');
   assert.match(err.message, /554 message rejected/);
   assert.ok(err.cause instanceof TransportError);
   assert.equal(refusals.length, 1);
@@ -518,9 +525,9 @@ test('a clock that throws: the error comes through and the next call gets a fres
   };
   const { channel, useCase } = clinic({ clock });
   broken = true;
-  assert.throws(() => channel.send(request(useCase)), /clock unplugged/);
+  assert.throws(() => channel.send('ws-1', request(useCase)), /clock unplugged/);
   broken = false;
-  assert.match(channel.send(request(useCase)).messageId, /@clinic\.example$/);
+  assert.match(channel.send('ws-1', request(useCase)).messageId, /@clinic\.example$/);
 });
 
 test('MemoryStore: versions from 1, expectations, conflict', () => {
@@ -572,4 +579,25 @@ test('MemoryStore: list by prefix, in UTF-8 byte order, paged with an exclusive 
   assert.deepEqual(s.list('c', null, 3), { keys: [], cursor: null });
   assert.deepEqual([...s.entries()].map(([k]) => k), [...keys].sort(compareKeys));
   assert.ok(compareKeys('\u{ffff}', '\u{10000}') < 0 && '\u{ffff}' > '\u{10000}');
+});
+
+test('outbound bytes: typed refusals naming the field, the recipient cap from the policy', () => {
+  const { channel, setup, useCase } = clinic();
+  const twoAt = throwsKind(() => channel.send('ws-1', request(useCase, { to: [{ address: 'a@b@patient.example' }] })), 'invalid-header', 'send');
+  assert.match(twoAt.message, /to\[0\]\.address: .*more than one unquoted @/);
+  throwsKind(() => channel.send('ws-1', request(useCase, { cc: [{ address: 'jürgen@patient.example' }] })), 'smtputf8-required', 'send');
+  const multipart = throwsKind(
+    () => channel.send('ws-1', request(useCase, { attachments: [{ filename: 'a.eml', contentType: 'multipart/mixed; boundary=x', content: new Uint8Array([120]) }] })),
+    'invalid-header',
+    'send',
+  );
+  assert.match(multipart.message, /attachments\[0\]\.content-type/);
+  const many = Array.from({ length: 51 }, (_, i) => ({ address: `p${i}@patient.example` }));
+  throwsKind(() => channel.send('ws-1', request(useCase, { to: many })), 'too-many-recipients', 'send');
+  const policy = channel.suppression.getPolicy('ws-1', setup.id);
+  assert.equal(policy.maxRecipients, null);
+  assert.equal(channel.suppression.setPolicy('ws-1', setup.id, { ...policy, maxRecipients: 1 }).maxRecipients, 1);
+  throwsKind(() => channel.send('ws-1', request(useCase, { cc: [{ address: 'sam@patient.example' }] })), 'too-many-recipients', 'send');
+  const sent = channel.send('ws-1', request(useCase, { to: [{ address: 'x@Bücher.example' }], text: 'a\r.\r\nMAIL FROM:<x@evil.example>\n' }));
+  assert.ok(sent.messageId.endsWith('@clinic.example'));
 });

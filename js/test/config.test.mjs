@@ -28,11 +28,11 @@ async function thrown(f) {
 /** Creates and verifies a setup with `options`, a marketing use case, sends one message: its MX value and unsubscribe URL. */
 async function sendOne(channel, domain, options) {
   const setup = await channel.setups.create('ws-1', domain, options);
-  await channel.setups.verify(setup.id, publishedAnswers(setup));
-  const useCase = await channel.useCases.create({
+  await channel.setups.verify('ws-1', setup.id, publishedAnswers(setup));
+  const useCase = await channel.useCases.create('ws-1', {
     setup: setup.id, sender: `news@${domain}`, type: 'marketing', entityName: 'Riverside', useCaseName: 'News',
   });
-  const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'Hi.' });
+  const sent = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'Hi.' });
   return { mx: setup.records.find((r) => r.purpose === 'inbound-mx').value, unsubscribeUrl: sent.unsubscribeUrl };
 }
 

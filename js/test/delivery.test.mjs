@@ -14,8 +14,8 @@ const clock = { now: () => ({ seconds: NOW, nanoseconds: 0 }) };
 test('a hard bounce suppresses; send refuses with the suppressions; remove lifts it', async () => {
   const channel = createChannel({ clock });
   const { setup, useCase } = await clinic(channel);
-  const sent = channel.send({ useCase: useCase.id, to: [{ address: 'Pat@Example.com' }], subject: 'Hi', text: 'Hello.' });
-  assert.deepEqual(channel.suppression.check(useCase.id, 'pat@example.com'), { kind: 'allow' });
+  const sent = channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'Pat@Example.com' }], subject: 'Hi', text: 'Hello.' });
+  assert.deepEqual(channel.suppression.check('ws-1', useCase.id, 'pat@example.com'), { kind: 'allow' });
 
   const recorded = channel.events.record({
     id: 'evt-1',
@@ -31,11 +31,11 @@ test('a hard bounce suppresses; send refuses with the suppressions; remove lifts
     address: 'pat@example.com', scope: { kind: 'setup' }, reason: 'hard-bounce', since: NOW, until: null, event: 'evt-1', useCase: useCase.id,
   });
   assert.equal(channel.events.record({ id: 'evt-1', messageId: sent.messageId, recipient: 'pat@example.com', kind: { kind: 'delivered' } }).duplicate, true);
-  assert.deepEqual(channel.suppression.check(useCase.id, 'PAT@example.com'), { kind: 'suppressed', suppression });
+  assert.deepEqual(channel.suppression.check('ws-1', useCase.id, 'PAT@example.com'), { kind: 'suppressed', suppression });
 
   const refused = (() => {
     try {
-      channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Again', text: '…' });
+      channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Again', text: '…' });
     } catch (err) {
       return err;
     }
@@ -45,11 +45,11 @@ test('a hard bounce suppresses; send refuses with the suppressions; remove lifts
   assert.equal(refused.call, 'send');
   assert.deepEqual(refused.suppressions, [suppression]);
 
-  assert.deepEqual(channel.suppression.list(setup.id).map((a) => a.address), ['pat@example.com']);
-  const after = channel.suppression.remove(setup.id, 'pat@example.com', 'patient called: address fixed');
+  assert.deepEqual(channel.suppression.list('ws-1', setup.id).map((a) => a.address), ['pat@example.com']);
+  const after = channel.suppression.remove('ws-1', setup.id, 'pat@example.com', 'patient called: address fixed');
   assert.deepEqual(after.active, []);
   assert.deepEqual(after.history.map((e) => [e.suppression.reason, e.note]), [['hard-bounce', 'patient called: address fixed']]);
-  assert.deepEqual(channel.suppression.check(useCase.id, 'pat@example.com'), { kind: 'allow' });
+  assert.deepEqual(channel.suppression.check('ws-1', useCase.id, 'pat@example.com'), { kind: 'allow' });
 
   assert.throws(() => channel.events.record({ id: 'evt-2', messageId: 'nope@x', recipient: 'pat@example.com', kind: { kind: 'delivered' } }),
     (err) => err instanceof MailroomError && err.kind === 'unknown-message' && err.call === 'events.record');
@@ -59,16 +59,16 @@ test('a hard bounce suppresses; send refuses with the suppressions; remove lifts
 test('policy and health round-trip; counts; reports; one-click', async () => {
   const channel = createChannel({ clock });
   const { setup, useCase } = await clinic(channel, { type: 'marketing' });
-  const policy = channel.suppression.getPolicy(setup.id);
+  const policy = channel.suppression.getPolicy('ws-1', setup.id);
   assert.deepEqual(policy.hardBounceScope, { kind: 'setup' });
   assert.equal(policy.softBounceCount, 3);
-  const changed = channel.suppression.setPolicy(setup.id, { ...policy, softBounceCount: 5, unsubscribeScope: { kind: 'use-case', useCase: useCase.id } });
+  const changed = channel.suppression.setPolicy('ws-1', setup.id, { ...policy, softBounceCount: 5, unsubscribeScope: { kind: 'use-case', useCase: useCase.id } });
   assert.equal(changed.softBounceCount, 5);
-  assert.deepEqual(channel.suppression.getPolicy(setup.id), changed);
-  assert.throws(() => channel.suppression.setPolicy(setup.id, { ...policy, complaintWindowDays: 0 }), (err) => err.kind === 'invalid-policy');
-  assert.deepEqual(channel.suppression.getHealth(setup.id), { windowDays: 7, sent: 0, complained: 0, complaintRatePpm: 0, paused: null });
+  assert.deepEqual(channel.suppression.getPolicy('ws-1', setup.id), changed);
+  assert.throws(() => channel.suppression.setPolicy('ws-1', setup.id, { ...policy, complaintWindowDays: 0 }), (err) => err.kind === 'invalid-policy');
+  assert.deepEqual(channel.suppression.getHealth('ws-1', setup.id), { windowDays: 7, since: 1771891200, sent: 0, complained: 0, complaintRatePpm: 0, blocked: 0, blockedRatePpm: 0, blockedReasons: [], paused: null });
 
-  const sent = channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'News.' });
+  const sent = channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'News.' });
   assert.match(sent.unsubscribeUrl, /^https:\/\/inbound\.mailroom\.example\/unsubscribe\/[A-Za-z0-9_-]+$/);
   const optOut = channel.unsubscribe.oneClick(sent.unsubscribeUrl, 'application/x-www-form-urlencoded', 'List-Unsubscribe=One-Click');
   assert.equal(optOut.new, true);
@@ -79,11 +79,11 @@ test('policy and health round-trip; counts; reports; one-click', async () => {
   const report = channel.events.ingestReport('From: a@example.com\r\nSubject: lunch?\r\n\r\nAre you free?\r\n');
   assert.deepEqual([report.format, report.class, report.outcome], ['not-a-report', 'not-a-bounce', { kind: 'ignored' }]);
 
-  const period = channel.reporting.count({ kind: 'setup', setup: setup.id }, NOW - 86400, NOW + 1);
+  const period = channel.reporting.count('ws-1', { kind: 'setup', setup: setup.id }, NOW - 86400, NOW + 1);
   assert.ok(period.from <= NOW - 86400 && period.until > NOW, 'whole days around the range');
   assert.equal(period.counts.sent, 1);
   assert.equal(period.counts.unsubscribed, 1);
-  assert.throws(() => channel.reporting.count({ kind: 'use-case', useCase: 'uc_nope' }, 0, 1), (err) => err.kind === 'not-found');
+  assert.throws(() => channel.reporting.count('ws-1', { kind: 'use-case', useCase: 'uc_nope' }, 0, 1), (err) => err.kind === 'not-found');
 });
 
 test('createAsyncChannel: refused without JSPI, Promises with it', { skip: typeof WebAssembly.Suspending === 'function' ? false : 'covered under Deno and workerd' }, async () => {

@@ -93,16 +93,16 @@ function conversation() {
   if (made !== null) return made;
   const channel = createChannel();
   const created = channel.setups.create('ws-1', 'clinic.example', OPTIONS);
-  const { setup } = channel.setups.verify(created.id, publishedAnswers(created));
+  const { setup } = channel.setups.verify('ws-1', created.id, publishedAnswers(created));
   assert.equal(setup.status, 'verified');
-  const useCase = channel.useCases.create({
+  const useCase = channel.useCases.create('ws-1', {
     setup: setup.id,
     sender: 'care@clinic.example',
     type: 'transactional',
     entityName: 'Riverside Clinic — Care',
     useCaseName: 'Care',
   });
-  const sent = channel.send({
+  const sent = channel.send('ws-1', {
     useCase: useCase.id,
     to: [{ name: 'Pat Doe', address: 'pat@patient.example' }],
     cc: [{ address: 'kin@patient.example' }],
@@ -116,7 +116,7 @@ function conversation() {
     { mailFrom: 'pat@patient.example', rcptTo: ['care@clinic.example'] },
   );
   assert.equal(received.resolution.kind, 'matched');
-  const reply = channel.send({
+  const reply = channel.send('ws-1', {
     useCase: useCase.id,
     to: [{ name: 'Pat Doe', address: 'pat@patient.example' }],
     subject: 'Re: Your appointment',
@@ -208,15 +208,15 @@ test('verifyWithDns: resolves every lookup with the resolver, then verifies', as
   // Published: verified.
   const published = fakeResolver(zoneOf(created));
   const channel = createChannel({ store: channel0.store, dns: published });
-  const verification = await channel.setups.verifyWithDns(created.id);
-  assert.deepEqual(published.asked.sort(), channel.setups.lookups(created.id).map((l) => `${l.type} ${l.name}`).sort());
+  const verification = await channel.setups.verifyWithDns('ws-1', created.id);
+  assert.deepEqual(published.asked.sort(), channel.setups.lookups('ws-1', created.id).map((l) => `${l.type} ${l.name}`).sort());
   assert.equal(verification.setup.status, 'verified');
   assert.deepEqual(verification.checks.map((c) => c.state), Array(4).fill({ kind: 'verified' }));
-  assert.deepEqual(channel.setups.get(created.id), verification.setup);
+  assert.deepEqual(channel.setups.get('ws-1', created.id), verification.setup);
 
   // A use case can be made now, and sends.
-  const useCase = channel.useCases.create({ setup: created.id, sender: 'care@clinic.example', type: 'transactional', entityName: 'C', useCaseName: 'Care' });
-  channel.send({ useCase: useCase.id, to: [{ address: 'pat@patient.example' }], subject: 'Hi', text: 'x' });
+  const useCase = channel.useCases.create('ws-1', { setup: created.id, sender: 'care@clinic.example', type: 'transactional', entityName: 'C', useCaseName: 'Care' });
+  channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@patient.example' }], subject: 'Hi', text: 'x' });
   assert.equal(channel.transport.sent.length, 1);
 });
 
@@ -227,7 +227,7 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
   delete zone['mailroom1._domainkey.clinic.example'];
   const channel = createChannel({ store: channel0.store, dns: fakeResolver(zone) });
 
-  const { setup, checks } = await channel.setups.verifyWithDns(created.id);
+  const { setup, checks } = await channel.setups.verifyWithDns('ws-1', created.id);
   assert.equal(setup.status, 'pending');
   assert.deepEqual(
     checks.map((c) => [c.record.purpose, c.state]),
@@ -239,7 +239,7 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
     ],
   );
   assert.throws(
-    () => channel.useCases.create({ setup: created.id, sender: 'care@clinic.example', type: 'transactional', entityName: 'C', useCaseName: 'Care' }),
+    () => channel.useCases.create('ws-1', { setup: created.id, sender: 'care@clinic.example', type: 'transactional', entityName: 'C', useCaseName: 'Care' }),
     (err) => err instanceof MailroomError && err.kind === 'setup-not-verified',
   );
 
@@ -258,7 +258,7 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
       '_dmarc.clinic.example': failing('ENODATA'),
     }),
   });
-  const states = (await broken.setups.verifyWithDns(created.id)).checks.map((c) => c.state);
+  const states = (await broken.setups.verifyWithDns('ws-1', created.id)).checks.map((c) => c.state);
   assert.deepEqual(states, [
     { kind: 'mismatched', found: ['v=DKIM1; k=rsa; p=AAAA'] },
     { kind: 'missing', reason: 'dns server failure: queryMx ESERVFAIL clinic.example' },
@@ -266,7 +266,7 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
     { kind: 'missing', reason: 'no records' },
   ]);
   // A mismatched required record fails the setup.
-  assert.equal(broken.setups.get(created.id).status, 'failed');
+  assert.equal(broken.setups.get('ws-1', created.id).status, 'failed');
 
   // ETIMEDOUT is a timeout too; an error without a code, and an answer of the wrong shape, are server failures.
   const odd = createChannel({
@@ -280,7 +280,7 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
       resolveMx: () => [{ priority: 70000, exchange: 'inbound.mailroom.example' }], // not even a Promise
     },
   });
-  const oddStates = (await odd.setups.verifyWithDns(created.id)).checks.map((c) => c.state);
+  const oddStates = (await odd.setups.verifyWithDns('ws-1', created.id)).checks.map((c) => c.state);
   assert.deepEqual(oddStates, [
     { kind: 'missing', reason: 'dns server failure: resolver on fire' },
     { kind: 'missing', reason: "dns server failure: the resolver's resolveMx answered with something other than an array of { priority (0 to 65535), exchange }" },
@@ -288,15 +288,15 @@ test('verifyWithDns: NXDOMAIN for the DKIM name leaves the setup pending with th
     { kind: 'missing', reason: 'dns timeout' },
   ]);
   // Transient failures keep the status.
-  assert.equal(odd.setups.get(created.id).status, 'failed');
+  assert.equal(odd.setups.get('ws-1', created.id).status, 'failed');
 });
 
 test('verifyWithDns: errors of the component reject, a resolver without the methods is a TypeError', async () => {
   const channel = createChannel({ dns: fakeResolver({}) });
-  await assert.rejects(channel.setups.verifyWithDns('set_missing'), (err) => {
+  await assert.rejects(channel.setups.verifyWithDns('ws-1', 'set_missing'), (err) => {
     return err instanceof MailroomError && err.kind === 'not-found' && err.call === 'setups.verifyWithDns';
   });
-  await assert.rejects(channel.setups.verifyWithDns(42), TypeError);
+  await assert.rejects(channel.setups.verifyWithDns('ws-1', 42), TypeError);
   assert.throws(() => createChannel({ dns: {} }), TypeError);
   assert.throws(() => createChannel({ dns: { resolveTxt() {} } }), /dns\.resolveMx must be a function/);
 });

@@ -16,13 +16,13 @@ const smtpClient = (port) => nodemailer.createTransport({ host: '127.0.0.1', por
 test('a patient reply over SMTP (nodemailer → smtp-server → receive) lands in its thread', async (t) => {
   const channel = createChannel();
   const { useCase } = await clinic(channel);
-  const sent = channel.send({
+  const sent = channel.send('ws-1', {
     useCase: useCase.id,
     to: [{ name: 'Pat Doe', address: 'pat@example.com' }],
     subject: 'Your appointment on Tuesday',
     text: 'Tuesday at 9. Reply to this email to reschedule.',
   });
-  const other = channel.send({ useCase: useCase.id, to: [{ address: 'sam@example.com' }], subject: 'Lab results', text: '…' });
+  const other = channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'sam@example.com' }], subject: 'Lab results', text: '…' });
   assert.notEqual(sent.threadId, other.threadId);
 
   const received = [];
@@ -84,8 +84,8 @@ test('nodemailerTransport delivers over SMTP after send returns, then reports', 
   });
   const channel = createChannel({ transport });
   const { useCase } = await clinic(channel);
-  const sent = channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Hello', text: 'Hi Pat.' });
-  const bounced = channel.send({ useCase: useCase.id, to: [{ address: 'nobody@example.com' }], subject: 'Hello', text: 'Hi.' });
+  const sent = channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Hello', text: 'Hi Pat.' });
+  const bounced = channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'nobody@example.com' }], subject: 'Hello', text: 'Hi.' });
   assert.equal(delivered.length, 0, 'submit queues; delivery happens after send returns');
   await transport.idle();
 

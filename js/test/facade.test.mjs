@@ -36,6 +36,10 @@ test('absent optionals are null, never undefined; the result is plain data', () 
     text: 'body\r\n',
     html: null,
     attachments: [],
+    headers: [
+      { name: 'From', value: 'a@example.com' },
+      { name: 'Subject', value: 'hi' },
+    ],
   });
   assert.deepEqual(structuredClone(m), m);
 });
@@ -82,7 +86,7 @@ test('canonical JSON of a message: key order, nulls, two-space indent, trailing 
   assert.ok(text.endsWith('}\n'));
   assert.deepEqual(Object.keys(JSON.parse(text)), [
     'message-id', 'in-reply-to', 'references', 'from', 'to', 'cc', 'reply-to',
-    'subject', 'date', 'text', 'html', 'attachments',
+    'subject', 'date', 'text', 'html', 'attachments', 'headers',
   ]);
   assert.equal(text, JSON.stringify(JSON.parse(text), null, 2) + '\n');
   assert.match(text, /^{\n  "message-id": null,\n  "in-reply-to": \[\],\n/);
@@ -130,4 +134,35 @@ test('limits no WIT integer can hold are TypeError/RangeError, not wrapped', () 
   assert.throws(() => parse(MINIMAL, 5), TypeError);
   // null and undefined take the default.
   assert.equal(parse(MINIMAL, { maxBytes: null, maxDepth: undefined }).subject, 'hi');
+});
+
+test('headers: every top-level field in order, names as written, values decoded', () => {
+  const raw = [
+    'Received: from mx.example.net\r\n by mx.example.org; Tue, 1 Jul 2025 10:00:00 +0000',
+    'Received: from client',
+    'X-Mailgun-Variables: {"user": 42}',
+    'Authentication-Results: mx.example.org; spf=pass',
+    'List-Id: =?utf-8?q?Caf=C3=A9?= news <news.example.com>',
+    'From: a@example.com',
+    'Content-Type: multipart/mixed; boundary=b',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    'X-Part: not listed',
+    '',
+    'hi',
+    '--b--',
+    '',
+  ].join('\r\n');
+  const { headers } = parse(raw);
+  assert.deepEqual(headers, [
+    { name: 'Received', value: 'from mx.example.net by mx.example.org; Tue, 1 Jul 2025 10:00:00 +0000' },
+    { name: 'Received', value: 'from client' },
+    { name: 'X-Mailgun-Variables', value: '{"user": 42}' },
+    { name: 'Authentication-Results', value: 'mx.example.org; spf=pass' },
+    { name: 'List-Id', value: 'Café news <news.example.com>' },
+    { name: 'From', value: 'a@example.com' },
+    { name: 'Content-Type', value: 'multipart/mixed; boundary=b' },
+  ]);
+  assert.deepEqual(JSON.parse(canonicalJson(parse(raw))).headers, headers);
 });

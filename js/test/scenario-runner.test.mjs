@@ -18,6 +18,7 @@ const VERIFY = {
   name: 'verify',
   call: 'setups.verify',
   args: [
+    'ws',
     '{{setup.ok.id}}',
     [
       { name: '{{setup.ok.records.0.name}}', type: 'txt', result: { txt: [['{{setup.ok.records.0.value}}']] } },
@@ -39,11 +40,12 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
         SETUP,
         VERIFY,
         // An enum argument is a plain string.
-        { name: 'uc', call: 'use-cases.create', args: ['{{setup.ok.id}}', 'care@clinic.example', 'marketing', 'Clinic', 'Care'] },
+        { name: 'uc', call: 'use-cases.create', args: ['ws', '{{setup.ok.id}}', 'care@clinic.example', 'marketing', 'Clinic', 'Care'] },
         {
           name: 'out',
           call: 'outbound.send',
           args: [
+            'ws',
             {
               'use-case': '{{uc.ok.id}}',
               to: [{ name: null, address: 'pat@patient.example' }],
@@ -65,7 +67,7 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
     ),
   );
   const [setup, verify, uc, out, report, tooBig, parsed] = run.steps.map((s) => s.result);
-  assert.deepEqual(Object.keys(setup.ok), ['id', 'workspace', 'domain', 'status', 'selector', 'next-selector', 'records']);
+  assert.deepEqual(Object.keys(setup.ok), ['id', 'workspace', 'domain', 'status', 'selector', 'next-selector', 'records', 'created-at', 'expires-at']);
   assert.equal(setup.ok['next-selector'], null);
   assert.deepEqual(Object.keys(setup.ok.records[0]), ['purpose', 'name', 'type', 'value', 'required']);
   assert.equal(verify.ok.setup.status, 'verified');
@@ -93,7 +95,7 @@ test('the same scenario gives the same answers every run', () => {
   const steps = [
     SETUP,
     VERIFY,
-    { name: 'uc', call: 'use-cases.create', args: ['{{setup.ok.id}}', 'care@clinic.example', 'transactional', 'C', 'N'] },
+    { name: 'uc', call: 'use-cases.create', args: ['ws', '{{setup.ok.id}}', 'care@clinic.example', 'transactional', 'C', 'N'] },
   ];
   const first = runScenario(scenario(steps));
   assert.deepEqual(runScenario(scenario(steps)), first);
@@ -107,9 +109,9 @@ test('a step that cannot run names itself', () => {
     [{ name: 's', call: 'setups.nothing', args: [] }, /step "s" \(setups\.nothing\): no function nothing/],
     [{ name: 's', call: 'setups.create', args: ['ws', 'a.example'] }, /"args" must be an array of 3 \(workspace, domain, options\)/],
     [{ name: 's', call: 'setups.create', args: ['ws', 'a.example', { 'spf-include': null }] }, /field inbound-host is missing or null, and is not an option/],
-    [{ name: 's', call: 'setups.verify', args: ['x', [{ name: 'a', type: 'txt', result: 'txt' }]] }, /case txt has a payload/],
-    [{ name: 's', call: 'setups.get', args: ['{{nope.ok.id}}'] }, /no earlier step named nope/],
-    [{ name: 's', call: 'use-cases.create', args: ['a', 'b', 'weekly', 'c', 'd'] }, /"weekly" is not one of transactional, marketing/],
+    [{ name: 's', call: 'setups.verify', args: ['ws', 'x', [{ name: 'a', type: 'txt', result: 'txt' }]] }, /case txt has a payload/],
+    [{ name: 's', call: 'setups.get', args: ['ws', '{{nope.ok.id}}'] }, /no earlier step named nope/],
+    [{ name: 's', call: 'use-cases.create', args: ['ws', 'a', 'b', 'weekly', 'c', 'd'] }, /"weekly" is not one of transactional, marketing/],
     [{ name: 's', call: 'outbound.report', args: ['x', 'accepted'] }, /case accepted has a payload/],
     [{ name: 's', call: 'inbound.parse', args: ['x', { 'max-bytes': 1, 'extra': 2 }] }, /no field extra/],
   ];

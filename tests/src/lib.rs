@@ -30,11 +30,13 @@ impl Clinic {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup =
             setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
         let verified = setups::verify(
             &mut store,
+            &mut env,
             &setup.id,
             &setups::answers_publishing(&setup.records),
         )
@@ -196,6 +198,9 @@ pub fn canonical(result: &Result<ParsedMessage, ParseError>) -> String {
             "text": m.text,
             "html": m.html,
             "attachments": m.attachments.iter().map(attachment).collect::<Vec<_>>(),
+            "headers": m.headers.iter()
+                .map(|h| json!({"name": h.name, "value": h.value}))
+                .collect::<Vec<_>>(),
         }),
         Err(e) => {
             let message = e.message();

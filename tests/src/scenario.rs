@@ -5,11 +5,11 @@
 use guest::env::FixedEnv;
 use guest::inbound::Limits;
 use guest::inbound::receive::{Envelope, receive};
-use guest::outbound::{DeliveryOutcome, SendRequest, report, send};
+use guest::outbound::{DeliveryOutcome, SendRequest, report};
 use guest::store::MemoryStore;
 use guest::transport::RecordingTransport;
 use guest::use_cases::UseCaseType;
-use guest::{events, reporting, setups, suppression, tracking, unsubscribe, use_cases};
+use guest::{events, reporting, setups, suppression, tenant, tracking, unsubscribe};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -76,73 +76,115 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &text(&args, 1),
                 &arg::<setups::SetupOptions>(&args, 2),
             )),
-            "setups.get" => result(setups::get(&mut store, &text(&args, 0))),
-            "setups.lookups" => result(setups::lookups(&mut store, &text(&args, 0))),
-            "setups.verify" => result(setups::verify(
-                &mut store,
-                &text(&args, 0),
-                &arg::<Vec<setups::DnsAnswer>>(&args, 1),
-            )),
-            "setups.rotate-dkim" => {
-                result(setups::rotate_dkim(&mut store, &mut env, &text(&args, 0)))
-            }
-            "use-cases.create" => result(use_cases::create(
+            "setups.get" => result(tenant::setups_get(
                 &mut store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
-                arg::<UseCaseType>(&args, 2),
-                &text(&args, 3),
+            )),
+            "setups.list" => result(tenant::setups_list(&mut store, &mut env, &text(&args, 0))),
+            "setups.lookups" => result(tenant::setups_lookups(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "setups.verify" => result(tenant::setups_verify(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                &arg::<Vec<setups::DnsAnswer>>(&args, 2),
+            )),
+            "setups.rotate-dkim" => result(tenant::setups_rotate_dkim(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "use-cases.create" => result(tenant::use_cases_create(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                &text(&args, 2),
+                arg::<UseCaseType>(&args, 3),
                 &text(&args, 4),
+                &text(&args, 5),
             )),
-            "use-cases.get" => result(use_cases::get(&mut store, &text(&args, 0))),
-            "use-cases.list" => result(use_cases::list(&mut store, &text(&args, 0))),
-            "use-cases.disable" => result(use_cases::disable(&mut store, &text(&args, 0))),
-            "use-cases.set-list-unsubscribe" => result(use_cases::set_list_unsubscribe(
+            "use-cases.get" => result(tenant::use_cases_get(
                 &mut store,
-                &text(&args, 0),
-                arg::<bool>(&args, 1),
-            )),
-            "suppression.check" => result(suppression::check(
-                &mut store,
-                &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
-            "suppression.get" => result(suppression::get(
+            "use-cases.list" => result(tenant::use_cases_list(
                 &mut store,
-                &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
-            "suppression.list" => result(suppression::list(
+            "use-cases.disable" => result(tenant::use_cases_disable(
                 &mut store,
-                &mut env,
                 &text(&args, 0),
-                arg::<Option<String>>(&args, 1).as_deref(),
-                arg::<u32>(&args, 2),
+                &text(&args, 1),
             )),
-            "suppression.remove" => result(suppression::remove(
+            "use-cases.set-list-unsubscribe" => result(tenant::use_cases_set_list_unsubscribe(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<bool>(&args, 2),
+            )),
+            "suppression.check" => result(tenant::suppression_check(
                 &mut store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &text(&args, 2),
             )),
-            "suppression.get-policy" => result(suppression::policy(&mut store, &text(&args, 0))),
-            "suppression.set-policy" => result(suppression::set_policy(
-                &mut store,
-                &text(&args, 0),
-                &arg::<suppression::Policy>(&args, 1),
-            )),
-            "suppression.get-health" => {
-                result(suppression::health(&mut store, &mut env, &text(&args, 0)))
-            }
-            "suppression.clear-pause" => result(suppression::clear_pause(
+            "suppression.get" => result(tenant::suppression_get(
                 &mut store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
+                &text(&args, 2),
+            )),
+            "suppression.list" => result(tenant::suppression_list(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<Option<String>>(&args, 2).as_deref(),
+                arg::<u32>(&args, 3),
+            )),
+            "suppression.remove" => result(tenant::suppression_remove(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                &text(&args, 2),
+                &text(&args, 3),
+            )),
+            "suppression.get-policy" => result(tenant::suppression_get_policy(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "suppression.set-policy" => result(tenant::suppression_set_policy(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                &arg::<suppression::Policy>(&args, 2),
+            )),
+            "suppression.get-health" => result(tenant::suppression_get_health(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "suppression.clear-pause" => result(tenant::suppression_clear_pause(
+                &mut store,
+                &mut env,
+                &text(&args, 0),
+                &text(&args, 1),
+                &text(&args, 2),
             )),
             "events.record" => result(events::record(
                 &mut store,
@@ -161,35 +203,48 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 arg::<Option<String>>(&args, 1).as_deref(),
                 text(&args, 2).as_bytes(),
             )),
-            "reporting.count" => result(reporting::count(
-                &mut store,
-                &arg::<reporting::Subject>(&args, 0),
-                arg::<u64>(&args, 1),
-                arg::<u64>(&args, 2),
-            )),
-            "reporting.count-engagement" => result(tracking::engagement(
-                &mut store,
-                &arg::<reporting::Subject>(&args, 0),
-                arg::<u64>(&args, 1),
-                arg::<u64>(&args, 2),
-            )),
-            "reporting.link-clicks" => result(tracking::link_clicks(
+            "reporting.count" => result(tenant::reporting_count(
                 &mut store,
                 &text(&args, 0),
-                arg::<u64>(&args, 1),
+                &arg::<reporting::Subject>(&args, 1),
                 arg::<u64>(&args, 2),
+                arg::<u64>(&args, 3),
             )),
-            "tracking.get-settings" => result(tracking::get_settings(&mut store, &text(&args, 0))),
-            "tracking.set-settings" => result(tracking::set_settings(
+            "reporting.count-engagement" => result(tenant::reporting_count_engagement(
                 &mut store,
                 &text(&args, 0),
-                &arg::<tracking::TrackingSettings>(&args, 1),
+                &arg::<reporting::Subject>(&args, 1),
+                arg::<u64>(&args, 2),
+                arg::<u64>(&args, 3),
             )),
-            "tracking.get-base" => result(tracking::get_base(&mut store, &text(&args, 0))),
-            "tracking.set-base" => result(tracking::set_base(
+            "reporting.link-clicks" => result(tenant::reporting_link_clicks(
                 &mut store,
                 &text(&args, 0),
-                arg::<Option<String>>(&args, 1).as_deref(),
+                &text(&args, 1),
+                arg::<u64>(&args, 2),
+                arg::<u64>(&args, 3),
+            )),
+            "tracking.get-settings" => result(tenant::tracking_get_settings(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "tracking.set-settings" => result(tenant::tracking_set_settings(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                &arg::<tracking::TrackingSettings>(&args, 2),
+            )),
+            "tracking.get-base" => result(tenant::tracking_get_base(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "tracking.set-base" => result(tenant::tracking_set_base(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<Option<String>>(&args, 2).as_deref(),
             )),
             "tracking.set-networks" => result(tracking::set_networks(
                 &mut store,
@@ -205,12 +260,17 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &text(&args, 0),
                 &arg::<tracking::Request>(&args, 1),
             )),
-            "tracking.message" => result(tracking::message(&mut store, &text(&args, 0))),
-            "outbound.send" => result(send(
+            "tracking.message" => result(tenant::tracking_message(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "outbound.send" => result(tenant::send(
                 &mut store,
                 &mut transport,
                 &mut env,
-                &arg::<SendRequest>(&args, 0),
+                &text(&args, 0),
+                &arg::<SendRequest>(&args, 1),
             )),
             "outbound.report" => result(
                 report(

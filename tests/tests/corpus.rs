@@ -50,3 +50,36 @@ fn corpus_parses_identically_natively_and_in_wasmtime() {
         mismatches.join("\n")
     );
 }
+
+/// With `MAILROOM_CORPUS_DUMP=DIR`, writes the native library's canonical
+/// JSON of every corpus message to `DIR` (one file per message, named by its
+/// path), for comparing two versions of the parser; otherwise does nothing.
+#[test]
+fn corpus_dump_for_comparison() {
+    let Some(dir) = std::env::var_os("MAILROOM_CORPUS_DUMP") else {
+        return;
+    };
+    let Some(files) = corpus_files() else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).expect("dump folder");
+    let base = conformance::root()
+        .parent()
+        .map(|p| p.join("shared/corpus"));
+    for path in &files {
+        let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = base
+            .as_deref()
+            .and_then(|b| path.strip_prefix(b).ok())
+            .unwrap_or(path)
+            .display()
+            .to_string()
+            .replace('/', "__");
+        let json = canonical(&parse(&raw, &Limits::default()));
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("{name}.json")),
+            json,
+        )
+        .expect("dump written");
+    }
+}

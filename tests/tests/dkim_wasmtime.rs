@@ -38,6 +38,7 @@ fn dkimpy_verifies_wasmtime_signatures() {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-dkim", DOMAIN, &options)
@@ -45,12 +46,13 @@ fn dkimpy_verifies_wasmtime_signatures() {
         .expect("a setup");
     let zone = Zone::publishing(&setup.records).expect("a zone");
     let verification = mailroom
-        .verify_setup_with(&setup.id, &zone)
+        .verify_setup_with("ws-dkim", &setup.id, &zone)
         .expect("no trap")
         .expect("checked");
     assert_eq!(verification.setup.status, SetupStatus::Verified);
     let use_case = mailroom
         .create_use_case(
+            "ws-dkim",
             &setup.id,
             &format!("care@{DOMAIN}"),
             UseCaseType::Transactional,
@@ -62,21 +64,26 @@ fn dkimpy_verifies_wasmtime_signatures() {
         .id;
 
     let first = mailroom
-        .send(&SendRequest {
-            use_case: use_case.clone(),
-            to: to_pat(),
-            cc: vec![],
-            subject: "Your appointment on Friday".to_string(),
-            text: Some("Hello Pat,\r\n\r\nSee you on Friday at 10:00.\r\n".to_string()),
-            html: Some("<p>Hello Pat,</p><p>See you on <b>Friday</b> at 10:00.</p>".to_string()),
-            attachments: vec![OutgoingAttachment {
-                filename: "directions.txt".to_string(),
-                content_type: "text/plain".to_string(),
-                content_id: None,
-                content: b"Second floor, room 12.\n".to_vec(),
-            }],
-            in_reply_to: None,
-        })
+        .send(
+            "ws-dkim",
+            &SendRequest {
+                use_case: use_case.clone(),
+                to: to_pat(),
+                cc: vec![],
+                subject: "Your appointment on Friday".to_string(),
+                text: Some("Hello Pat,\r\n\r\nSee you on Friday at 10:00.\r\n".to_string()),
+                html: Some(
+                    "<p>Hello Pat,</p><p>See you on <b>Friday</b> at 10:00.</p>".to_string(),
+                ),
+                attachments: vec![OutgoingAttachment {
+                    filename: "directions.txt".to_string(),
+                    content_type: "text/plain".to_string(),
+                    content_id: None,
+                    content: b"Second floor, room 12.\n".to_vec(),
+                }],
+                in_reply_to: None,
+            },
+        )
         .expect("no trap")
         .expect("sent");
 
@@ -105,16 +112,19 @@ fn dkimpy_verifies_wasmtime_signatures() {
     );
 
     let answer = mailroom
-        .send(&SendRequest {
-            use_case,
-            to: to_pat(),
-            cc: vec![],
-            subject: "Re: Your appointment on Friday".to_string(),
-            text: Some("Hello Pat,\r\n\r\n11:00 is fine.\r\n".to_string()),
-            html: None,
-            attachments: vec![],
-            in_reply_to: Some("pat-1@patient.example".to_string()),
-        })
+        .send(
+            "ws-dkim",
+            &SendRequest {
+                use_case,
+                to: to_pat(),
+                cc: vec![],
+                subject: "Re: Your appointment on Friday".to_string(),
+                text: Some("Hello Pat,\r\n\r\n11:00 is fine.\r\n".to_string()),
+                html: None,
+                attachments: vec![],
+                in_reply_to: Some("pat-1@patient.example".to_string()),
+            },
+        )
         .expect("no trap")
         .expect("sent");
     assert_eq!(answer.in_reply_to.as_deref(), Some("pat-1@patient.example"));

@@ -2,7 +2,11 @@
 //! records a setup made in wasmtime asks for; the host's hickory resolver
 //! (`host_demo::Resolver`) answers the component's lookups from it, and the
 //! setup is `verified`. dnsmasq restarted without the DKIM record: verifying
-//! again fails the setup, the DKIM check `missing`.
+//! again fails the setup, the DKIM check `missing`. SPF and DMARC as RFC
+//! 7208 and 7489 read them: an `_spf` include is accepted at create; one SPF
+//! record with a `+` or bare include verifies; two SPF records, `~` and `?`
+//! qualifiers and a missing include are `mismatched` with the reason first;
+//! two DMARC records are `mismatched`.
 //!
 //! Needs dnsmasq (Debian: `apt-get install dnsmasq-base`; `$DNSMASQ` names
 //! another binary) and the component:
@@ -48,7 +52,10 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("mailroom-dns-{}", std::process::id()));
+        // One per test: tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mailroom-dns-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch directory");
         Self(dir)
@@ -147,6 +154,11 @@ impl Drop for Dnsmasq {
 /// makes dnsmasq authoritative for the domain: a name it has no record for
 /// is NXDOMAIN (without it, and with no upstream, dnsmasq answers REFUSED).
 fn conf(zone: &Zone) -> String {
+    conf_for(DOMAIN, zone)
+}
+
+/// [`conf`] for another domain.
+fn conf_for(domain: &str, zone: &Zone) -> String {
     let quoted = |s: &str| {
         assert!(
             !s.contains(['"', '\\']) && !s.chars().any(char::is_control),
@@ -154,7 +166,7 @@ fn conf(zone: &Zone) -> String {
         );
         format!("\"{s}\"")
     };
-    let mut out = format!("local=/{DOMAIN}/\n");
+    let mut out = format!("local=/{domain}/\n");
     for (name, strings) in zone.txt_records() {
         let strings: Vec<String> = strings.iter().map(|s| quoted(s)).collect();
         writeln!(out, "txt-record={name},{}", strings.join(",")).expect("write");
@@ -172,6 +184,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         inbound_host: "inbound.mailroom.example".to_string(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup = mailroom
         .create_setup("ws-dns", DOMAIN, &options)
@@ -179,7 +192,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         .expect("a setup");
     assert_eq!(setup.status, SetupStatus::Pending);
     let lookups = mailroom
-        .setup_lookups(&setup.id)
+        .setup_lookups("ws-dns", &setup.id)
         .expect("no trap")
         .expect("lookups");
     let dkim = setup
@@ -227,7 +240,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     );
 
     let verification = mailroom
-        .verify_setup_with(&setup.id, &resolver)
+        .verify_setup_with("ws-dns", &setup.id, &resolver)
         .expect("no trap")
         .expect("checked");
     assert_eq!(
@@ -246,6 +259,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     );
     mailroom
         .create_use_case(
+            "ws-dns",
             &setup.id,
             "care@dns-test.example",
             UseCaseType::Transactional,
@@ -263,7 +277,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     assert_eq!(resolver.resolve(&dkim_lookup), DnsResult::NoSuchName);
 
     let verification = mailroom
-        .verify_setup_with(&setup.id, &resolver)
+        .verify_setup_with("ws-dns", &setup.id, &resolver)
         .expect("no trap")
         .expect("checked");
     assert_eq!(
@@ -287,6 +301,7 @@ fn setups_verify_against_dnsmasq_through_hickory() {
     assert!(matches!(
         mailroom
             .create_use_case(
+                "ws-dns",
                 &setup.id,
                 "billing@dns-test.example",
                 UseCaseType::Transactional,
@@ -297,4 +312,156 @@ fn setups_verify_against_dnsmasq_through_hickory() {
         Err(UseCaseError::SetupNotVerified(_))
     ));
     drop(server);
+}
+
+/// Verifies `setup` against dnsmasq serving `zone`; the SPF and DMARC states.
+fn spf_and_dmarc(
+    mailroom: &Mailroom,
+    setup: &str,
+    domain: &str,
+    zone: &Zone,
+    scratch: &Scratch,
+) -> (SetupStatus, RecordState, RecordState) {
+    let server = Dnsmasq::start(&scratch.0, free_port(), &conf_for(domain, zone));
+    let resolver =
+        Resolver::with_timeout(server.address, Duration::from_secs(2), 2).expect("a resolver");
+    let verification = mailroom
+        .verify_setup_with("ws-spf", setup, &resolver)
+        .expect("no trap")
+        .expect("checked");
+    let state = |purpose| {
+        verification
+            .checks
+            .iter()
+            .find(|c| c.record.purpose == purpose)
+            .map(|c| c.state.clone())
+            .expect("a check")
+    };
+    let out = (
+        verification.setup.status,
+        state(RecordPurpose::Spf),
+        state(RecordPurpose::Dmarc),
+    );
+    server.stop();
+    out
+}
+
+fn reason(state: &RecordState) -> &str {
+    match state {
+        RecordState::Mismatched(list) => list.first().map(String::as_str).unwrap_or_default(),
+        other => panic!("not mismatched: {other:?}"),
+    }
+}
+
+#[test]
+fn spf_and_dmarc_verify_as_rfc_7208_reads_against_dnsmasq() {
+    const SPF_DOMAIN: &str = "spf-test.example";
+    let mailroom = Mailroom::load_default().expect("the component loads");
+    let options = SetupOptions {
+        inbound_host: "inbound.mailroom.example".to_string(),
+        spf_include: Some("_spf.google.com".to_string()),
+        unsubscribe_base: None,
+        pending_ttl: None,
+    };
+    let setup = mailroom
+        .create_setup("ws-spf", SPF_DOMAIN, &options)
+        .expect("no trap")
+        .expect("an _spf include is a domain-spec");
+    let spf = setup
+        .records
+        .iter()
+        .find(|r| r.purpose == RecordPurpose::Spf)
+        .expect("an SPF record");
+    assert_eq!(spf.value, "v=spf1 include:_spf.google.com ~all");
+    let zone_with = |spf: &[&str], dmarc: &[&str]| {
+        let mut zone = Zone::new();
+        for r in &setup.records {
+            if !matches!(r.purpose, RecordPurpose::Spf | RecordPurpose::Dmarc) {
+                zone.publish(r).expect("published");
+            }
+        }
+        for v in spf {
+            zone.add_txt(SPF_DOMAIN, v);
+        }
+        zone.add_txt(SPF_DOMAIN, "google-site-verification=abc");
+        for v in dmarc {
+            zone.add_txt(&format!("_dmarc.{SPF_DOMAIN}"), v);
+        }
+        zone
+    };
+    let scratch = Scratch::new();
+    let dmarc = ["v=DMARC1; p=none"];
+
+    let (status, spf_state, dmarc_state) = spf_and_dmarc(
+        &mailroom,
+        &setup.id,
+        SPF_DOMAIN,
+        &zone_with(&["v=spf1 include:_spf.google.com ~all"], &dmarc),
+        &scratch,
+    );
+    assert_eq!(
+        (status, &spf_state, &dmarc_state),
+        (
+            SetupStatus::Verified,
+            &RecordState::Verified,
+            &RecordState::Verified
+        )
+    );
+
+    let (status, spf_state, _) = spf_and_dmarc(
+        &mailroom,
+        &setup.id,
+        SPF_DOMAIN,
+        &zone_with(
+            &["v=spf1 include:_spf.google.com ~all", "v=spf1 mx -all"],
+            &dmarc,
+        ),
+        &scratch,
+    );
+    assert_eq!(status, SetupStatus::Failed);
+    assert_eq!(
+        reason(&spf_state),
+        "multiple SPF records, a permerror (RFC 7208 4.5)"
+    );
+    match &spf_state {
+        RecordState::Mismatched(list) => assert_eq!(list.len(), 3, "{list:?}"),
+        other => panic!("{other:?}"),
+    }
+
+    for (record, word) in [
+        ("v=spf1 ~include:_spf.google.com -all", "softfail"),
+        ("v=spf1 ?include:_spf.google.com -all", "neutral"),
+        (
+            "v=spf1 include:amazonses.com -all",
+            "has no include:_spf.google.com",
+        ),
+    ] {
+        let (status, spf_state, _) = spf_and_dmarc(
+            &mailroom,
+            &setup.id,
+            SPF_DOMAIN,
+            &zone_with(&[record], &dmarc),
+            &scratch,
+        );
+        assert_eq!(status, SetupStatus::Failed, "{record}");
+        assert!(reason(&spf_state).contains(word), "{record}: {spf_state:?}");
+    }
+
+    let (status, spf_state, dmarc_state) = spf_and_dmarc(
+        &mailroom,
+        &setup.id,
+        SPF_DOMAIN,
+        &zone_with(
+            &["v=spf1 +include:_spf.google.com ~all"],
+            &["v=DMARC1; p=none", "v=DMARC1; p=reject"],
+        ),
+        &scratch,
+    );
+    assert_eq!(spf_state, RecordState::Verified);
+    assert!(
+        reason(&dmarc_state).contains("multiple DMARC records"),
+        "{dmarc_state:?}"
+    );
+    // DMARC is recommended, not required: the setup stands on the others.
+    assert_eq!(status, SetupStatus::Verified);
 }

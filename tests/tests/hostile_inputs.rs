@@ -160,12 +160,12 @@ fn scenario() -> Value {
     let mut steps = vec![
         json!({ "name": "setup", "call": "setups.create",
                 "args": ["ws", DOMAIN, { "inbound-host": "inbound.mailroom.example" }] }),
-        json!({ "name": "verify", "call": "setups.verify", "args": ["{{setup.ok.id}}", answers] }),
+        json!({ "name": "verify", "call": "setups.verify", "args": ["ws", "{{setup.ok.id}}", answers] }),
         json!({ "name": "uc", "call": "use-cases.create",
-                "args": ["{{setup.ok.id}}", format!("appointments@{DOMAIN}"), "transactional",
+                "args": ["ws", "{{setup.ok.id}}", format!("appointments@{DOMAIN}"), "transactional",
                          "Clinic", "Appointments"] }),
         json!({ "name": "out", "call": "outbound.send",
-                "args": [{ "use-case": "{{uc.ok.id}}",
+                "args": ["ws", { "use-case": "{{uc.ok.id}}",
                            "to": [{ "address": "pat@patient.example" }], "cc": [],
                            "subject": "Hello", "text": "Hello.", "attachments": [] }] }),
     ];

@@ -214,3 +214,211 @@ fn ingest_report_is_the_same_in_wasmtime() {
         differ.join("\n")
     );
 }
+
+/// Where we hold that sisimai's expected answer is wrong, or that it means
+/// something else by the same word; each pair is left out of the agreement
+/// (and printed), never hidden by a lower threshold. Keyed by sisimai's
+/// reason, with our class:
+///
+/// - `suspend` (sisimai: not hard): a mailbox the provider has suspended or
+///   disabled does not take mail, and issue 16 names "mailbox
+///   disabled/suspended" as an address failure; we suppress it (hard) and
+///   `suppression.remove` lifts it when the patient says it works again.
+/// - `filtered` (sisimai: not hard) where the server's own words say the
+///   user is unknown ("550 Unknown user", "No such user", "User unknown in
+///   local recipient table"): sisimai files such answers as `filtered` when
+///   they come after DATA or from a filtering appliance; the server still
+///   says the address does not exist, and we believe the text.
+/// - `networkerror` (not hard) where the text is an NXDOMAIN for the
+///   recipient's domain ("Domain name not found"; Gmail reports it with
+///   4.0.0): a domain that does not exist is an address failure.
+/// - `notaccept` marked not hard (Gmail's "doesn't receive email according
+///   to the administrator", a null MX, with 4.0.0): sisimai marks the other
+///   9 `notaccept` samples hard; a domain that accepts no mail is one.
+const REASON_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "suspend",
+        "*",
+        "a suspended or disabled mailbox is an address failure here",
+    ),
+    (
+        "filtered",
+        "user-unknown",
+        "the server said the user is unknown; sisimai files it as filtered",
+    ),
+    (
+        "networkerror",
+        "host-unknown",
+        "the recipient's domain does not exist (NXDOMAIN)",
+    ),
+    (
+        "notaccept",
+        "not-accepting",
+        "the recipient's domain accepts no mail (null MX)",
+    ),
+];
+
+/// Files where we believe sisimai's expectation is wrong for this file,
+/// with why.
+const FILE_EXCEPTIONS: &[(&str, &str)] = &[(
+    "rfc3464-01.eml",
+    "sisimai's table says mailboxfull twice; the report says \"550 5.1.1 ... User Unknown\"",
+)];
+
+/// bounce / complaint / neither.
+fn kind_of_class(class: Class) -> &'static str {
+    match class {
+        Class::Complaint => "complaint",
+        Class::NotABounce => "neither",
+        Class::Hard | Class::Soft | Class::Blocked => "bounce",
+    }
+}
+
+fn kind_of_reason(reason: &str) -> &'static str {
+    match reason {
+        "feedback" => "complaint",
+        "vacation" | "delivered" => "neither",
+        _ => "bounce",
+    }
+}
+
+/// Our answer per recipient against sisimai's own
+/// (`../shared/corpus/sisimai-set-of-emails/expected-reasons.json`, 606
+/// files): agreement on address failure or not (sisimai's `hard` against
+/// our `hard`) at least 95%, on bounce / complaint / neither at least 99%.
+/// Recipients pair by position (sisimai's `idx`); where we found fewer, the
+/// report's class stands for the missing ones.
+#[test]
+fn agrees_with_sisimai() {
+    let base = root().join("../shared/corpus/sisimai-set-of-emails");
+    let Ok(text) = std::fs::read_to_string(base.join("expected-reasons.json")) else {
+        eprintln!(
+            "NOT RUN: {} is missing",
+            base.join("expected-reasons.json").display()
+        );
+        return;
+    };
+    let expected: Map<String, Value> = serde_json::from_str(&text).expect("expected-reasons.json");
+    let (mut pairs, mut hard_agree, mut kind_agree, mut excepted) =
+        (0usize, 0usize, 0usize, 0usize);
+    let (mut hard_total, mut kind_total) = (0usize, 0usize);
+    let mut disagreements = Vec::new();
+    let mut exceptions_used = Vec::new();
+    for (file, entries) in &expected {
+        let path = base.join("maildir/bsd").join(file);
+        let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let report = analyze(&raw);
+        let entries: Vec<&Value> = entries.as_array().into_iter().flatten().collect();
+        let agrees = |e: &Value, f: &guest::reports::Finding| {
+            (f.class == Class::Hard) == e["hard"].as_bool().unwrap_or(false)
+                && kind_of_class(f.class) == kind_of_reason(e["reason"].as_str().unwrap_or(""))
+        };
+        // sisimai names no recipient and its order may differ from ours:
+        // pairs by position, or, where that agrees less, each expectation
+        // takes the first unused finding that agrees with it, else the
+        // first unused one.
+        let by_position: Vec<Option<usize>> = (0..entries.len())
+            .map(|i| (i < report.findings.len()).then_some(i))
+            .collect();
+        let mut unused: Vec<usize> = (0..report.findings.len()).collect();
+        let greedy: Vec<Option<usize>> = entries
+            .iter()
+            .map(|e| {
+                unused
+                    .iter()
+                    .position(|&n| agrees(e, &report.findings[n]))
+                    .or((!unused.is_empty()).then_some(0))
+                    .map(|p| unused.remove(p))
+            })
+            .collect();
+        let score = |pairing: &[Option<usize>]| {
+            entries
+                .iter()
+                .zip(pairing)
+                .filter(|(e, n)| n.is_some_and(|n| agrees(e, &report.findings[n])))
+                .count()
+        };
+        let pairing = if score(&greedy) > score(&by_position) {
+            greedy
+        } else {
+            by_position
+        };
+        for (entry, pick) in entries.iter().zip(pairing) {
+            pairs += 1;
+            let idx = entry["idx"].as_u64().unwrap_or(1);
+            let reason = entry["reason"].as_str().unwrap_or_default();
+            let sisimai_hard = entry["hard"].as_bool().unwrap_or(false);
+            let finding = pick.and_then(|n| report.findings.get(n));
+            let class = finding.map_or(report.class(), |f| f.class);
+            let ours = finding.and_then(|f| f.reason.clone()).unwrap_or_default();
+            let why = FILE_EXCEPTIONS
+                .iter()
+                .find(|(f, _)| f == file)
+                .map(|(_, why)| *why)
+                .or_else(|| {
+                    REASON_EXCEPTIONS
+                        .iter()
+                        .find(|(r, ours_reason, _)| {
+                            *r == reason
+                                && class == Class::Hard
+                                && (*ours_reason == "*" || *ours_reason == ours)
+                        })
+                        .map(|(_, _, why)| *why)
+                });
+            let hard_ok = (class == Class::Hard) == sisimai_hard;
+            let kind_ok = kind_of_class(class) == kind_of_reason(reason);
+            let line = format!(
+                "{file}#{idx}: sisimai {reason} (hard {sisimai_hard}, status {}, reply {}) / ours {} {ours} [{}]",
+                entry["status"].as_str().unwrap_or_default(),
+                entry["reply"].as_str().unwrap_or_default(),
+                name(class),
+                finding
+                    .and_then(|f| f.diagnostic.as_deref())
+                    .map(|d| d.chars().take(160).collect::<String>())
+                    .unwrap_or_default(),
+            );
+            if let (Some(why), false) = (why, hard_ok && kind_ok) {
+                excepted += 1;
+                exceptions_used.push(format!("{line} — exception: {why}"));
+                continue;
+            }
+            hard_total += 1;
+            kind_total += 1;
+            hard_agree += usize::from(hard_ok);
+            kind_agree += usize::from(kind_ok);
+            if !hard_ok || !kind_ok {
+                disagreements.push(line);
+            }
+        }
+    }
+    let share = |a: usize, t: usize| 100.0 * a as f64 / t.max(1) as f64;
+    eprintln!(
+        "sisimai agreement: {} files, {pairs} recipients, {excepted} documented exceptions",
+        expected.len()
+    );
+    eprintln!(
+        "  address failure or not: {hard_agree}/{hard_total} ({:.1}%)",
+        share(hard_agree, hard_total)
+    );
+    eprintln!(
+        "  bounce/complaint/neither: {kind_agree}/{kind_total} ({:.1}%)",
+        share(kind_agree, kind_total)
+    );
+    for line in &exceptions_used {
+        eprintln!("  {line}");
+    }
+    for line in &disagreements {
+        eprintln!("  DISAGREE {line}");
+    }
+    assert!(pairs >= 600, "only {pairs} recipients compared");
+    assert!(
+        share(hard_agree, hard_total) >= 95.0,
+        "address-failure agreement {:.1}% is under 95%",
+        share(hard_agree, hard_total)
+    );
+    assert!(
+        share(kind_agree, kind_total) >= 99.0,
+        "bounce/complaint/neither agreement {:.1}% is under 99%",
+        share(kind_agree, kind_total)
+    );
+}

@@ -7,6 +7,7 @@ use crate::events as ev;
 use crate::reporting as rep;
 use crate::reports;
 use crate::suppression as sup;
+use crate::tenant;
 use crate::unsubscribe as unsub;
 
 pub(super) fn wit_scope(s: sup::Scope) -> suppression::Scope {
@@ -75,15 +76,29 @@ fn wit_policy(p: sup::Policy) -> suppression::Policy {
         complaint_rate_ppm: p.complaint_rate_ppm,
         complaint_window_days: p.complaint_window_days,
         complaint_min_sent: p.complaint_min_sent,
+        max_recipients: p.max_recipients,
     }
 }
 
 fn wit_health(h: sup::Health) -> suppression::Health {
     suppression::Health {
         window_days: h.window_days,
+        since: h.since,
         sent: h.sent,
         complained: h.complained,
         complaint_rate_ppm: h.complaint_rate_ppm,
+        blocked: h.blocked,
+        blocked_rate_ppm: h.blocked_rate_ppm,
+        blocked_reasons: h
+            .blocked_reasons
+            .into_iter()
+            .map(|b| suppression::BlockedReason {
+                reason: b.reason,
+                count: b.count,
+                last_at: b.last_at,
+                last_diagnostic: b.last_diagnostic,
+            })
+            .collect(),
         paused: h.paused.map(wit_pause),
     }
 }
@@ -103,32 +118,46 @@ fn suppression_error(e: sup::SuppressionError) -> suppression::SuppressionError 
 type SupResult<T> = Result<T, suppression::SuppressionError>;
 
 impl suppression::Guest for Component {
-    fn check(use_case: String, address: String) -> SupResult<suppression::Decision> {
-        sup::check(&mut HostStore, &mut HostEnv, &use_case, &address)
-            .map(|d| match d {
-                sup::Decision::Allow => suppression::Decision::Allow,
-                sup::Decision::Suppressed(s) => {
-                    suppression::Decision::Suppressed(wit_suppression(s))
-                }
-                sup::Decision::Paused(p) => suppression::Decision::Paused(wit_pause(p)),
-            })
-            .map_err(suppression_error)
+    fn check(
+        workspace: String,
+        use_case: String,
+        address: String,
+    ) -> SupResult<suppression::Decision> {
+        tenant::suppression_check(
+            &mut HostStore,
+            &mut HostEnv,
+            &workspace,
+            &use_case,
+            &address,
+        )
+        .map(|d| match d {
+            sup::Decision::Allow => suppression::Decision::Allow,
+            sup::Decision::Suppressed(s) => suppression::Decision::Suppressed(wit_suppression(s)),
+            sup::Decision::Paused(p) => suppression::Decision::Paused(wit_pause(p)),
+        })
+        .map_err(suppression_error)
     }
 
-    fn get(setup: String, address: String) -> SupResult<suppression::AddressState> {
-        sup::get(&mut HostStore, &mut HostEnv, &setup, &address)
+    fn get(
+        workspace: String,
+        setup: String,
+        address: String,
+    ) -> SupResult<suppression::AddressState> {
+        tenant::suppression_get(&mut HostStore, &mut HostEnv, &workspace, &setup, &address)
             .map(wit_state)
             .map_err(suppression_error)
     }
 
     fn list(
+        workspace: String,
         setup: String,
         cursor: Option<String>,
         limit: u32,
     ) -> SupResult<Vec<suppression::AddressState>> {
-        sup::list(
+        tenant::suppression_list(
             &mut HostStore,
             &mut HostEnv,
+            &workspace,
             &setup,
             cursor.as_deref(),
             limit,
@@ -138,22 +167,34 @@ impl suppression::Guest for Component {
     }
 
     fn remove(
+        workspace: String,
         setup: String,
         address: String,
         note: String,
     ) -> SupResult<suppression::AddressState> {
-        sup::remove(&mut HostStore, &mut HostEnv, &setup, &address, &note)
-            .map(wit_state)
-            .map_err(suppression_error)
+        tenant::suppression_remove(
+            &mut HostStore,
+            &mut HostEnv,
+            &workspace,
+            &setup,
+            &address,
+            &note,
+        )
+        .map(wit_state)
+        .map_err(suppression_error)
     }
 
-    fn get_policy(setup: String) -> SupResult<suppression::Policy> {
-        sup::policy(&mut HostStore, &setup)
+    fn get_policy(workspace: String, setup: String) -> SupResult<suppression::Policy> {
+        tenant::suppression_get_policy(&mut HostStore, &workspace, &setup)
             .map(wit_policy)
             .map_err(suppression_error)
     }
 
-    fn set_policy(setup: String, p: suppression::Policy) -> SupResult<suppression::Policy> {
+    fn set_policy(
+        workspace: String,
+        setup: String,
+        p: suppression::Policy,
+    ) -> SupResult<suppression::Policy> {
         let policy = sup::Policy {
             hard_bounce_scope: domain_scope(p.hard_bounce_scope),
             soft_bounce_count: p.soft_bounce_count,
@@ -163,20 +204,25 @@ impl suppression::Guest for Component {
             complaint_rate_ppm: p.complaint_rate_ppm,
             complaint_window_days: p.complaint_window_days,
             complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
         };
-        sup::set_policy(&mut HostStore, &setup, &policy)
+        tenant::suppression_set_policy(&mut HostStore, &workspace, &setup, &policy)
             .map(wit_policy)
             .map_err(suppression_error)
     }
 
-    fn get_health(setup: String) -> SupResult<suppression::Health> {
-        sup::health(&mut HostStore, &mut HostEnv, &setup)
+    fn get_health(workspace: String, setup: String) -> SupResult<suppression::Health> {
+        tenant::suppression_get_health(&mut HostStore, &mut HostEnv, &workspace, &setup)
             .map(wit_health)
             .map_err(suppression_error)
     }
 
-    fn clear_pause(setup: String, note: String) -> SupResult<suppression::Health> {
-        sup::clear_pause(&mut HostStore, &mut HostEnv, &setup, &note)
+    fn clear_pause(
+        workspace: String,
+        setup: String,
+        note: String,
+    ) -> SupResult<suppression::Health> {
+        tenant::suppression_clear_pause(&mut HostStore, &mut HostEnv, &workspace, &setup, &note)
             .map(wit_health)
             .map_err(suppression_error)
     }
@@ -189,6 +235,7 @@ fn wit_kind(k: ev::EventKind) -> events::EventKind {
             type_: match b.kind {
                 ev::BounceType::Hard => events::BounceType::Hard,
                 ev::BounceType::Soft => events::BounceType::Soft,
+                ev::BounceType::Blocked => events::BounceType::Blocked,
             },
             status: b.status,
             diagnostic: b.diagnostic,
@@ -224,6 +271,7 @@ fn wit_class(c: reports::Class) -> events::ReportClass {
     match c {
         reports::Class::Hard => events::ReportClass::Hard,
         reports::Class::Soft => events::ReportClass::Soft,
+        reports::Class::Blocked => events::ReportClass::Blocked,
         reports::Class::Complaint => events::ReportClass::Complaint,
         reports::Class::NotABounce => events::ReportClass::NotABounce,
     }
@@ -237,6 +285,7 @@ impl events::Guest for Component {
                 kind: match b.type_ {
                     events::BounceType::Hard => ev::BounceType::Hard,
                     events::BounceType::Soft => ev::BounceType::Soft,
+                    events::BounceType::Blocked => ev::BounceType::Blocked,
                 },
                 status: b.status,
                 diagnostic: b.diagnostic,
@@ -331,6 +380,7 @@ impl unsubscribe::Guest for Component {
 
 impl reporting::Guest for Component {
     fn count(
+        workspace: String,
         subject: reporting::Subject,
         from: u64,
         until: u64,
@@ -339,7 +389,7 @@ impl reporting::Guest for Component {
             reporting::Subject::Setup(id) => rep::Subject::Setup(id),
             reporting::Subject::UseCase(id) => rep::Subject::UseCase(id),
         };
-        rep::count(&mut HostStore, &subject, from, until)
+        tenant::reporting_count(&mut HostStore, &workspace, &subject, from, until)
             .map(|p| reporting::Period {
                 from: p.from,
                 until: p.until,
@@ -348,6 +398,7 @@ impl reporting::Guest for Component {
                     delivered: p.counts.delivered,
                     hard_bounced: p.counts.hard_bounced,
                     soft_bounced: p.counts.soft_bounced,
+                    blocked: p.counts.blocked,
                     deferred: p.counts.deferred,
                     complained: p.counts.complained,
                     unsubscribed: p.counts.unsubscribed,
@@ -362,18 +413,20 @@ impl reporting::Guest for Component {
     }
 
     fn count_engagement(
+        workspace: String,
         subject: reporting::Subject,
         from: u64,
         until: u64,
     ) -> Result<reporting::EngagementPeriod, reporting::ReportingError> {
-        super::tracking::engagement(subject, from, until)
+        super::tracking::engagement(workspace, subject, from, until)
     }
 
     fn link_clicks(
+        workspace: String,
         use_case: String,
         from: u64,
         until: u64,
     ) -> Result<Vec<reporting::LinkCount>, reporting::ReportingError> {
-        super::tracking::link_clicks(use_case, from, until)
+        super::tracking::link_clicks(workspace, use_case, from, until)
     }
 }

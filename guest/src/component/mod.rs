@@ -16,7 +16,7 @@ use mailroom::channel::{store as wit_store, transport as wit_transport};
 
 use crate::store::{Entry, Expect, Page, Store, StoreError};
 use crate::transport::{Outgoing, Transport, TransportError};
-use crate::{env, outbound as out, setups as setup_domain, use_cases as uc_domain};
+use crate::{env, outbound as out, setups as setup_domain, tenant, use_cases as uc_domain};
 
 struct Component;
 
@@ -113,20 +113,27 @@ impl setups::Guest for Component {
             inbound_host: options.inbound_host,
             spf_include: options.spf_include,
             unsubscribe_base: options.unsubscribe_base,
+            pending_ttl: options.pending_ttl,
         };
         setup_domain::create(&mut HostStore, &mut HostEnv, &workspace, &domain, &options)
             .map(wit_setup)
             .map_err(setup_error)
     }
 
-    fn get(id: String) -> Result<setups::Setup, setups::SetupError> {
-        setup_domain::get(&mut HostStore, &id)
+    fn get(workspace: String, id: String) -> Result<setups::Setup, setups::SetupError> {
+        tenant::setups_get(&mut HostStore, &mut HostEnv, &workspace, &id)
             .map(wit_setup)
             .map_err(setup_error)
     }
 
-    fn lookups(id: String) -> Result<Vec<setups::Lookup>, setups::SetupError> {
-        setup_domain::lookups(&mut HostStore, &id)
+    fn list(workspace: String) -> Result<Vec<setups::Setup>, setups::SetupError> {
+        tenant::setups_list(&mut HostStore, &mut HostEnv, &workspace)
+            .map(|l| l.into_iter().map(wit_setup).collect())
+            .map_err(setup_error)
+    }
+
+    fn lookups(workspace: String, id: String) -> Result<Vec<setups::Lookup>, setups::SetupError> {
+        tenant::setups_lookups(&mut HostStore, &workspace, &id)
             .map(|list| {
                 list.into_iter()
                     .map(|l| setups::Lookup {
@@ -139,6 +146,7 @@ impl setups::Guest for Component {
     }
 
     fn verify(
+        workspace: String,
         id: String,
         answers: Vec<setups::DnsAnswer>,
     ) -> Result<setups::Verification, setups::SetupError> {
@@ -168,7 +176,7 @@ impl setups::Guest for Component {
                 },
             })
             .collect();
-        setup_domain::verify(&mut HostStore, &id, &answers)
+        tenant::setups_verify(&mut HostStore, &mut HostEnv, &workspace, &id, &answers)
             .map(|v| setups::Verification {
                 setup: wit_setup(v.setup),
                 checks: v
@@ -191,8 +199,8 @@ impl setups::Guest for Component {
             .map_err(setup_error)
     }
 
-    fn rotate_dkim(id: String) -> Result<setups::Setup, setups::SetupError> {
-        setup_domain::rotate_dkim(&mut HostStore, &mut HostEnv, &id)
+    fn rotate_dkim(workspace: String, id: String) -> Result<setups::Setup, setups::SetupError> {
+        tenant::setups_rotate_dkim(&mut HostStore, &mut HostEnv, &workspace, &id)
             .map(wit_setup)
             .map_err(setup_error)
     }
@@ -231,10 +239,13 @@ fn wit_setup(s: setup_domain::Setup) -> setups::Setup {
             S::Pending => setups::SetupStatus::Pending,
             S::Verified => setups::SetupStatus::Verified,
             S::Failed => setups::SetupStatus::Failed,
+            S::Expired => setups::SetupStatus::Expired,
         },
         selector: s.selector,
         next_selector: s.next_selector,
         records: s.records.into_iter().map(wit_record).collect(),
+        created_at: s.created_at,
+        expires_at: s.expires_at,
     }
 }
 
@@ -246,6 +257,7 @@ fn setup_error(e: setup_domain::SetupError) -> setups::SetupError {
         D::InvalidOptions(m) => setups::SetupError::InvalidOptions(m),
         D::DomainTaken(m) => setups::SetupError::DomainTaken(m),
         D::NotFound(m) => setups::SetupError::NotFound(m),
+        D::Expired(m) => setups::SetupError::Expired(m),
         D::KeyGeneration(m) => setups::SetupError::KeyGeneration(m),
         D::Store(m) => setups::SetupError::Store(m),
     }
@@ -253,6 +265,7 @@ fn setup_error(e: setup_domain::SetupError) -> setups::SetupError {
 
 impl use_cases::Guest for Component {
     fn create(
+        workspace: String,
         setup: String,
         sender: String,
         kind: use_cases::UseCaseType,
@@ -263,9 +276,10 @@ impl use_cases::Guest for Component {
             use_cases::UseCaseType::Transactional => uc_domain::UseCaseType::Transactional,
             use_cases::UseCaseType::Marketing => uc_domain::UseCaseType::Marketing,
         };
-        uc_domain::create(
+        tenant::use_cases_create(
             &mut HostStore,
             &mut HostEnv,
+            &workspace,
             &setup,
             &sender,
             kind,
@@ -276,29 +290,36 @@ impl use_cases::Guest for Component {
         .map_err(use_case_error)
     }
 
-    fn get(id: String) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
-        uc_domain::get(&mut HostStore, &id)
+    fn get(workspace: String, id: String) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        tenant::use_cases_get(&mut HostStore, &workspace, &id)
             .map(wit_use_case)
             .map_err(use_case_error)
     }
 
-    fn list(setup: String) -> Result<Vec<use_cases::UseCase>, use_cases::UseCaseError> {
-        uc_domain::list(&mut HostStore, &setup)
+    fn list(
+        workspace: String,
+        setup: String,
+    ) -> Result<Vec<use_cases::UseCase>, use_cases::UseCaseError> {
+        tenant::use_cases_list(&mut HostStore, &workspace, &setup)
             .map(|l| l.into_iter().map(wit_use_case).collect())
             .map_err(use_case_error)
     }
 
-    fn disable(id: String) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
-        uc_domain::disable(&mut HostStore, &id)
+    fn disable(
+        workspace: String,
+        id: String,
+    ) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
+        tenant::use_cases_disable(&mut HostStore, &workspace, &id)
             .map(wit_use_case)
             .map_err(use_case_error)
     }
 
     fn set_list_unsubscribe(
+        workspace: String,
         id: String,
         enabled: bool,
     ) -> Result<use_cases::UseCase, use_cases::UseCaseError> {
-        uc_domain::set_list_unsubscribe(&mut HostStore, &id, enabled)
+        tenant::use_cases_set_list_unsubscribe(&mut HostStore, &workspace, &id, enabled)
             .map(wit_use_case)
             .map_err(use_case_error)
     }
@@ -335,7 +356,10 @@ fn use_case_error(e: uc_domain::UseCaseError) -> use_cases::UseCaseError {
 }
 
 impl outbound::Guest for Component {
-    fn send(r: outbound::SendRequest) -> Result<outbound::Sent, outbound::SendError> {
+    fn send(
+        workspace: String,
+        r: outbound::SendRequest,
+    ) -> Result<outbound::Sent, outbound::SendError> {
         let recipients = |list: Vec<outbound::Recipient>| {
             list.into_iter()
                 .map(|r| out::Recipient {
@@ -363,33 +387,42 @@ impl outbound::Guest for Component {
                 .collect(),
             in_reply_to: r.in_reply_to,
         };
-        out::send(&mut HostStore, &mut HostTransport, &mut HostEnv, &request)
-            .map(|s| outbound::Sent {
-                message_id: s.message_id,
-                thread_id: s.thread_id,
-                in_reply_to: s.in_reply_to,
-                references: s.references,
-                size: s.size,
-                unsubscribe_url: s.unsubscribe_url,
-            })
-            .map_err(|e| {
-                use out::SendError as D;
-                match e {
-                    D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
-                    D::UseCaseDisabled(m) => outbound::SendError::UseCaseDisabled(m),
-                    D::SetupNotVerified(m) => outbound::SendError::SetupNotVerified(m),
-                    D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
-                    D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
-                    D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
-                    D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
-                    D::Suppressed(list) => outbound::SendError::Suppressed(
-                        list.into_iter().map(delivery::wit_suppression).collect(),
-                    ),
-                    D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
-                    D::Transport(m) => outbound::SendError::Transport(m),
-                    D::Store(m) => outbound::SendError::Store(m),
-                }
-            })
+        tenant::send(
+            &mut HostStore,
+            &mut HostTransport,
+            &mut HostEnv,
+            &workspace,
+            &request,
+        )
+        .map(|s| outbound::Sent {
+            message_id: s.message_id,
+            thread_id: s.thread_id,
+            in_reply_to: s.in_reply_to,
+            references: s.references,
+            size: s.size,
+            unsubscribe_url: s.unsubscribe_url,
+        })
+        .map_err(|e| {
+            use out::SendError as D;
+            match e {
+                D::UnknownUseCase(m) => outbound::SendError::UnknownUseCase(m),
+                D::UseCaseDisabled(m) => outbound::SendError::UseCaseDisabled(m),
+                D::SetupNotVerified(m) => outbound::SendError::SetupNotVerified(m),
+                D::InvalidRequest(m) => outbound::SendError::InvalidRequest(m),
+                D::InvalidHeader(m) => outbound::SendError::InvalidHeader(m),
+                D::UnknownParent(m) => outbound::SendError::UnknownParent(m),
+                D::CrossUseCase(m) => outbound::SendError::CrossUseCase(m),
+                D::Suppressed(list) => outbound::SendError::Suppressed(
+                    list.into_iter().map(delivery::wit_suppression).collect(),
+                ),
+                D::Paused(p) => outbound::SendError::Paused(delivery::wit_pause(p)),
+                D::Transport(m) => outbound::SendError::Transport(m),
+                D::Store(m) => outbound::SendError::Store(m),
+                D::TooManyRecipients(m) => outbound::SendError::TooManyRecipients(m),
+                D::Smtputf8Required(m) => outbound::SendError::Smtputf8Required(m),
+                D::Signing(m) => outbound::SendError::Signing(m),
+            }
+        })
     }
 
     fn report(
@@ -500,6 +533,14 @@ fn parsed_message(m: domain::ParsedMessage) -> inbound::ParsedMessage {
         text: m.text,
         html: m.html,
         attachments: m.attachments.into_iter().map(attachment).collect(),
+        headers: m
+            .headers
+            .into_iter()
+            .map(|h| inbound::Header {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
     }
 }
 

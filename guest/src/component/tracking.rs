@@ -4,6 +4,7 @@
 use super::exports::mailroom::channel::{reporting, tracking};
 use super::{Component, HostStore};
 use crate::reporting as rep;
+use crate::tenant;
 use crate::tracking as domain;
 
 fn error(e: domain::TrackingError) -> tracking::TrackingError {
@@ -94,14 +95,16 @@ fn links(list: Vec<domain::LinkClicks>) -> Vec<reporting::LinkCount> {
 
 impl tracking::Guest for Component {
     fn get_settings(
+        workspace: String,
         use_case: String,
     ) -> Result<tracking::TrackingSettings, tracking::TrackingError> {
-        domain::get_settings(&mut HostStore, &use_case)
+        tenant::tracking_get_settings(&mut HostStore, &workspace, &use_case)
             .map(settings)
             .map_err(error)
     }
 
     fn set_settings(
+        workspace: String,
         use_case: String,
         s: tracking::TrackingSettings,
     ) -> Result<tracking::TrackingSettings, tracking::TrackingError> {
@@ -110,17 +113,22 @@ impl tracking::Guest for Component {
             clicks: s.clicks,
             scanner_window_secs: s.scanner_window_secs,
         };
-        domain::set_settings(&mut HostStore, &use_case, &s)
+        tenant::tracking_set_settings(&mut HostStore, &workspace, &use_case, &s)
             .map(settings)
             .map_err(error)
     }
 
-    fn get_base(setup: String) -> Result<String, tracking::TrackingError> {
-        domain::get_base(&mut HostStore, &setup).map_err(error)
+    fn get_base(workspace: String, setup: String) -> Result<String, tracking::TrackingError> {
+        tenant::tracking_get_base(&mut HostStore, &workspace, &setup).map_err(error)
     }
 
-    fn set_base(setup: String, base: Option<String>) -> Result<String, tracking::TrackingError> {
-        domain::set_base(&mut HostStore, &setup, base.as_deref()).map_err(error)
+    fn set_base(
+        workspace: String,
+        setup: String,
+        base: Option<String>,
+    ) -> Result<String, tracking::TrackingError> {
+        tenant::tracking_set_base(&mut HostStore, &workspace, &setup, base.as_deref())
+            .map_err(error)
     }
 
     fn set_networks(networks: Vec<String>) -> Result<u32, tracking::TrackingError> {
@@ -145,8 +153,11 @@ impl tracking::Guest for Component {
             .map_err(error)
     }
 
-    fn message(message_id: String) -> Result<tracking::TrackedMessage, tracking::TrackingError> {
-        domain::message(&mut HostStore, &message_id)
+    fn message(
+        workspace: String,
+        message_id: String,
+    ) -> Result<tracking::TrackedMessage, tracking::TrackingError> {
+        tenant::tracking_message(&mut HostStore, &workspace, &message_id)
             .map(|m| tracking::TrackedMessage {
                 message_id: m.message_id,
                 use_case: m.use_case,
@@ -178,6 +189,7 @@ fn reporting_error(e: rep::ReportingError) -> reporting::ReportingError {
 
 /// `reporting.engagement`.
 pub(super) fn engagement(
+    workspace: String,
     subject: reporting::Subject,
     from: u64,
     until: u64,
@@ -186,7 +198,7 @@ pub(super) fn engagement(
         reporting::Subject::Setup(id) => rep::Subject::Setup(id),
         reporting::Subject::UseCase(id) => rep::Subject::UseCase(id),
     };
-    domain::engagement(&mut HostStore, &subject, from, until)
+    tenant::reporting_count_engagement(&mut HostStore, &workspace, &subject, from, until)
         .map(|p| {
             let e = p.engagement;
             reporting::EngagementPeriod {
@@ -209,11 +221,12 @@ pub(super) fn engagement(
 
 /// `reporting.link-clicks`.
 pub(super) fn link_clicks(
+    workspace: String,
     use_case: String,
     from: u64,
     until: u64,
 ) -> Result<Vec<reporting::LinkCount>, reporting::ReportingError> {
-    domain::link_clicks(&mut HostStore, &use_case, from, until)
+    tenant::reporting_link_clicks(&mut HostStore, &workspace, &use_case, from, until)
         .map(links)
         .map_err(reporting_error)
 }

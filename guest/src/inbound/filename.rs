@@ -101,6 +101,58 @@ pub fn for_message(own: Option<&str>, subject: Option<&str>) -> String {
     "forwarded-message.eml".to_string()
 }
 
+/// The name of a message embedded in a `winmail.dat`: its own name (its
+/// title or display name, usually the subject) with `.tnef`, else
+/// `embedded-message.tnef`. The content is the message's own TNEF stream.
+pub fn for_tnef_message(own: Option<&str>) -> String {
+    let own = own.map(|s| truncate_chars(&s.split_whitespace().collect::<Vec<_>>().join(" "), 100));
+    match own.as_deref().and_then(sanitize) {
+        Some(name) => truncate_keeping_extension(&format!("{name}.tnef"), MAX_FILENAME_BYTES),
+        None => "embedded-message.tnef".to_string(),
+    }
+}
+
+/// The media type a file name's extension usually means (for attachments
+/// that carry no type, as in TNEF without a MIME tag);
+/// `application/octet-stream` when unknown.
+pub fn media_type_of(name: &str) -> String {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ics" => "text/calendar",
+        "eml" => "message/rfc822",
+        "txt" => "text/plain",
+        "htm" | "html" => "text/html",
+        "csv" => "text/csv",
+        "vcf" => "text/vcard",
+        "rtf" => "application/rtf",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "tif" | "tiff" => "image/tiff",
+        "bmp" => "image/bmp",
+        "svg" => "image/svg+xml",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        _ => "application/octet-stream",
+    }
+    .to_string()
+}
+
 fn with_eml(name: String) -> String {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".eml") {
@@ -155,5 +207,14 @@ mod tests {
         assert_eq!(for_message(None, None), "forwarded-message.eml");
         assert_eq!(unnamed(3, "application/pdf"), "attachment-3.pdf");
         assert_eq!(unnamed(1, "x/y"), "attachment-1.bin");
+    }
+
+    #[test]
+    fn tnef_names() {
+        assert_eq!(for_tnef_message(Some("Lab  results")), "Lab results.tnef");
+        assert_eq!(for_tnef_message(Some(" ")), "embedded-message.tnef");
+        assert_eq!(for_tnef_message(None), "embedded-message.tnef");
+        assert_eq!(media_type_of("Scan.PDF"), "application/pdf");
+        assert_eq!(media_type_of("noext"), "application/octet-stream");
     }
 }

@@ -5,9 +5,12 @@
 pub mod autoreply;
 pub mod cid;
 pub mod filename;
+pub mod headers;
 mod limits;
 pub mod receive;
 pub mod reply_text;
+pub mod tnef;
+pub mod uuencode;
 
 pub use limits::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PARTS, LimitKind, Limits, MAX_MAX_BYTES,
@@ -70,6 +73,12 @@ pub struct ParsedMessage {
     pub text: Option<String>,
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The top-level header fields in order, under the caps in [`headers`].
+    pub headers: Vec<headers::Header>,
+    /// What parsing kept as it was and why (a `winmail.dat` that did not
+    /// decode). Not part of `parse`'s answer; `receive` reports them.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl serde::Serialize for Attachment {
@@ -100,6 +109,19 @@ pub enum ParseError {
     InvalidLimits(String),
     Malformed(String),
 }
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            ParseError::LimitExceeded { .. } => "limit-exceeded",
+            ParseError::InvalidLimits(_) => "invalid-limits",
+            ParseError::Malformed(_) => "malformed",
+        };
+        write!(f, "{kind}: {}", self.message())
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 impl ParseError {
     /// A sentence for people.
@@ -155,7 +177,8 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Malformed("the input is empty".into()));
     }
-    let raw = without_header_block_if_none(raw);
+    let raw = prepared(raw);
+    let raw = without_header_block_if_none(raw.as_ref());
     let message = MessageParser::new()
         .max_depth(limits.max_depth as usize)
         .max_parts(limits.max_parts as usize)
@@ -180,9 +203,13 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
         reply_to: mailboxes(root.reply_to()),
         subject: subject(&root),
         date: root.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339()),
+        headers: headers::headers(&root),
         ..ParsedMessage::default()
     };
 
+    // Attachments unpacked from winmail.dat count as parts.
+    let mut tnef_parts = 0;
+    let (mut tnef_text, mut tnef_html) = (None, None);
     // Parts of the root message in document order; an enclosed message's
     // parts belong to that message and are not visited.
     for part in root.parts() {
@@ -207,18 +234,37 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
             Leaf::Attachment => {
                 let content_type = content_type(&part);
                 let position = parsed.attachments.len() + 1;
+                let (content, uu_name) = decoded(&part);
+                let filename = attachment_name(&part)
+                    .and_then(filename::sanitize)
+                    .or_else(|| uu_name.as_deref().and_then(filename::sanitize))
+                    .unwrap_or_else(|| filename::unnamed(position, &content_type));
+                let tnef = is_tnef(&content_type, &filename);
                 parsed.attachments.push(Attachment {
-                    filename: attachment_name(&part)
-                        .and_then(filename::sanitize)
-                        .unwrap_or_else(|| filename::unnamed(position, &content_type)),
+                    filename,
                     content_type,
                     content_id: part.content_id().map(str::to_string),
                     disposition: disposition(&part),
                     inline: false,
-                    content: part.decoded().into_owned(),
+                    content,
                 });
+                if tnef {
+                    let parts = message.parts().len() + tnef_parts;
+                    let (added, text, html) =
+                        unpack_tnef(&mut parsed, parts, part_depth(&part), &limits)?;
+                    tnef_parts += added;
+                    tnef_text = tnef_text.or(text);
+                    tnef_html = tnef_html.or(html);
+                }
             }
         }
+    }
+    // The TNEF body stands in where the MIME message has none of its own.
+    if parsed.text.is_none() {
+        parsed.text = tnef_text;
+    }
+    if parsed.html.is_none() {
+        parsed.html = tnef_html;
     }
 
     if let Some(html) = &parsed.html {
@@ -236,6 +282,143 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, ParseError> {
         }
     }
     Ok(parsed)
+}
+
+/// The input as the MIME parser reads it: an input whose only line breaks
+/// are bare CRs (old Mac mailers) gets CRLFs, and leading lines of only
+/// spaces and tabs are skipped (some mailers and archives write one before
+/// the headers). An empty first line still means "no headers" (RFC 5322).
+pub fn prepared(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut raw = std::borrow::Cow::Borrowed(raw);
+    if !raw.contains(&b'\n') && raw.contains(&b'\r') {
+        let mut crlf = Vec::with_capacity(raw.len() + raw.len() / 16);
+        for &b in raw.iter() {
+            crlf.push(b);
+            if b == b'\r' {
+                crlf.push(b'\n');
+            }
+        }
+        raw = std::borrow::Cow::Owned(crlf);
+    }
+    let mut start = 0;
+    loop {
+        let rest = &raw[start..];
+        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let line = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
+        if line.is_empty() || !line.iter().all(|&b| b == b' ' || b == b'\t') {
+            break;
+        }
+        start += end + 1;
+    }
+    match raw {
+        _ if start == 0 => raw,
+        std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(&b[start..]),
+        std::borrow::Cow::Owned(mut b) => {
+            b.drain(..start);
+            std::borrow::Cow::Owned(b)
+        }
+    }
+}
+
+/// The transfer-decoded body of a leaf, with uuencode (which the MIME
+/// parser leaves as it is) decoded too, and the file name its `begin` line
+/// gave.
+fn decoded(part: &MessagePart<'_>) -> (Vec<u8>, Option<String>) {
+    if is_uuencoded(part) {
+        return uuencode::decode(part.raw_body());
+    }
+    (part.decoded().into_owned(), None)
+}
+
+fn is_uuencoded(part: &MessagePart<'_>) -> bool {
+    part.headers()
+        .get("Content-Transfer-Encoding")
+        .is_some_and(|h| uuencode::is_uuencode(h.raw_value()))
+}
+
+/// Outlook's `winmail.dat`: by media type, or by name when the type says
+/// nothing more than octets.
+fn is_tnef(content_type: &str, filename: &str) -> bool {
+    matches!(
+        content_type,
+        "application/ms-tnef" | "application/vnd.ms-tnef"
+    ) || (filename.eq_ignore_ascii_case("winmail.dat")
+        && matches!(content_type, "application/octet-stream" | "text/plain"))
+}
+
+/// The depth of a part: the top-level part is at 1.
+fn part_depth(part: &MessagePart<'_>) -> u64 {
+    let mut depth = 1;
+    let mut at = part.parent();
+    while let Some(parent) = at {
+        depth += 1;
+        at = parent.parent();
+    }
+    depth
+}
+
+/// Lists the attachments of the `winmail.dat` just pushed after it, in
+/// stream order, one level deeper than it and counted as parts (`parts`
+/// already counted); returns how many, and the stream's bodies. A stream
+/// that does not decode stays the opaque part, with a note.
+fn unpack_tnef(
+    parsed: &mut ParsedMessage,
+    parts: usize,
+    depth: u64,
+    limits: &Resolved,
+) -> Result<(usize, Option<String>, Option<String>), ParseError> {
+    let Some(container) = parsed.attachments.last() else {
+        return Ok((0, None, None));
+    };
+    let name = container.filename.clone();
+    let room = (limits.max_parts as usize).saturating_sub(parts);
+    let stream = match tnef::decode(&container.content, room) {
+        Ok(stream) => stream,
+        Err(tnef::TnefError::TooManyAttachments) => {
+            return Err(ParseError::LimitExceeded {
+                limit: LimitKind::MaxParts,
+                value: limits.max_parts.into(),
+            });
+        }
+        Err(e) => {
+            parsed
+                .notes
+                .push(format!("{name}: {e}; kept as it is, not unpacked"));
+            return Ok((0, None, None));
+        }
+    };
+    if !stream.attachments.is_empty() && depth + 1 > u64::from(limits.max_depth) {
+        return Err(ParseError::LimitExceeded {
+            limit: LimitKind::MaxDepth,
+            value: limits.max_depth.into(),
+        });
+    }
+    let added = stream.attachments.len();
+    for a in stream.attachments {
+        let position = parsed.attachments.len() + 1;
+        let content_type = match (&a.mime_tag, a.embedded) {
+            (_, true) => "application/ms-tnef".to_string(),
+            (Some(tag), false) => tag.clone(),
+            (None, false) => filename::media_type_of(a.filename.as_deref().unwrap_or_default()),
+        };
+        let filename = match (a.embedded, a.filename.as_deref()) {
+            (true, own) => filename::for_tnef_message(own),
+            (false, own) => own
+                .and_then(filename::sanitize)
+                .unwrap_or_else(|| filename::unnamed(position, &content_type)),
+        };
+        parsed.attachments.push(Attachment {
+            filename,
+            content_type,
+            content_id: a.content_id,
+            disposition: Disposition::Attachment,
+            inline: false,
+            content: a.content,
+        });
+    }
+    Ok((added, stream.text, stream.html))
 }
 
 /// Input whose first line is neither a header field nor blank has no header
@@ -383,6 +566,15 @@ fn disposition(part: &MessagePart<'_>) -> Disposition {
 fn body_text(part: &MessagePart<'_>) -> String {
     if part.is_multipart() {
         return String::from_utf8_lossy(part.raw_body()).into_owned();
+    }
+    if is_uuencoded(part) {
+        let (bytes, _) = decoded(part);
+        let charset = part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .and_then(|label| mail_parser::Charset::from_label(label.as_bytes()))
+            .unwrap_or_default();
+        return charset.decode(&bytes).into_owned();
     }
     match part.text() {
         Some(text) => text.into_owned(),

@@ -71,6 +71,17 @@ pub enum ReceiveError {
     Store(String),
 }
 
+impl std::fmt::Display for ReceiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReceiveError::Parse(e) => write!(f, "parse: {e}"),
+            ReceiveError::Store(m) => write!(f, "store: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ReceiveError {}
+
 impl From<StoreError> for ReceiveError {
     fn from(e: StoreError) -> Self {
         ReceiveError::Store(e.to_string())
@@ -86,7 +97,7 @@ pub fn receive(
     limits: &Limits,
 ) -> Result<Received, ReceiveError> {
     let message = parse(raw, limits).map_err(ReceiveError::Parse)?;
-    let mut notes = Vec::new();
+    let mut notes = message.notes.clone();
     let mut in_reply_to = ids::bare_all(&message.in_reply_to, "In-Reply-To", &mut notes);
     let mut references = ids::bare_all(&message.references, "References", &mut notes);
     let own_id = match message.message_id.as_deref().map(|id| (id, ids::bare(id))) {
@@ -131,17 +142,22 @@ pub fn receive(
         }
     }
 
-    let headers = mail_parser::MessageParser::new().parse_headers(raw);
+    let prepared = super::prepared(raw);
+    let headers = mail_parser::MessageParser::new().parse_headers(prepared.as_ref());
     let own_index = headers.as_ref().and_then(|m| {
         let raw = m.root().headers().get("Thread-Index")?.raw_value();
         thread_index::unbase64(&String::from_utf8_lossy(raw)).filter(|i| thread_index::is_valid(i))
     });
+    let now = env.now();
     let (resolution, chain, use_case, thread_id, index) = match (&setup, parent) {
         (Some(setup), Some(parent)) if parent.use_case.is_some() => {
             let use_case = parent.use_case.clone().unwrap_or_default();
             let thread_id = parent.thread_id.clone().unwrap_or_default();
-            let sender_mismatch = !sender.as_ref().is_some_and(|s| parent.to.contains(s))
-                && parent.direction == Direction::Outbound;
+            // Whatever the parent's direction: someone who learned a
+            // patient's Message-ID (a CC, a forward) is flagged too.
+            let sender_mismatch = !sender
+                .as_ref()
+                .is_some_and(|s| participants_of(&parent).contains(s));
             let association = Association {
                 workspace: setup.workspace.clone(),
                 setup: setup.id.clone(),
@@ -153,15 +169,20 @@ pub fn receive(
             // The chain is rebuilt from our records, so a client that
             // stripped References loses nothing.
             let chain = thread::extend(&thread::extend(&parent.chain, &parent.ids()), &references);
-            // Outlook's own extension of our index is kept when it shares
-            // the thread's header block; else the thread goes on from ours.
+            // The message's own index when it extends its parent's by one
+            // block (Outlook's reply); else the parent's plus one block, so
+            // every stored message's block count is its reply depth.
             let parent_index = parent
                 .thread_index
                 .as_deref()
-                .and_then(thread_index::unbase64);
-            let index = match (own_index, parent_index) {
-                (Some(own), Some(ours)) if own.get(..22) == ours.get(..22) => Some(own),
-                (_, ours) => ours,
+                .and_then(thread_index::unbase64)
+                .filter(|i| thread_index::is_valid(i));
+            let index = match parent_index {
+                Some(ours) => Some(match own_index {
+                    Some(own) if own.len() == ours.len() + 5 && own.starts_with(&ours) => own,
+                    _ => thread_index::reply(&ours, now, nibble(&own_id)),
+                }),
+                None => own_index,
             };
             (
                 Resolution::Matched(association),
@@ -196,6 +217,39 @@ pub fn receive(
         }
     };
 
+    // An id that is one of ours, a provider's alias of one of ours, or
+    // another received message's is not taken over: the message is stored
+    // under a fresh id. The same message received again is not stored twice.
+    let digest = digest(&message);
+    let routed = setup.as_ref().map(|s| s.id.as_str());
+    let mut duplicate = false;
+    let clash = if let Some((ours, _)) = messages::find_outbound(store, &own_id)? {
+        Some(if ours.message_id == own_id {
+            "the id of one of our sent messages"
+        } else {
+            "the id a provider gave one of our sent messages"
+        })
+    } else {
+        match messages::get(store, routed, &own_id)? {
+            Some(earlier) if earlier.digest.as_ref().is_none_or(|d| *d == digest) => {
+                duplicate = true;
+                None
+            }
+            Some(_) => Some("another received message"),
+            None => None,
+        }
+    };
+    let own_id = match clash {
+        Some(whose) => {
+            let fresh = format!("{}@inbound.mailroom.invalid", env.random_hex(16));
+            notes.push(format!(
+                "Message-ID: {own_id} is {whose}; stored as {fresh}"
+            ));
+            fresh
+        }
+        None => own_id,
+    };
+
     // Our records may hold the id too (a loop through a stored chain).
     let mut chain = chain;
     chain.retain(|id| id != &own_id);
@@ -211,10 +265,12 @@ pub fn receive(
         chain: chain.clone(),
         provider_ids: Vec::new(),
         status: Status::Received,
-        received_at: env.now(),
+        received_at: now,
         thread_index: index.as_deref().map(thread_index::base64),
+        participants: participants(&message),
+        digest: Some(digest),
     };
-    if !messages::insert(store, &record)? {
+    if duplicate || !messages::insert(store, &record)? {
         notes.push(format!(
             "{own_id} was already received; the first copy is kept"
         ));
@@ -232,6 +288,15 @@ pub fn receive(
         Some(setup) => mailto_unsubscribe(store, env, setup, envelope, &message, &mut notes)?,
         None => None,
     };
+    // Bounces and complaints mailed to us (issue 16).
+    crate::bounce_path::on_receive(
+        store,
+        env,
+        envelope.mail_from.as_deref(),
+        &envelope.rcpt_to,
+        raw,
+        &mut notes,
+    )?;
     Ok(Received {
         message_id: own_id.clone(),
         resolution,
@@ -270,10 +335,77 @@ fn mailto_unsubscribe(
         Ok(out) => Ok(Some(out)),
         Err(UnsubscribeError::Store(m)) => Err(StoreError::Other(m)),
         Err(e) => {
-            notes.push(format!("the unsubscribe token was refused: {e:?}"));
+            notes.push(format!("the unsubscribe token was refused: {e}"));
             Ok(None)
         }
     }
+}
+
+/// Who may answer a stored message unflagged: for ours, its recipients; for
+/// a received one, its From, To and Cc (its envelope recipients too, and
+/// for records stored before participants were kept, its sender).
+fn participants_of(parent: &MessageRecord) -> Vec<String> {
+    let mut out = parent.to.clone();
+    if parent.direction == Direction::Inbound {
+        out.extend(parent.participants.iter().cloned());
+        out.extend(parent.from.iter().cloned());
+    }
+    out
+}
+
+/// The From, To and Cc addresses of a message, lower-case, without repeats.
+fn participants(message: &ParsedMessage) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for mailbox in message.from.iter().chain(&message.to).chain(&message.cc) {
+        if let Some(address) = mailbox.address.as_deref().map(str::to_ascii_lowercase)
+            && !out.contains(&address)
+        {
+            out.push(address);
+        }
+    }
+    out
+}
+
+/// A digest of what was parsed: the addresses, subject, date, bodies and
+/// attachments, not the bytes (another copy of the same message differs in
+/// its trace fields); hex of the first 16 bytes of a SHA-256.
+fn digest(message: &ParsedMessage) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    for list in [&message.from, &message.to, &message.cc] {
+        for m in list {
+            field(m.address.as_deref().unwrap_or_default().as_bytes());
+        }
+        field(b"|");
+    }
+    for text in [
+        &message.subject,
+        &message.date,
+        &message.text,
+        &message.html,
+    ] {
+        field(text.as_deref().unwrap_or_default().as_bytes());
+    }
+    for a in &message.attachments {
+        field(a.filename.as_bytes());
+        field(&Sha256::digest(&a.content));
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The 4 "random" bits of a child block we derive for a received message:
+/// from its id, so every host derives the same block without drawing from
+/// the random source.
+fn nibble(id: &str) -> u8 {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(id.as_bytes())[0] & 0x0F
 }
 
 fn kind_name<S: serde::Serializer>(kind: &AutoReplyKind, s: S) -> Result<S::Ok, S::Error> {

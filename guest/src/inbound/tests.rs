@@ -212,3 +212,126 @@ fn limits_are_validated() {
         Err(ParseError::Malformed(_))
     ));
 }
+
+const SIMPLE: &str = "From: Pat <pat@example.com>\r\nSubject: Scan\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nAttached.\r\n--b\r\n\
+Content-Type: application/pdf; name=\"scan.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+
+#[test]
+fn a_whitespace_only_first_line_loses_no_header() {
+    for first in ["   ", &" ".repeat(255), "\t", " \t ", "  \r\n   "] {
+        let m = parse_default(&format!("{first}\r\n{SIMPLE}"));
+        assert_eq!(m.subject.as_deref(), Some("Scan"), "{first:?}");
+        assert_eq!(names(&m), [("scan.pdf", false)], "{first:?}");
+        assert_eq!(m.text.as_deref(), Some("Attached."), "{first:?}");
+    }
+    // With bare LF too.
+    let m = parse_default(&format!("   \n{}", SIMPLE.replace("\r\n", "\n")));
+    assert_eq!(m.subject.as_deref(), Some("Scan"));
+}
+
+#[test]
+fn an_empty_first_line_still_means_no_headers() {
+    let m = parse_default(&format!("\r\n{SIMPLE}"));
+    assert_eq!(m.subject, None);
+    assert!(m.text.unwrap_or_default().contains("Subject: Scan"));
+}
+
+#[test]
+fn bare_cr_line_breaks_are_line_breaks() {
+    let m = parse_default(&SIMPLE.replace("\r\n", "\r"));
+    assert_eq!(m.subject.as_deref(), Some("Scan"));
+    assert_eq!(m.from[0].address.as_deref(), Some("pat@example.com"));
+    assert_eq!(names(&m), [("scan.pdf", false)]);
+    assert_eq!(m.attachments[0].content, b"%PDF-1.4\n");
+    // One LF anywhere: CRs are left to the parser as before.
+    assert!(prepared(b"Subject: a\rb\n").as_ref() == b"Subject: a\rb\n");
+}
+
+#[test]
+fn uuencoded_parts_are_decoded() {
+    let raw = "From: old@example.com\r\nSubject: uu\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nHi.\r\n--b\r\n\
+Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: X-UUENCODE\r\n\r\n\
+begin 644 cat.txt\r\n#0V%T\r\n`\r\nend\r\n--b--\r\n";
+    let m = parse_default(raw);
+    assert_eq!(names(&m), [("cat.txt", false)]);
+    assert_eq!(m.attachments[0].content, b"Cat");
+}
+
+#[test]
+fn winmail_dat_is_unpacked_after_itself() {
+    use crate::inbound::tnef::tests::{Writer, props, unicode};
+    let stream = Writer::new()
+        .attribute(1, 0x0002_800C, b"Only body.\0")
+        .attribute(2, 0x0006_9002, &[1, 0])
+        .attribute(2, 0x0001_8010, b"A.PDF\0")
+        .attribute(2, 0x0006_800F, b"%PDF-a")
+        .attribute(
+            2,
+            0x0006_9005,
+            &props(&[(0x001F, 0x3707, unicode("A long name.pdf"))], 1),
+        )
+        .0;
+    let b64 = crate::thread_index::base64(&stream);
+    let raw = format!(
+        "From: o@example.com\r\nSubject: t\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+    );
+    let m = parse_default(&raw);
+    assert_eq!(
+        names(&m),
+        [("winmail.dat", false), ("A long name.pdf", false)]
+    );
+    assert_eq!(m.attachments[1].content_type, "application/pdf");
+    assert_eq!(m.text.as_deref(), Some("Only body."));
+    assert!(m.notes.is_empty());
+
+    // Limits: the unpacked file is a part, one level below winmail.dat.
+    let parts = parse(
+        raw.as_bytes(),
+        &Limits {
+            max_parts: Some(2),
+            ..Limits::default()
+        },
+    );
+    assert!(
+        matches!(
+            parts,
+            Err(ParseError::LimitExceeded {
+                limit: LimitKind::MaxParts,
+                ..
+            })
+        ),
+        "{parts:?}"
+    );
+    let depth = parse(
+        raw.as_bytes(),
+        &Limits {
+            max_depth: Some(2),
+            ..Limits::default()
+        },
+    );
+    assert!(
+        matches!(
+            depth,
+            Err(ParseError::LimitExceeded {
+                limit: LimitKind::MaxDepth,
+                ..
+            })
+        ),
+        "{depth:?}"
+    );
+
+    // Cut short: kept whole, with a note.
+    let cut = crate::thread_index::base64(&stream[..stream.len() - 3]);
+    let m = parse_default(&raw.replace(&b64, &cut));
+    assert_eq!(names(&m), [("winmail.dat", false)]);
+    assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    assert!(m.notes[0].starts_with("winmail.dat: truncated TNEF stream"));
+}

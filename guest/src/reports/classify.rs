@@ -6,26 +6,35 @@
 //!    wins over the reason the enhanced status code gives; the code's reason
 //!    wins over a *weak* one found in the text (a generic "rejected",
 //!    "blocked", "policy").
-//! 2. Reasons about the address (`user-unknown`, `host-unknown`,
-//!    `mailbox-disabled`, `suspended`, `has-moved`, `not-accepting`) are hard
-//!    even under a 4.x.x code ("550 No user found" sent with 4.x.x); reasons
-//!    that pass (`mailbox-full`, `expired`, `network`, `rate-limited`,
-//!    `greylisted`) are soft even under a 5.x.x code. A `network` reason
-//!    read from an X.4.x code alone follows the code.
-//!    A generic X.0.0 status gives way to the SMTP reply code of the text
-//!    (Postfix's "4.0.0" over a "554 Blocked").
-//! 3. Any other reason follows the code: 5.x.x (or a 5xx reply) hard, 4.x.x
-//!    (or 4xx) soft, 2.x.x not a bounce; without a code it is hard, except
-//!    `system` which is soft. Text that only says "temporary" or "permanent"
-//!    decides when nothing else does.
+//! 2. The reason settles the class whatever the code says:
+//!    - reasons about the address (`user-unknown`, `host-unknown`,
+//!      `mailbox-disabled`, `suspended`, `has-moved`, `not-accepting`) are
+//!      **hard**, even under a 4.x.x code ("550 No user found" sent with
+//!      4.x.x);
+//!    - reasons that pass (`mailbox-full`, `expired`, `network`,
+//!      `rate-limited`, `greylisted`, `system`) are **soft**, even under a
+//!      5.x.x code ("552 5.2.2 mailbox full");
+//!    - reasons about the message or the sender, not the address
+//!      (`too-large`, `spam-blocked`, `virus`, `policy`, `auth-failure`,
+//!      `relay-denied`, `blocked`, `rejected`, `protocol`) are **blocked**,
+//!      under any code: retrying the address or suppressing it fixes
+//!      nothing, our mail or our sending is what was refused.
+//!
+//!    A `network`, `rate-limited` or `greylisted` reason read from the code
+//!    alone (X.4.x) does not settle it: the code's severity does.
+//! 3. Without a reason, the code decides: 5.x.x (or a 5xx reply) hard,
+//!    4.x.x (or 4xx) soft, 2.x.x not a bounce. A generic X.0.0 status gives
+//!    way to the SMTP reply code of the text (Postfix's "4.0.0" over a "554
+//!    Blocked"). Without a code, text that only says "temporary" is soft
+//!    and text that only says the mail failed is hard.
 //!
 //! sisimai's reasons map as: userunknown, hostunknown, hasmoved, notaccept,
 //! suspend, mailboxdisabled → hard; mailboxfull, expired, networkerror,
-//! toomanyconn, speeding, exceedlimit (rate) → soft; blocked, rejected,
-//! filtered, spamdetected, policyviolation, authfailure, securityerror,
-//! virusdetected, mesgtoobig, norelaying, syntaxerror, systemerror,
-//! mailererror → by code; feedback → complaint; vacation, delivered → not a
-//! bounce.
+//! toomanyconn, speeding, exceedlimit (rate), systemerror, systemfull →
+//! soft; blocked, rejected, filtered, spamdetected, policyviolation,
+//! authfailure, securityerror, requireptr, badreputation, norelaying,
+//! virusdetected, mesgtoobig, contenterror, notcompliantrfc, syntaxerror →
+//! blocked; feedback → complaint; vacation, delivered → not a bounce.
 
 use super::Class;
 use super::text::{find_reply_code, find_status, is_status};
@@ -45,7 +54,33 @@ const SOFT_REASONS: &[&str] = &[
     "network",
     "rate-limited",
     "greylisted",
+    "system",
 ];
+/// Reasons about the message or the sender, not the address.
+const BLOCKED_REASONS: &[&str] = &[
+    "too-large",
+    "spam-blocked",
+    "virus",
+    "policy",
+    "auth-failure",
+    "relay-denied",
+    "blocked",
+    "rejected",
+    "protocol",
+];
+
+/// The class a reason gives on its own, if it settles the class.
+pub fn class_of_reason(reason: &str) -> Option<Class> {
+    if HARD_REASONS.contains(&reason) {
+        Some(Class::Hard)
+    } else if SOFT_REASONS.contains(&reason) {
+        Some(Class::Soft)
+    } else if BLOCKED_REASONS.contains(&reason) {
+        Some(Class::Blocked)
+    } else {
+        None
+    }
+}
 
 /// Words that tell a failure without telling why.
 const FAILURE_WORDS: &[&str] = &[
@@ -114,6 +149,17 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "unrouteable sender",
             "sender rejected",
             "envelope sender",
+            "recipient preferences",
+            "permission to post",
+        ],
+    ),
+    (
+        "network",
+        true,
+        &[
+            "host not found, try again",
+            "unexpected name server reply",
+            "temporary failure in name resolution",
         ],
     ),
     (
@@ -198,7 +244,9 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "dns lookup failed",
             "domain lookup failed",
             "bad destination host",
-            "malformed or unexpected name server reply",
+            "the domain is not reachable",
+            "couldn't find a mail exchanger",
+            "could not find a mail exchanger",
         ],
     ),
     (
@@ -210,6 +258,7 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "not accepting mail",
             "accepts no mail",
             "null mx",
+            "not accepting network messages",
         ],
     ),
     (
@@ -218,6 +267,7 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
         &[
             "user unknown",
             "unknown user",
+            "recipient address rejected: access denied",
             "unknown recipient",
             "recipient unknown",
             "recipient not found",
@@ -246,9 +296,6 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "bad destination mailbox",
             "unrouteable address",
             "unroutable address",
-            "recipient address rejected",
-            "address rejected",
-            "recipient rejected",
             "not our customer",
             "addressee unknown",
             "recipient name is not recognized",
@@ -581,6 +628,17 @@ const TEXT_RULES: &[(&str, bool, &[&str])] = &[
             "try again",
         ],
     ),
+    // Postfix's "Recipient address rejected: <why>" names the address, but
+    // the why (read by the rules above) is the reason when there is one.
+    (
+        "user-unknown",
+        false,
+        &[
+            "recipient address rejected",
+            "address rejected",
+            "recipient rejected",
+        ],
+    ),
     (
         "rejected",
         false,
@@ -614,7 +672,7 @@ fn status_reason(status: &str) -> Option<&'static str> {
         ("3", _) => "system",
         ("4", "7") => "expired",
         ("4", "6") => "network",
-        ("4", "4") => "network",
+        ("4", "4") => "host-unknown",
         ("4", "1") | ("4", "2") => "network",
         ("4", _) => "network",
         ("5", _) => "protocol",
@@ -624,6 +682,48 @@ fn status_reason(status: &str) -> Option<&'static str> {
         ("7", _) => "policy",
         _ => return None,
     })
+}
+
+/// Where in the SMTP dialogue a failure came, when the text says it came
+/// before any recipient was named (at the greeting, HELO/EHLO or MAIL
+/// FROM): then our host or our sender was refused, not the address.
+fn refused_before_recipient(lower: &str) -> bool {
+    const STAGES: &[&str] = &[
+        "after mail from",
+        "in reply to mail from",
+        "after initial connection",
+        "in reply to initial",
+        "after helo",
+        "after ehlo",
+        "in reply to helo",
+        "in reply to ehlo",
+        "my name was rejected",
+    ];
+    if STAGES.iter().any(|s| lower.contains(s)) {
+        return true;
+    }
+    // A transcript (`>>> COMMAND` / `<<< reply`) whose last command is
+    // MAIL FROM.
+    lower
+        .rfind(">>> ")
+        .and_then(|i| lower.get(i + 4..))
+        .is_some_and(|rest| rest.starts_with("mail from"))
+}
+
+/// The remote server's own words when a provider wraps them (Amazon SES:
+/// `5.1.0 - Unknown address error 550-'… the server's text …'`): the
+/// provider's gloss of the code is not evidence.
+fn remote_words(lower: &str) -> &str {
+    lower
+        .find("-'")
+        .filter(|&i| {
+            i >= 3
+                && lower
+                    .get(i - 3..i)
+                    .is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .and_then(|i| lower.get(i - 3..))
+        .unwrap_or(lower)
 }
 
 /// Classifies a status code and/or diagnostic text; returns the class and
@@ -636,15 +736,25 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
         .filter(|s| is_status(s))
         .map(str::to_string)
         .or_else(|| diagnostic.and_then(find_status));
-    let lower = diagnostic.map(str::to_lowercase).unwrap_or_default();
-    let from_text = text_reason(&lower);
+    let whole = diagnostic.map(str::to_lowercase).unwrap_or_default();
+    let lower = remote_words(&whole);
+    let from_text = if refused_before_recipient(lower) {
+        Some(("rejected", true))
+    } else {
+        text_reason(lower)
+    };
     let from_code = status.as_deref().and_then(status_reason);
+    // X.5.0 ("other protocol status") says nothing a weak text reason
+    // would not say better.
+    let vague_code = status.as_deref().is_some_and(|s| s.ends_with(".5.0"));
     let reason = match (from_text, from_code) {
         (Some((t, true)), _) => Some(t),
+        (Some((t, false)), Some(_)) if vague_code => Some(t),
         (_, Some(c)) => Some(c),
         (Some((t, false)), None) => Some(t),
         (None, None) => None,
     };
+    let code_only = from_text.is_none_or(|(t, _)| Some(t) != reason);
     // A generic X.0.0 status gives way to the SMTP reply code.
     let reply = diagnostic
         .and_then(find_reply_code)
@@ -654,27 +764,20 @@ pub fn classify(status: Option<&str>, diagnostic: Option<&str>) -> (Class, Optio
         Some(s) => s.chars().next(),
         None => reply,
     };
-    let without_code = || match reason {
-        Some("system") => Class::Soft,
-        Some(_) => Class::Hard,
-        None if lower.contains("temporar") => Class::Soft,
-        None if FAILURE_WORDS.iter().any(|w| lower.contains(w)) => Class::Hard,
-        None => Class::NotABounce,
-    };
-    // A reason the code alone gives settles the class only for the address
-    // and the mailbox (X.1.x, X.2.x) and for expiry (X.4.7).
-    let settles = |r: &str| {
-        from_text.is_some_and(|(t, _)| t == r)
-            || !matches!(r, "network" | "rate-limited" | "greylisted")
-    };
+    let failed = || lower.contains("temporar") || FAILURE_WORDS.iter().any(|w| whole.contains(w));
     let class = match reason {
-        Some(r) if HARD_REASONS.contains(&r) && settles(r) => Class::Hard,
-        Some(r) if SOFT_REASONS.contains(&r) && settles(r) => Class::Soft,
-        _ => match severity {
-            Some('5') => Class::Hard,
-            Some('4') => Class::Soft,
-            Some(_) if from_text.is_none() => Class::NotABounce,
-            _ => without_code(),
+        // An address reason read from a 4.x.x code alone ("421 4.2.1
+        // Service refused") is not evidence enough to suppress.
+        Some(r) if HARD_REASONS.contains(&r) && code_only && severity == Some('4') => Class::Soft,
+        Some(r) => class_of_reason(r).unwrap_or(Class::Soft),
+        // Without a reason nothing says the address is at fault: soft, so
+        // the soft-bounce rule suppresses an address that keeps failing for
+        // a day at a time, and a working one is not lost.
+        None => match severity {
+            Some('5' | '4') => Class::Soft,
+            Some(_) => Class::NotABounce,
+            None if failed() => Class::Soft,
+            None => Class::NotABounce,
         },
     };
     let reason = (class != Class::NotABounce).then_some(reason).flatten();
@@ -708,7 +811,22 @@ mod tests {
                 Some("5.2.0"),
                 "550 5.2.0 Mail rejete. Mail rejected. ofr_506 spam"
             ),
-            (Class::Hard, Some("spam-blocked".into()))
+            (Class::Blocked, Some("spam-blocked".into()))
+        );
+        assert_eq!(
+            c(Some("5.3.4"), "552 5.3.4 Message size exceeds fixed limit"),
+            (Class::Blocked, Some("too-large".into()))
+        );
+        assert_eq!(
+            c(
+                Some("5.7.1"),
+                "550 5.7.1 Relaying denied: our IP has no reverse DNS"
+            ),
+            (Class::Blocked, Some("relay-denied".into()))
+        );
+        assert_eq!(
+            c(Some("5.1.1"), "552 5.1.1 mailbox full"),
+            (Class::Soft, Some("mailbox-full".into()))
         );
     }
 
@@ -724,7 +842,7 @@ mod tests {
         );
         assert_eq!(
             classify(Some("4.7.1"), None),
-            (Class::Soft, Some("policy".into()))
+            (Class::Blocked, Some("policy".into()))
         );
         assert_eq!(classify(Some("2.0.0"), None), (Class::NotABounce, None));
         assert_eq!(classify(None, None), (Class::NotABounce, None));
@@ -738,7 +856,7 @@ mod tests {
     fn reply_code_without_status() {
         assert_eq!(
             c(None, "host said: 554 message refused"),
-            (Class::Hard, Some("blocked".into()))
+            (Class::Blocked, Some("blocked".into()))
         );
         assert_eq!(c(None, "451 please retry"), (Class::Soft, None));
     }

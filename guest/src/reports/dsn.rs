@@ -127,10 +127,10 @@ pub(crate) fn finding(group: &[Field], text: &str, single: bool) -> Finding {
             reason = None;
         }
         _ if class == Class::NotABounce => {
+            // A failure nothing explains is soft (see `classify`).
             class = match status.as_deref().and_then(|s| s.chars().next()) {
-                Some('4') => Class::Soft,
                 Some('2') if action.is_none() => Class::NotABounce,
-                _ => Class::Hard,
+                _ => Class::Soft,
             }
         }
         _ => {}

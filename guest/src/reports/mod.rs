@@ -14,8 +14,9 @@
 //! | reason | class |
 //! | --- | --- |
 //! | `user-unknown`, `host-unknown`, `mailbox-disabled`, `suspended`, `has-moved`, `not-accepting` | hard, whatever the code |
-//! | `mailbox-full`, `expired`, `network`, `rate-limited`, `greylisted` | soft, whatever the code |
-//! | `spam-blocked`, `blocked`, `policy`, `auth-failure`, `virus`, `too-large`, `rejected`, `relay-denied`, `protocol`, `system` | hard for 5.x.x / 5xx, soft for 4.x.x / 4xx; without a code hard, except `system` (soft) |
+//! | `mailbox-full`, `expired`, `network`, `rate-limited`, `greylisted`, `system` | soft, whatever the code |
+//! | `too-large`, `spam-blocked`, `virus`, `policy`, `auth-failure`, `relay-denied`, `blocked`, `rejected`, `protocol` | blocked, whatever the code |
+//! | none | hard for 5.x.x / 5xx, soft for 4.x.x / 4xx |
 //! | `feedback-abuse`, `feedback-fraud`, `feedback-virus`, `feedback-other`, `feedback-auth-failure`, `feedback-opt-out`, `feedback-dmarc`, `feedback-<other type>` | complaint |
 //! | `feedback-not-spam` | not a bounce |
 //! | `auto-reply` | not a bounce |
@@ -28,7 +29,7 @@ mod plain;
 mod ses;
 mod text;
 
-pub use classify::classify;
+pub use classify::{class_of_reason, classify};
 
 use mail_parser::{MessageParser, MessagePart, PartKind};
 use serde::Serialize;
@@ -68,6 +69,9 @@ pub enum Class {
     Hard,
     /// Temporary failure, including DSN `Action: delayed`.
     Soft,
+    /// The message or the sender was refused, not the address (too large,
+    /// content, spam, policy, authentication, relaying, blocklists).
+    Blocked,
     /// ARF feedback other than `not-spam`.
     Complaint,
     /// Delivered, relayed or expanded, auto-replies, anything else.
@@ -111,11 +115,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// Complaint if any finding is one, else hard if any is, else soft if
-    /// any is, else not a bounce.
+    /// Complaint if any finding is one, else hard if any is, else blocked
+    /// if any is, else soft if any is, else not a bounce.
     pub fn class(&self) -> Class {
         let any = |c: Class| self.findings.iter().any(|f| f.class == c);
-        [Class::Complaint, Class::Hard, Class::Soft]
+        [Class::Complaint, Class::Hard, Class::Blocked, Class::Soft]
             .into_iter()
             .find(|&c| any(c))
             .unwrap_or(Class::NotABounce)
@@ -157,7 +161,8 @@ impl Parts {
 /// [`MAX_BYTES`] bytes.
 pub fn analyze(raw: &[u8]) -> Report {
     let raw = raw.get(..MAX_BYTES).unwrap_or(raw);
-    let raw = without_mbox_line(raw);
+    let crlf = cr_only_to_crlf(raw);
+    let raw = without_mbox_line(crlf.as_deref().unwrap_or(raw));
     let parser = MessageParser::new().max_depth(8).max_parts(256);
     let Some(message) = parser.parse(raw) else {
         return not_a_report(None);
@@ -234,6 +239,32 @@ pub(crate) fn not_a_report(report_message_id: Option<String>) -> Report {
         original_message_id: None,
         findings: Vec::new(),
     }
+}
+
+/// A report whose lines end in a bare CR (old Mac mail, some gateways),
+/// rewritten with CRLF line ends so it reads like any other; `None` when
+/// lines end in LF or CRLF (more lone CRs than LFs in the first 64 KiB
+/// decides).
+fn cr_only_to_crlf(raw: &[u8]) -> Option<Vec<u8>> {
+    let head = raw.get(..raw.len().min(64 * 1024)).unwrap_or(raw);
+    let lf = head.iter().filter(|&&b| b == b'\n').count();
+    let lone_cr = head
+        .windows(2)
+        .filter(|w| w.first() == Some(&b'\r') && w.get(1) != Some(&b'\n'))
+        .count()
+        + usize::from(head.last() == Some(&b'\r'));
+    if lone_cr <= lf {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    let mut bytes = raw.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        out.push(b);
+        if b == b'\r' && bytes.peek() != Some(&&b'\n') {
+            out.push(b'\n');
+        }
+    }
+    Some(out)
 }
 
 /// An mbox `From ` envelope line before the header is skipped.

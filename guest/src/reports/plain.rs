@@ -382,9 +382,9 @@ fn plain_finding(text: &Lines<'_>, recipient: Option<&str>, all: &[String]) -> F
             .overall
             .get_or_init(|| {
                 let lower = text.whole.to_lowercase();
+                // A failure nothing explains is soft (see `classify`).
                 match classify(None, Some(&lower)) {
-                    (Class::NotABounce, r) if is_temporary(&lower) => (Class::Soft, r),
-                    (Class::NotABounce, r) => (Class::Hard, r),
+                    (Class::NotABounce, r) => (Class::Soft, r),
                     found => found,
                 }
             })
@@ -399,20 +399,6 @@ fn plain_finding(text: &Lines<'_>, recipient: Option<&str>, all: &[String]) -> F
         reason,
         feedback_type: None,
     }
-}
-
-fn is_temporary(lower: &str) -> bool {
-    [
-        "temporar",
-        "will retry",
-        "will be retried",
-        "still trying",
-        "delayed",
-        "not yet been delivered",
-        "will continue",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
 }
 
 /// How much a line explains a failure: 3 with an SMTP or enhanced status

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::text::{collapse, field_address, find_status};
-use super::{Class, Finding, MAX_FINDINGS, Report, ReportFormat, classify, dsn};
+use super::{Class, Finding, MAX_FINDINGS, Report, ReportFormat, class_of_reason, classify, dsn};
 
 /// The report of an SES JSON notification in `text`, if it holds one.
 pub(crate) fn analyze(text: &str) -> Option<Report> {
@@ -54,16 +54,35 @@ pub(crate) fn analyze(text: &str) -> Option<Report> {
             let transient = bounce
                 .and_then(|b| str_of(b, "bounceType"))
                 .is_some_and(|t| t != "Permanent");
+            // SES's subtype, where it names what failed (see the README).
+            let by_subtype = match bounce.and_then(|b| str_of(b, "bounceSubType")).as_deref() {
+                Some("NoEmail") => Some("user-unknown"),
+                Some("Suppressed" | "OnAccountSuppressionList") => Some("user-unknown"),
+                Some("MailboxFull") => Some("mailbox-full"),
+                Some("MessageTooLarge") => Some("too-large"),
+                Some("ContentRejected" | "AttachmentRejected") => Some("spam-blocked"),
+                _ => None,
+            };
             let findings = list(bounce, "bouncedRecipients")
                 .iter()
                 .map(|r| {
                     let status = str_of(r, "status").and_then(|s| find_status(&s));
                     let diagnostic =
                         str_of(r, "diagnosticCode").and_then(|d| collapse(dsn::untyped(&d)));
-                    let (class, reason) = classify(status.as_deref(), diagnostic.as_deref());
+                    let (class, reason) = match classify(status.as_deref(), diagnostic.as_deref()) {
+                        (_, None) if by_subtype.is_some() => {
+                            let r = by_subtype.unwrap_or_default();
+                            (
+                                class_of_reason(r).unwrap_or(Class::Hard),
+                                Some(r.to_string()),
+                            )
+                        }
+                        found => found,
+                    };
                     Finding {
                         recipient: str_of(r, "emailAddress").and_then(|a| field_address(&a)),
                         class: match class {
+                            Class::Blocked => Class::Blocked,
                             _ if transient => Class::Soft,
                             Class::NotABounce => Class::Hard,
                             c => c,

@@ -176,3 +176,50 @@ fn many_recipients_are_capped() {
     assert_eq!(r.format, ReportFormat::PlainBounce);
     assert_eq!(r.findings.len(), MAX_FINDINGS);
 }
+
+#[test]
+fn bare_cr_line_ends_read_like_crlf() {
+    let cr = DSN.replace("\r\n", "\r");
+    assert_eq!(analyze(cr.as_bytes()), analyze(DSN.as_bytes()));
+    let lf = DSN.replace("\r\n", "\n");
+    assert_eq!(analyze(lf.as_bytes()), analyze(DSN.as_bytes()));
+    // A lone CR inside LF text changes nothing.
+    assert_eq!(cr_only_to_crlf(b"a\rb\nc\nd\n"), None);
+    assert_eq!(
+        cr_only_to_crlf(b"a\rb\r\nc\r").as_deref(),
+        Some(&b"a\r\nb\r\nc\r\n"[..])
+    );
+}
+
+#[test]
+fn refusals_of_the_message_are_blocked_not_hard() {
+    for (status, text, reason) in [
+        (
+            "5.3.4",
+            "552 5.3.4 Message size exceeds fixed limit",
+            "too-large",
+        ),
+        ("5.7.0", "554 5.7.0 illegal attachment", "policy"),
+        (
+            "5.7.1",
+            "550 5.7.1 relaying denied: our IP has no reverse DNS",
+            "relay-denied",
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Message rejected due to local policy",
+            "policy",
+        ),
+        (
+            "5.7.26",
+            "550 5.7.26 unauthenticated email from x is not accepted due to domain's DMARC policy",
+            "auth-failure",
+        ),
+    ] {
+        assert_eq!(
+            classify(Some(status), Some(text)),
+            (Class::Blocked, Some(reason.to_string())),
+            "{text}"
+        );
+    }
+}

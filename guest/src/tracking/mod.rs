@@ -16,12 +16,10 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::outbound::SendRequest;
 use crate::reporting::{MAX_DAYS, Subject, day_of};
 use crate::setups::{self, Setup};
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
@@ -470,23 +468,23 @@ fn untrackable(
     Ok(None)
 }
 
-/// The send hook: rewrites the HTML part of `request` for tracking, per the
-/// use case's settings, and stores the link destinations. The request comes
-/// back unchanged when nothing is tracked (settings off, no HTML, a
-/// recipient who unsubscribed or complained, HTML the rewriter refuses).
+/// The send hook: the HTML part rewritten for tracking, per the use case's
+/// settings, with the link destinations stored. `None` when nothing is
+/// tracked (settings off, no HTML, a recipient who unsubscribed or
+/// complained, HTML the rewriter refuses): the HTML goes out as given.
 #[allow(clippy::too_many_arguments)]
-pub fn rewrite<'r>(
+pub fn rewrite(
     store: &mut dyn Store,
     setup: &Setup,
     use_case: &UseCase,
     recipients: &[String],
     message_id: &str,
     unsubscribe_url: Option<&str>,
-    request: &'r SendRequest,
+    html: Option<&str>,
     now: i64,
-) -> Result<Cow<'r, SendRequest>, StoreError> {
-    let unchanged = Ok(Cow::Borrowed(request));
-    let Some(html) = &request.html else {
+) -> Result<Option<String>, StoreError> {
+    let unchanged = Ok(None);
+    let Some(html) = html else {
         return unchanged;
     };
     let settings = load_settings(store, use_case)?;
@@ -560,9 +558,7 @@ pub fn rewrite<'r>(
         &tracked,
         Expect::Any,
     )?;
-    let mut owned = request.clone();
-    owned.html = Some(done.html);
-    Ok(Cow::Owned(owned))
+    Ok(Some(done.html))
 }
 
 /// Checks a token (reading only the setup's record) and loads its message.
@@ -823,15 +819,18 @@ pub struct TrackedMessage {
     pub links: Vec<TrackedLink>,
 }
 
+/// The `not-found` of [`message`].
+pub fn message_not_found(message_id: &str) -> TrackingError {
+    TrackingError::NotFound(format!(
+        "no tracked message {}",
+        crate::ids::shown(message_id)
+    ))
+}
+
 /// `tracking.message`: what is tracked of one outbound message and what was
 /// seen of it.
 pub fn message(store: &mut dyn Store, message_id: &str) -> Result<TrackedMessage, TrackingError> {
-    let not_found = || {
-        TrackingError::NotFound(format!(
-            "no tracked message {}",
-            crate::ids::shown(message_id)
-        ))
-    };
+    let not_found = || message_not_found(message_id);
     let id = crate::ids::bare(message_id).ok_or_else(not_found)?;
     let (record, _) = crate::messages::find_outbound(store, &id)?.ok_or_else(not_found)?;
     let setup = record.setup.ok_or_else(not_found)?;

@@ -115,6 +115,8 @@ pub const SCANNER_AGENTS: &[&str] = &[
     "symantec",
     "sophos",
     "fortiguard",
+    "headlesschrome",
+    "phantomjs",
     "bot",
     "crawler",
     "spider",

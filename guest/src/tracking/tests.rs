@@ -3,7 +3,7 @@ use base64ct::Encoding;
 use super::rules::{self, ClickHistory, Context, Network};
 use super::*;
 use crate::env::FixedEnv;
-use crate::outbound::{Recipient, send};
+use crate::outbound::{Recipient, SendRequest, send};
 use crate::store::{Entry, MemoryStore, Page};
 use crate::transport::RecordingTransport;
 
@@ -25,11 +25,13 @@ fn clinic() -> Clinic {
         inbound_host: "in.clinic.example".into(),
         spf_include: None,
         unsubscribe_base: None,
+        pending_ttl: None,
     };
     let setup =
         setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
     setups::verify(
         &mut store,
+        &mut env,
         &setup.id,
         &setups::answers_publishing(&setup.records),
     )
@@ -627,4 +629,56 @@ fn hostile_html_is_rewritten_in_bounded_time() {
         rewrite::decode_entities("a&amp;b&#38;c&#x26;d&bogus;&"),
         "a&b&c&d&bogus;&"
     );
+}
+
+#[test]
+fn another_workspace_sees_not_found_and_changes_nothing() {
+    use crate::tenant;
+    let mut c = clinic();
+    let sent = send(
+        &mut c.store,
+        &mut c.transport,
+        &mut c.env,
+        &request(&c.marketing.id, HTML),
+    )
+    .expect("sent");
+    let before = c.store.clone();
+    let on = TrackingSettings::default_for(UseCaseType::Marketing);
+    let uc = c.marketing.id.clone();
+    let setup = c.setup.id.clone();
+    let theirs = [
+        tenant::tracking_get_settings(&mut c.store, "other", &uc).map(|_| ()),
+        tenant::tracking_set_settings(&mut c.store, "other", &uc, &on).map(|_| ()),
+        tenant::tracking_get_base(&mut c.store, "other", &setup).map(|_| ()),
+        tenant::tracking_set_base(&mut c.store, "other", &setup, None).map(|_| ()),
+        tenant::tracking_message(&mut c.store, "other", &sent.message_id).map(|_| ()),
+    ];
+    let missing = [
+        tenant::tracking_get_settings(&mut c.store, "other", "uc_0").map(|_| ()),
+        tenant::tracking_set_settings(&mut c.store, "other", "uc_0", &on).map(|_| ()),
+        tenant::tracking_get_base(&mut c.store, "other", "set_0").map(|_| ()),
+        tenant::tracking_set_base(&mut c.store, "other", "set_0", None).map(|_| ()),
+        tenant::tracking_message(&mut c.store, "other", "nope@clinic.example").map(|_| ()),
+    ];
+    for (t, m) in theirs.iter().zip(&missing) {
+        assert!(matches!(t, Err(TrackingError::NotFound(_))), "{t:?}");
+        assert!(matches!(m, Err(TrackingError::NotFound(_))), "{m:?}");
+    }
+    assert_eq!(
+        theirs[4],
+        Err(message_not_found(&sent.message_id)),
+        "the same text as an unknown message"
+    );
+    let subject = Subject::UseCase(uc.clone());
+    assert!(matches!(
+        tenant::reporting_count_engagement(&mut c.store, "other", &subject, 0, 86_400),
+        Err(crate::reporting::ReportingError::NotFound(_))
+    ));
+    assert!(matches!(
+        tenant::reporting_link_clicks(&mut c.store, "other", &uc, 0, 86_400),
+        Err(crate::reporting::ReportingError::NotFound(_))
+    ));
+    assert_eq!(c.store, before, "refused calls write nothing");
+    assert!(tenant::tracking_message(&mut c.store, "ws", &sent.message_id).is_ok());
+    assert!(tenant::tracking_get_settings(&mut c.store, "ws", &uc).is_ok());
 }

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 
 const DOMAIN: &str = "riverside-clinic.example";
 const INBOUND_HOST: &str = "inbound.mailroom.example";
+/// The clinic's workspace: every tenant call acts for it.
+const WORKSPACE: &str = "riverside";
 const PAT: &str = "pat@patient.example";
 const SAM: &str = "sam@patient.example";
 const GONE: &str = "old.address@patient.example";
@@ -75,7 +77,7 @@ fn send(
         attachments: Vec::new(),
         in_reply_to: in_reply_to.map(str::to_string),
     };
-    m.send(&request)?.map_err(|e| match e {
+    m.send(WORKSPACE, &request)?.map_err(|e| match e {
         host_demo::SendError::Suppressed(list) => anyhow::anyhow!(
             "refused, suppressed: {}",
             list.iter()
@@ -92,6 +94,7 @@ fn status(s: host_demo::setups::SetupStatus) -> &'static str {
         host_demo::setups::SetupStatus::Pending => "pending",
         host_demo::setups::SetupStatus::Verified => "verified",
         host_demo::setups::SetupStatus::Failed => "failed",
+        host_demo::setups::SetupStatus::Expired => "expired",
     }
 }
 
@@ -101,9 +104,10 @@ pub fn setup(m: &Mailroom, out: &mut dyn Write) -> anyhow::Result<Clinic> {
         inbound_host: INBOUND_HOST.into(),
         spf_include: None,
         unsubscribe_base: Some("https://mail.riverside-clinic.example/unsubscribe".into()),
+        pending_ttl: None,
     };
     let setup = m
-        .create_setup("riverside", DOMAIN, &options)?
+        .create_setup(WORKSPACE, DOMAIN, &options)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     writeln!(
         out,
@@ -144,11 +148,11 @@ pub fn setup(m: &Mailroom, out: &mut dyn Write) -> anyhow::Result<Clinic> {
 /// Step: verification, answered by a local zone holding the records.
 pub fn verify(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
     let setup = m
-        .get_setup(&c.setup)?
+        .get_setup(WORKSPACE, &c.setup)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let zone = Zone::publishing(&setup.records)?;
     let v = m
-        .verify_setup_with(&c.setup, &zone)?
+        .verify_setup_with(WORKSPACE, &c.setup, &zone)?
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for check in &v.checks {
         let state = match &check.state {
@@ -172,6 +176,7 @@ pub fn use_cases(m: &Mailroom, c: &mut Clinic, out: &mut dyn Write) -> anyhow::R
     ] {
         let uc = m
             .create_use_case(
+                WORKSPACE,
                 &c.setup,
                 &format!("{sender}@{DOMAIN}"),
                 kind,
@@ -464,7 +469,11 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
     for address in [PAT, SAM, GONE, "new.patient@patient.example"] {
         let mut cells = Vec::new();
         for uc in [&c.appointments, &c.newsletter] {
-            let d = scenario::call(m, "suppression.check", &[json!(uc), json!(address)])?;
+            let d = scenario::call(
+                m,
+                "suppression.check",
+                &[json!(WORKSPACE), json!(uc), json!(address)],
+            )?;
             let d = ok(&d, "check")?;
             cells.push(match d {
                 Value::String(s) => s.clone(),
@@ -493,6 +502,7 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
         m,
         "reporting.count",
         &[
+            json!(WORKSPACE),
             json!({ "setup": c.setup }),
             json!(now.saturating_sub(86_400)),
             json!(now + 86_400),

@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod dns;
+pub(crate) mod limits;
 pub mod maildir;
 pub mod random;
 pub mod smtp;
@@ -19,7 +20,6 @@ pub mod transport;
 
 use std::sync::{Arc, Mutex};
 
-use wasmtime::StoreLimits;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -30,7 +30,7 @@ use crate::bindings;
 pub(crate) struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: limits::CallLimits,
     pub(crate) store: store::SharedStore,
     pub(crate) transport: transport::SharedTransport,
     /// The scenario random stream; `None` uses WASI's secure source.

@@ -19,10 +19,11 @@ let channel = null;
 export default {
   async email(message, env) {
     channel ??= createAsyncChannel({ store: kvStore(env.MAILROOM_KV) });
-    const raw = new Uint8Array(await new Response(message.raw).arrayBuffer());
     let received;
     try {
-      received = await channel.receive(raw, { mailFrom: message.from, rcptTo: [message.to] });
+      // message.raw is a ReadableStream: read up to max-bytes (50 MiB by
+      // default; a longer message is refused without being read to its end).
+      received = await channel.receive(message.raw, { mailFrom: message.from, rcptTo: [message.to] });
     } catch (err) {
       if (err instanceof MailroomParseError) return message.setReject(`not a message: ${err.message}`);
       throw err; // a store failure: Email Routing retries later

@@ -2,7 +2,7 @@
 // `List-Unsubscribe=One-Click` to the List-Unsubscribe URL mailroom puts in
 // marketing mail (`https://INBOUND-HOST/unsubscribe/TOKEN` by default).
 //
-//   deno run --allow-net --allow-read --allow-env examples/deno-one-click/handler.mjs
+//   deno run --allow-net --allow-read --allow-env=JCO_DEBUG examples/deno-one-click/handler.mjs
 //
 // The answers follow wit/unsubscribe.wit: 200 with the opt-out's body (no
 // redirect), 404 for a token that does not verify, 400 for a body that is

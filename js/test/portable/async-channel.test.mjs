@@ -1,5 +1,5 @@
 // createAsyncChannel over kvStore, in a runtime with JSPI (`deno test
-// --allow-read --allow-env test/portable/`): the facade's answers as
+// --allow-read --allow-env=JCO_DEBUG test/portable/`): the facade's answers as
 // Promises, typed errors from an asynchronous store, one call at a time on a
 // channel, and two channels writing one KV concurrently (compare-and-set
 // conflicts, retried by the component), and config's defaults.
@@ -17,8 +17,8 @@ Deno.test('a conversation over an asynchronous KV', async () => {
   const { useCase } = await clinic(channel);
   // Queued, not interleaved: both complete.
   const [a, b] = await Promise.all([
-    channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' }),
-    channel.send({ useCase: useCase.id, to: [{ address: 'sam@example.com' }], subject: 'B', text: 'b' }),
+    channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' }),
+    channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'sam@example.com' }], subject: 'B', text: 'b' }),
   ]);
   assert(a.threadId !== b.threadId, 'two threads');
   const reply = await channel.receive(`From: pat@example.com\r\nTo: care@clinic.example\r\nIn-Reply-To: <${a.messageId}>\r\nSubject: Re: A\r\n\r\nThanks\r\n`);
@@ -37,11 +37,11 @@ Deno.test('a failing asynchronous store is a MailroomError of kind store, with t
   const channel = createAsyncChannel({ store: flaky });
   const { useCase } = await clinic(channel);
   failing = true;
-  const err = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' }).then(() => null, (e) => e);
+  const err = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' }).then(() => null, (e) => e);
   assert(err instanceof MailroomError && err.kind === 'store' && err.call === 'send', String(err));
   assert(err.cause instanceof StoreError && err.cause.kind === 'unavailable', 'cause');
   failing = false;
-  const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' });
+  const sent = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'A', text: 'a' });
   assert(typeof sent.messageId === 'string', 'the channel works after a store error');
 });
 
@@ -53,12 +53,12 @@ Deno.test('two channels on one KV: concurrent writes conflict and are retried, n
   const sends = [];
   for (let i = 0; i < 4; i++) {
     for (const channel of [first, second]) {
-      sends.push(channel.send({ useCase: useCase.id, to: [{ address: `p${i}@example.com` }], subject: `S${i}`, text: 't' }));
+      sends.push(channel.send('ws-1', { useCase: useCase.id, to: [{ address: `p${i}@example.com` }], subject: `S${i}`, text: 't' }));
     }
   }
   const sent = await Promise.all(sends);
   assert(new Set(sent.map((s) => s.messageId)).size === 8, 'eight messages');
-  const period = await second.reporting.count({ kind: 'use-case', useCase: useCase.id }, Math.floor(Date.now() / 1000) - 86400, Math.floor(Date.now() / 1000) + 86400);
+  const period = await second.reporting.count('ws-1', { kind: 'use-case', useCase: useCase.id }, Math.floor(Date.now() / 1000) - 86400, Math.floor(Date.now() / 1000) + 86400);
   assert(period.counts.sent === 8, `counted ${period.counts.sent} of 8`);
 });
 
@@ -77,11 +77,11 @@ Deno.test('config: defaults for setups.create and the limits, a call\'s own valu
   });
   const setup = await channel.setups.create('ws-1', 'clinic.example');
   assert(setup.records.some((r) => r.purpose === 'inbound-mx' && r.value === '10 inbound.mailroom.example'), 'config.inboundHost');
-  await channel.setups.verify(setup.id, publishedAnswers(setup));
-  const useCase = await channel.useCases.create({
+  await channel.setups.verify('ws-1', setup.id, publishedAnswers(setup));
+  const useCase = await channel.useCases.create('ws-1', {
     setup: setup.id, sender: 'news@clinic.example', type: 'marketing', entityName: 'Riverside', useCaseName: 'News',
   });
-  const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'Hi.' });
+  const sent = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'News', text: 'Hi.' });
   assert(sent.unsubscribeUrl.startsWith('https://app.example/unsubscribe/'), sent.unsubscribeUrl);
 
   const big = `Subject: more than sixty-four bytes\r\n\r\n${'x'.repeat(100)}\r\n`;

@@ -1,4 +1,4 @@
-// The suites under Deno: `deno run --allow-read --allow-env test/portable/deno.mjs`.
+// The suites under Deno: `deno run --allow-read --allow-env=JCO_DEBUG test/portable/deno.mjs`.
 // Exit status 0 when every case passed.
 
 import { loadFixtures } from './fixtures.mjs';

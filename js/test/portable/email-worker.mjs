@@ -37,7 +37,7 @@ export default {
     const env = { MAILROOM_KV: memoryKv(), AGENT_INBOX: 'agents@clinic.example' };
     const channel = createAsyncChannel({ store: kvStore(env.MAILROOM_KV) });
     const { useCase } = await clinic(channel);
-    const sent = await channel.send({ useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Your results', text: 'All clear.' });
+    const sent = await channel.send('ws-1', { useCase: useCase.id, to: [{ address: 'pat@example.com' }], subject: 'Your results', text: 'All clear.' });
 
     const reply = fakeMessage('pat@example.com', 'care@clinic.example',
       `From: Pat <pat@example.com>\r\nTo: care@clinic.example\r\nSubject: Re: Your results\r\nMessage-ID: <r1@example.com>\r\n` +
@@ -53,6 +53,20 @@ export default {
     const junk = fakeMessage('x@example.com', 'care@clinic.example', '');
     await worker.email(junk, env);
     check(junk.rejected !== null && junk.forwarded.length === 0, 'empty input is rejected');
+
+    // message.raw goes to the channel as the stream it is: a message over
+    // max-bytes is rejected after max-bytes + 1 bytes, not read to its end.
+    let pulled = 0;
+    const huge = fakeMessage('x@example.com', 'care@clinic.example', '');
+    huge.raw = new ReadableStream({
+      pull(controller) {
+        pulled += 65536;
+        controller.enqueue(new Uint8Array(65536).fill(0x61));
+      },
+    }, { highWaterMark: 0 });
+    await worker.email(huge, env);
+    check(huge.rejected !== null && /max-bytes/.test(huge.rejected), `a stream over max-bytes is rejected: ${huge.rejected}`);
+    check(pulled <= 50 * 1024 * 1024 + 65536, `pulled ${pulled} bytes of an endless stream`);
     console.log('workerd: the Cloudflare Email Worker example passed');
   },
 };

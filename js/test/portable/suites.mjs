@@ -4,6 +4,9 @@
 // tests do (canonical JSON byte for byte; scenario results as JSON text,
 // key order included).
 //
+// Also the workspace scope through createChannel (scoping.mjs) and
+// engagement tracking over fetch (tracking.mjs).
+//
 // inbound:   [{ name, eml: Uint8Array, json: string }]
 // scenarios: [{ name, fixture: object }]
 // Returns { passed: string[], failed: { name, message }[] }.
@@ -11,6 +14,9 @@
 import { parse, MailroomParseError } from '../../src/index.js';
 import { canonicalJson } from '../../src/canonical.js';
 import { runScenario, runScenarioAsync } from '../../src/scenario.js';
+import { inputKinds, overLimitIsNotReadToTheEnd, parsedAsync } from './streams.mjs';
+import { workspaceScope } from './scoping.mjs';
+import { trackingOverFetch } from './tracking.mjs';
 
 function parsed(raw) {
   try {
@@ -54,6 +60,15 @@ export async function runSuites({ inbound, scenarios, asyncStore, log = () => {}
   for (const c of inbound) {
     await check(`conformance ${c.name}`, () => (parsed(c.eml) === c.json ? null : `${c.name}: canonical JSON differs from the golden`));
   }
+  // Stream inputs: every kind parses each fixture to its golden.
+  for (const [kind, make] of inputKinds()) {
+    await check(`stream input: ${kind}, every conformance fixture`, async () => {
+      const differ = [];
+      for (const c of inbound) if ((await parsedAsync(canonicalJson, make(c.eml))) !== c.json) differ.push(c.name);
+      return differ.length === 0 ? null : `differs from the golden: ${differ.join(', ')}`;
+    });
+  }
+  await check('stream input over max-bytes: refused, not read to the end', overLimitIsNotReadToTheEnd);
   for (const s of scenarios) {
     await check(`scenario ${s.name}`, () => scenarioDiff(s.fixture, runScenario(s.fixture)));
     if (asyncStore) {
@@ -61,5 +76,7 @@ export async function runSuites({ inbound, scenarios, asyncStore, log = () => {}
         scenarioDiff(s.fixture, await runScenarioAsync(s.fixture, { store: asyncStore() })));
     }
   }
+  await check('workspace scope through createChannel', workspaceScope);
+  await check('engagement tracking over fetch (handleTracking)', trackingOverFetch);
   return { passed, failed };
 }

@@ -36,10 +36,11 @@ pub fn clinic() -> &'static Clinic {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
             unsubscribe_base: None,
+            pending_ttl: None,
         };
         let setup = setups::create(&mut store, &mut env, "ws", DOMAIN, &options).expect("setup");
         let answers = setups::answers_publishing(&setup.records);
-        let setup = setups::verify(&mut store, &setup.id, &answers)
+        let setup = setups::verify(&mut store, &mut env, &setup.id, &answers)
             .expect("verify")
             .setup;
         let uc = |store: &mut MemoryStore, env: &mut FixedEnv, kind, name: &str| {

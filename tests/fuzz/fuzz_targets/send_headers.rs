@@ -1,6 +1,9 @@
-//! `outbound.send` with arbitrary header values: every message sent has a
-//! header block of whole CRLF lines, each a field we write or a folded
-//! continuation; nothing a caller gives can add a field.
+//! `outbound.send` with arbitrary header values, attachment part headers
+//! (file name, content type, content id) and body bytes: every message sent
+//! is whole CRLF lines (no bare CR or LF anywhere, `wire::check`), none over
+//! 998 octets; its header block and every MIME part's header block hold only
+//! fields we write or folded continuations, so nothing a caller gives can
+//! add a field; and its DKIM signature verifies against the setup's record.
 
 #![no_main]
 
@@ -10,6 +13,7 @@ mod common;
 use arbitrary::Arbitrary;
 use guest::outbound::{OutgoingAttachment, Recipient, SendRequest, send};
 use guest::transport::RecordingTransport;
+use guest::{dkim, wire};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -21,7 +25,10 @@ struct Input {
     cc: Vec<(Option<String>, String)>,
     text: Option<String>,
     html: Option<String>,
-    attachment: Option<(String, String, Option<String>, Vec<u8>)>,
+    attachments: Vec<(String, String, Option<String>, Vec<u8>)>,
+    /// Raw bytes for the text body, made a string lossily (CR, LF, NUL and
+    /// controls kept).
+    text_bytes: Option<Vec<u8>>,
     reply: bool,
 }
 
@@ -66,10 +73,15 @@ fuzz_target!(|input: Input| {
             .map(|(name, address)| Recipient { name, address })
             .collect(),
         subject: input.subject,
-        text: input.text,
+        text: input
+            .text_bytes
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .or(input.text),
         html: input.html,
         attachments: input
-            .attachment
+            .attachments
+            .into_iter()
+            .take(3)
             .map(
                 |(filename, content_type, content_id, content)| OutgoingAttachment {
                     filename,
@@ -78,7 +90,6 @@ fuzz_target!(|input: Input| {
                     content,
                 },
             )
-            .into_iter()
             .collect(),
         in_reply_to: input.reply.then(|| clinic.sent.message_id.clone()),
     };
@@ -90,18 +101,45 @@ fuzz_target!(|input: Input| {
         return;
     }
     let raw = &transport.sent.first().expect("one message").raw;
+    if let Err(e) = wire::check(raw) {
+        panic!("not CRLF-only or a line over 998: {e}");
+    }
+    let record = &clinic.setup.records[0].value;
+    if let Err(e) = dkim::verify(raw, record) {
+        panic!("DKIM does not verify: {e}");
+    }
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .expect("a header block");
-    let head = &raw[..end + 2];
-    for (i, &b) in head.iter().enumerate() {
-        match b {
-            b'\n' => assert!(i > 0 && head[i - 1] == b'\r', "bare LF at {i}"),
-            b'\r' => assert!(head.get(i + 1) == Some(&b'\n'), "bare CR at {i}"),
-            _ => {}
+    check_fields(&raw[..end + 2], FIELDS);
+    // Every part's header block: after each boundary delimiter line up to
+    // the first empty line.
+    let text = String::from_utf8_lossy(raw);
+    let boundaries: Vec<String> = text
+        .split("boundary=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|b| format!("--{b}\r\n"))
+        .collect();
+    for delimiter in &boundaries {
+        for part in text.split(delimiter.as_str()).skip(1) {
+            let head = part.split("\r\n\r\n").next().unwrap_or_default();
+            check_fields(format!("{head}\r\n").as_bytes(), PART_FIELDS);
         }
     }
+});
+
+const PART_FIELDS: &[&str] = &[
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+    "content-id",
+];
+
+/// A header block of whole lines, each a field of `allowed` or a folded
+/// continuation.
+fn check_fields(head: &[u8], allowed: &[&str]) {
     let text = String::from_utf8_lossy(head);
     for line in text.split("\r\n").filter(|l| !l.is_empty()) {
         if line.starts_with([' ', '\t']) {
@@ -113,8 +151,8 @@ fuzz_target!(|input: Input| {
             .unwrap_or_default()
             .to_ascii_lowercase();
         assert!(
-            FIELDS.contains(&name.as_str()),
+            allowed.contains(&name.as_str()),
             "a field we do not write: {line:?}"
         );
     }
-});
+}
