@@ -10,6 +10,8 @@ use host_demo::{Mailroom, scenario};
 use serde_json::{Value, json};
 
 const LEE: &str = "lee@patient.example";
+/// The clinic's workspace (as in `lifecycle`).
+const WORKSPACE: &str = "riverside";
 const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 
 fn ok(v: Value, what: &str) -> anyhow::Result<Value> {
@@ -32,17 +34,20 @@ pub fn run(m: &Mailroom, newsletter: &str, out: &mut dyn Write) -> anyhow::Resul
         scenario::call(
             m,
             "outbound.send",
-            &[json!({
-                "use-case": newsletter, "to": [{"name": null, "address": LEE}], "cc": [],
-                "subject": "Spring news", "text": "Spring opening hours: https://riverside-clinic.example/hours\r\n",
-                "html": html, "attachments": [], "in-reply-to": null,
-            })],
+            &[
+                json!(WORKSPACE),
+                json!({
+                    "use-case": newsletter, "to": [{"name": null, "address": LEE}], "cc": [],
+                    "subject": "Spring news", "text": "Spring opening hours: https://riverside-clinic.example/hours\r\n",
+                    "html": html, "attachments": [], "in-reply-to": null,
+                }),
+            ],
         )?,
         "sending the HTML newsletter",
     )?;
     let id = sent["message-id"].as_str().unwrap_or_default().to_string();
     let tracked = ok(
-        scenario::call(m, "tracking.message", &[json!(id)])?,
+        scenario::call(m, "tracking.message", &[json!(WORKSPACE), json!(id)])?,
         "reading its tracking",
     )?;
     let pixel = tracked["pixel-url"]
@@ -125,6 +130,7 @@ pub fn run(m: &Mailroom, newsletter: &str, out: &mut dyn Write) -> anyhow::Resul
             m,
             "reporting.count-engagement",
             &[
+                json!(WORKSPACE),
                 json!({"use-case": newsletter}),
                 json!(now.saturating_sub(86_400)),
                 json!(now + 2 * 86_400),
