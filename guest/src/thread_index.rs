@@ -113,47 +113,22 @@ pub fn topic(subject: &str) -> String {
     }
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64ct::Encoding as _;
+    base64ct::Base64::encode_string(bytes)
 }
 
-/// Decodes standard base64 (white space ignored); `None` on anything else.
+/// Decodes standard base64 (white space ignored, padding optional, nothing
+/// read after a `=`); `None` on anything else.
 pub fn unbase64(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .take_while(|&b| b != b'=')
-        .map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u8))
-        .collect::<Option<_>>()?;
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &d)| n | (u32::from(d) << (18 - 6 * i)));
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len().max(1)]);
-    }
-    Some(out)
+    use base64ct::Encoding as _;
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .take_while(|&c| c != '=')
+        .collect();
+    base64ct::Base64Unpadded::decode_vec(&digits).ok()
 }
 
 #[cfg(test)]

@@ -9,5 +9,5 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "mailroom",
-    additional_derives: [PartialEq, Eq],
+    additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
 });

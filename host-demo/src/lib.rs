@@ -76,8 +76,8 @@ pub mod config;
 pub mod guard;
 pub mod host;
 pub mod http;
+pub mod json;
 pub mod scenario;
-pub mod tracking_http;
 
 use std::fs;
 use std::hash::{Hash, Hasher};

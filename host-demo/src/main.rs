@@ -101,7 +101,7 @@ enum Command {
     #[command(after_help = DEMO_HELP)]
     Demo,
     /// Serve the HTTP API (see the endpoints below).
-    #[command(after_help = format!("{SERVE_HELP}{}\n\n{SETTINGS}", http::ENDPOINTS))]
+    #[command(after_help = format!("{SERVE_HELP}{}\n\n{SETTINGS}", http::endpoints()))]
     Serve(ServeArgs),
     /// Store one inbound message from standard input (a Postfix pipe).
     #[command(after_help = format!("{RECEIVE_HELP}\n\n{SETTINGS}"))]

@@ -1,26 +1,26 @@
 //! The HTTP API (`host-demo serve`) against real peers: curl performs the
 //! RFC 8058 one-click, eight concurrent clients send through a server that
-//! is SIGKILLed and restarted, and the typed calls behind the byte-carrying
-//! endpoints answer every scenario fixture exactly as the dynamic caller.
+//! is SIGKILLed and restarted, and the typed calls and JSON codec behind
+//! every endpoint answer every scenario fixture exactly.
 //!
 //! Needs the component: `cargo build -p guest --target wasm32-wasip2 --release`;
 //! and curl (`apt-get install curl`) for the one-click test, which says
 //! NOT RUN without it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use host_demo::host::sqlite::SqliteStore;
-use host_demo::inbound::Envelope;
-use host_demo::{Clock, Limits, Mailroom, Store, http, scenario};
+use host_demo::{Clock, Mailroom, Store, scenario};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_host-demo");
+mod common;
+use common::Server;
+
 const UNSUBSCRIBE_BASE: &str = "https://mailroom.example/unsubscribe";
 /// The operator's key of every test server; tests act for [`WORKSPACE`]
 /// through it (`tests/auth.rs` covers workspace keys).
@@ -29,104 +29,25 @@ const ADMIN_KEY: &str = "admin-key-of-the-http-tests";
 const INGEST_SECRET: &str = "ingest-secret-of-the-http-tests";
 const WORKSPACE: &str = "ws-1";
 
-/// A fresh directory under the test target's temporary directory.
+/// A fresh directory for one test.
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("http-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    common::temp_dir(&format!("http-{name}"))
 }
 
-/// A running `host-demo serve`.
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
+/// Starts `host-demo serve` on `data_dir` (SQLite store, Maildir outbox)
+/// with the tests' keys and more settings `extra` (top-level TOML lines).
+fn start_with(data_dir: &Path, extra: &str) -> Server {
+    let top = format!("unsubscribe-base = \"{UNSUBSCRIBE_BASE}\"\n{extra}");
+    let platform = format!(
+        "admin-key = \"{ADMIN_KEY}\"\ningest-secret = \"{INGEST_SECRET}\"\n\
+         posted-dns-answers = true\nsends-per-second = 1000"
+    );
+    Server::start(&common::settings(data_dir, &top, &platform))
 }
 
-impl Server {
-    /// Starts the server on `data_dir` (SQLite store, Maildir outbox) and
-    /// port 0; returns once it printed its address.
-    fn start(data_dir: &Path) -> Server {
-        Self::start_with(data_dir, "")
-    }
-
-    /// Like [`start`](Self::start), with more settings (TOML lines).
-    fn start_with(data_dir: &Path, extra: &str) -> Server {
-        let config = data_dir.with_extension("toml");
-        std::fs::write(
-            &config,
-            format!(
-                "data-dir = {}\nlisten = \"127.0.0.1:0\"\nunsubscribe-base = \"{UNSUBSCRIBE_BASE}\"\n{extra}\n\
-                 [platform]\nadmin-key = \"{ADMIN_KEY}\"\ningest-secret = \"{INGEST_SECRET}\"\n\
-                 posted-dns-answers = true\nsends-per-second = 1000\n",
-                json!(data_dir.to_str().expect("UTF-8 path"))
-            ),
-        )
-        .expect("write settings");
-        let mut command = Command::new(BIN);
-        command
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("MAILROOM_") && key != "MAILROOM_COMPONENT" {
-                command.env_remove(key);
-            }
-        }
-        let mut child = command.spawn().expect("spawn host-demo serve");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(address.to_string());
-                }
-                lines.lock().expect("log").push(line);
-            }
-        });
-        let base = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "host-demo serve printed no address:\n{}",
-                    log.lock().expect("log").join("\n")
-                );
-            }
-        };
-        Server { child, base, log }
-    }
-
-    /// SIGKILL: no shutdown of any kind.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn new_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
+/// [`start_with`] and no more settings.
+fn start(data_dir: &Path) -> Server {
+    start_with(data_dir, "")
 }
 
 /// Sends a request; the status and the body as JSON (`null` when empty).
@@ -317,8 +238,8 @@ fn curl_performs_the_one_click_unsubscribe() {
         return;
     }
     let data = temp_dir("one-click");
-    let server = Server::start(&data);
-    let agent = new_agent();
+    let server = start(&data);
+    let agent = common::agent();
     let (setup, use_case) = verified_use_case(&agent, &server, "shop.example", "marketing");
 
     let message = json!({
@@ -502,8 +423,8 @@ fn curl_performs_the_one_click_unsubscribe() {
 #[test]
 fn inbound_and_reports_over_http() {
     let data = temp_dir("inbound");
-    let server = Server::start(&data);
-    let agent = new_agent();
+    let server = start(&data);
+    let agent = common::agent();
     let (_, use_case) = verified_use_case(&agent, &server, "clinic.example", "transactional");
     let sent = expect(
         &agent,
@@ -621,8 +542,8 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     const PRELUDE: usize = 105;
 
     let data = temp_dir("sigkill");
-    let mut server = Server::start(&data);
-    let agent = new_agent();
+    let mut server = start(&data);
+    let agent = common::agent();
     let (setup, use_case) = verified_use_case(&agent, &server, "busy.example", "transactional");
     let root = expect(
         &agent,
@@ -674,7 +595,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
             );
             let use_case = use_case.clone();
             std::thread::spawn(move || -> Result<(), String> {
-                let agent = new_agent();
+                let agent = common::agent();
                 for i in 0..PER_SENDER {
                     loop {
                         if Instant::now() > deadline {
@@ -729,7 +650,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     }
     server.kill();
     let killed_at = count.load(Ordering::SeqCst);
-    server = Server::start(&data);
+    server = start(&data);
     *base.lock().expect("base") = server.base.clone();
 
     for sender in senders {
@@ -807,8 +728,8 @@ fn component() -> &'static Mailroom {
     LOADED.get_or_init(|| Mailroom::load_default().expect("the component loads"))
 }
 
-/// Runs a scenario fixture with the calls that carry bytes (send, receive,
-/// ingest-report, one-click) made through `http`'s typed functions.
+/// Runs a scenario fixture with every call made through the typed methods
+/// and the JSON codec the HTTP API uses (`Mailroom::call_json`).
 fn run_typed(fixture: &Value) -> Vec<(String, Value)> {
     let channel = Mailroom::builder()
         .reuse_component(component())
@@ -830,40 +751,7 @@ fn run_typed(fixture: &Value) -> Vec<(String, Value)> {
                     .collect()
             })
             .unwrap_or_default();
-        let text = |v: &Value| v.as_str().expect("text").as_bytes().to_vec();
-        let result = match target {
-            "outbound.send" => {
-                let workspace = args[0].as_str().expect("workspace");
-                let request = http::send_request_from_json(&args[1]).expect("a send request");
-                http::send(&channel, workspace, &request).expect("no trap")
-            }
-            "inbound.receive" => {
-                let envelope = Envelope {
-                    mail_from: args[1]["mail-from"].as_str().map(String::from),
-                    rcpt_to: serde_json::from_value(args[1]["rcpt-to"].clone()).expect("rcpt-to"),
-                };
-                let limits = Limits {
-                    max_bytes: args[2]["max-bytes"].as_u64(),
-                    max_depth: args[2]["max-depth"].as_u64().map(|n| n as u32),
-                    max_parts: args[2]["max-parts"].as_u64().map(|n| n as u32),
-                };
-                http::receive(&channel, &text(&args[0]), &envelope, limits).expect("no trap")
-            }
-            "events.ingest-report" => {
-                http::ingest_report(&channel, &text(&args[0])).expect("no trap")
-            }
-            "unsubscribe.one-click" => {
-                let result = http::one_click(
-                    &channel,
-                    args[0].as_str().expect("token"),
-                    args[1].as_str(),
-                    &text(&args[2]),
-                )
-                .expect("no trap");
-                http::one_click_json(&result)
-            }
-            _ => scenario::call(&channel, target, &args).expect("no trap"),
-        };
+        let result = channel.call_json(target, &args).expect("no trap");
         done.push((name, result));
     }
     done
@@ -872,7 +760,7 @@ fn run_typed(fixture: &Value) -> Vec<(String, Value)> {
 #[test]
 fn typed_calls_answer_like_the_fixtures() {
     let fixtures = host_demo::workspace_dir().join("tests/fixtures");
-    let mut checked = HashMap::<&str, usize>::new();
+    let mut checked = HashMap::<String, usize>::new();
     for suite in ["threads", "setups", "delivery"] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures.join(suite))
             .expect("a fixture suite")
@@ -886,64 +774,26 @@ fn typed_calls_answer_like_the_fixtures() {
             let steps = fixture["steps"].as_array().expect("steps");
             for (step, (name, got)) in steps.iter().zip(run_typed(&fixture)) {
                 assert_eq!(&step["expect"], &got, "{} step {name}", file.display());
-                for call in [
-                    "outbound.send",
-                    "inbound.receive",
-                    "events.ingest-report",
-                    "unsubscribe.one-click",
-                ] {
-                    if step["call"] == call {
-                        *checked.entry(call).or_default() += 1;
-                    }
-                }
+                let call = step["call"].as_str().expect("call").to_string();
+                *checked.entry(call).or_default() += 1;
             }
         }
     }
-    for call in [
-        "outbound.send",
-        "inbound.receive",
-        "events.ingest-report",
-        "unsubscribe.one-click",
-    ] {
-        assert!(
-            checked.get(call).copied().unwrap_or(0) > 0,
-            "no fixture calls {call}: {checked:?}"
-        );
-    }
-}
-
-/// dnsmasq: on PATH or in the sbin directories.
-fn dnsmasq() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join("dnsmasq"))
-        .find(|candidate| candidate.is_file())
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1, at the time of asking.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("a TCP port");
-        let port = tcp.local_addr().expect("address").port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1")
+    // Every export a fixture calls went through the typed path.
+    assert!(checked.len() >= 20, "too few exports covered: {checked:?}");
 }
 
 #[test]
 fn verify_resolves_through_the_configured_nameserver() {
-    let Some(dnsmasq) = dnsmasq() else {
+    let Some(dnsmasq) = common::dnsmasq() else {
         eprintln!("NOT RUN: dnsmasq is not installed (apt-get install dnsmasq-base)");
         return;
     };
     let domain = "http-dns.example";
-    let port = free_port();
+    let port = common::free_port();
     let data = temp_dir("dns");
-    let server = Server::start_with(&data, &format!("nameserver = \"127.0.0.1:{port}\"\n"));
-    let agent = new_agent();
+    let server = start_with(&data, &format!("nameserver = \"127.0.0.1:{port}\"\n"));
+    let agent = common::agent();
     let setup = expect(
         &agent,
         "POST",
@@ -954,51 +804,9 @@ fn verify_resolves_through_the_configured_nameserver() {
     );
     let id = setup["id"].as_str().expect("id");
 
-    // The records as published, one line each, in dnsmasq's syntax.
-    let mut conf = format!("local=/{domain}/\n");
-    for record in setup["records"].as_array().expect("records") {
-        let (name, value) = (
-            record["name"].as_str().expect("name"),
-            record["value"].as_str().expect("value"),
-        );
-        if record["type"] == "txt" {
-            let strings: Vec<String> = value
-                .as_bytes()
-                .chunks(255)
-                .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
-                .collect();
-            conf.push_str(&format!("txt-record={name},{}\n", strings.join(",")));
-        } else {
-            let (preference, exchange) = value.split_once(' ').expect("MX value");
-            assert_eq!(exchange, "mx.mailroom.example", "the given inbound host");
-            conf.push_str(&format!("mx-host={name},{exchange},{preference}\n"));
-        }
-    }
-    let conf_path = data.with_extension("dnsmasq.conf");
-    std::fs::write(&conf_path, conf).expect("write dnsmasq.conf");
-    let mut dns = Command::new(dnsmasq)
-        .args([
-            "--no-daemon",
-            "--no-resolv",
-            "--no-hosts",
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-        ])
-        .arg(format!("--port={port}"))
-        .arg(format!("--conf-file={}", conf_path.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "dnsmasq did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // The records as published, served by dnsmasq.
+    let records = setup["records"].as_array().expect("records");
+    let dns = common::Dns::start(&dnsmasq, &data, port, &[domain], records);
 
     let verification = expect(
         &agent,
@@ -1007,8 +815,7 @@ fn verify_resolves_through_the_configured_nameserver() {
         None,
         200,
     );
-    let _ = dns.kill();
-    let _ = dns.wait();
+    drop(dns);
     assert_eq!(
         verification["setup"]["status"], "verified",
         "{verification:#}"

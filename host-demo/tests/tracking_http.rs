@@ -511,6 +511,17 @@ fn chromium_opens_and_clicks_and_reporting_counts_one_person() {
     drop(browser);
     assert!(visits.lock().expect("visits").iter().any(|p| p == "/hours"));
 
+    // Another workspace does not see the message.
+    let (status, answer) = call(
+        &agent,
+        &server,
+        "GET",
+        &format!("/messages/{id}/tracking"),
+        None,
+        (ADMIN, Some("ws-other")),
+    );
+    assert_eq!(status, 404, "{answer}");
+
     // One person opened and clicked.
     let m = tracked(&agent, &server, &id, |m| {
         m["opens-human"] == json!(1) && m["links"][0]["human"] == json!(1)

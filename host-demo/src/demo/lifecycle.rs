@@ -4,10 +4,12 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
+use host_demo::json::result_json;
 use host_demo::outbound::Recipient;
+use host_demo::reporting::Subject;
 use host_demo::setups::SetupOptions;
-use host_demo::{Limits, Mailroom, SendRequest, UseCaseType, Zone, inbound, scenario};
-use serde_json::{Value, json};
+use host_demo::{Limits, Mailroom, SendRequest, UseCaseType, Zone, inbound};
+use serde_json::Value;
 
 const DOMAIN: &str = "riverside-clinic.example";
 const INBOUND_HOST: &str = "inbound.mailroom.example";
@@ -402,13 +404,13 @@ fn scope(s: &Value) -> String {
 
 /// Step: a bounce report from the recipient's server.
 pub fn bounce(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
-    let r = scenario::call(m, "events.ingest-report", &[json!(dsn(&c.to_gone))])?;
+    let r = result_json(&m.ingest_report(dsn(&c.to_gone).as_bytes())?);
     show_report(ok(&r, "ingest-report")?, out)
 }
 
 /// Step: a spam complaint through a feedback loop.
 pub fn complaint(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Result<()> {
-    let r = scenario::call(m, "events.ingest-report", &[json!(arf(&c.news_to_sam))])?;
+    let r = result_json(&m.ingest_report(arf(&c.news_to_sam).as_bytes())?);
     show_report(ok(&r, "ingest-report")?, out)
 }
 
@@ -424,12 +426,11 @@ pub fn unsubscribe(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Res
         "       Content-Type: application/x-www-form-urlencoded"
     )?;
     writeln!(out, "       List-Unsubscribe=One-Click")?;
-    let args = [
-        json!(c.unsubscribe_url),
-        json!("application/x-www-form-urlencoded"),
-        json!("List-Unsubscribe=One-Click"),
-    ];
-    let r = scenario::call(m, "unsubscribe.one-click", &args)?;
+    let r = result_json(&m.one_click(
+        &c.unsubscribe_url,
+        Some("application/x-www-form-urlencoded"),
+        b"List-Unsubscribe=One-Click",
+    )?);
     let r = ok(&r, "one-click")?;
     writeln!(
         out,
@@ -441,15 +442,7 @@ pub fn unsubscribe(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Res
     )?;
     let mut forged = c.unsubscribe_url.clone();
     forged.push('x');
-    let r = scenario::call(
-        m,
-        "unsubscribe.one-click",
-        &[
-            json!(forged),
-            json!(null),
-            json!("List-Unsubscribe=One-Click"),
-        ],
-    )?;
+    let r = result_json(&m.one_click(&forged, None, b"List-Unsubscribe=One-Click")?);
     writeln!(
         out,
         "  a tampered link: {}",
@@ -469,11 +462,7 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
     for address in [PAT, SAM, GONE, "new.patient@patient.example"] {
         let mut cells = Vec::new();
         for uc in [&c.appointments, &c.newsletter] {
-            let d = scenario::call(
-                m,
-                "suppression.check",
-                &[json!(WORKSPACE), json!(uc), json!(address)],
-            )?;
+            let d = result_json(&m.check_suppression(WORKSPACE, uc, address)?);
             let d = ok(&d, "check")?;
             cells.push(match d {
                 Value::String(s) => s.clone(),
@@ -498,16 +487,12 @@ pub fn decisions(m: &Mailroom, c: &Clinic, out: &mut dyn Write) -> anyhow::Resul
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let counts = scenario::call(
-        m,
-        "reporting.count",
-        &[
-            json!(WORKSPACE),
-            json!({ "setup": c.setup }),
-            json!(now.saturating_sub(86_400)),
-            json!(now + 86_400),
-        ],
-    )?;
+    let counts = result_json(&m.count(
+        WORKSPACE,
+        &Subject::Setup(c.setup.clone()),
+        now.saturating_sub(86_400),
+        now + 86_400,
+    )?);
     let counts = ok(&counts, "count")?;
     let n = |k: &str| counts["counts"][k].as_u64().unwrap_or(0);
     writeln!(
