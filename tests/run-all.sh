@@ -27,13 +27,14 @@ if ! command -v notmuch >/dev/null || ! command -v dnsmasq >/dev/null || ! comma
     exit 1
   fi
 fi
-# Chromium (Debian's package) for the JS package's browser test.
+# Chromium (Debian's package) for the JS package's browser test and the
+# tracking test (host-demo/tests/tracking_http.rs: opens and clicks a sent message).
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   else
-    echo "install chromium (Debian/Ubuntu: apt-get install chromium) for js/test/browser.test.mjs" >&2
+    echo "install chromium (Debian/Ubuntu: apt-get install chromium) for js/test/browser.test.mjs and host-demo/tests/tracking_http.rs" >&2
     exit 1
   fi
 fi

@@ -41,6 +41,7 @@ pub mod suppression;
 pub mod tenant;
 pub mod thread;
 pub mod thread_index;
+pub mod tracking;
 pub mod transport;
 pub mod unsubscribe;
 pub mod use_cases;

@@ -730,6 +730,19 @@ pub fn send(
         now,
     )?;
     let message_id = format!("{}@{}", env.random_hex(16), setup.domain);
+    let unsubscribe_url = list_unsubscribe.as_ref().map(|(url, _, _)| url.as_str());
+    if let Some(html) = crate::tracking::rewrite(
+        store,
+        &setup,
+        &use_case,
+        &rcpt_to,
+        &message_id,
+        unsubscribe_url,
+        checked.html.as_deref(),
+        now,
+    )? {
+        checked.html = Some(html);
+    }
     let threading = Threading {
         message_id: &message_id,
         placement: &placement,

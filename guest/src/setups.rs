@@ -460,6 +460,12 @@ pub fn unsubscribe_keys(
     }))
 }
 
+/// The setup's inbound host (tracking's default base); `None` if no setup
+/// has `id`.
+pub fn inbound_host(store: &mut dyn Store, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(get_json::<Stored>(store, &key(id))?.map(|(s, _)| s.options.inbound_host))
+}
+
 /// Checks an `https://host[/path]` URL with nothing a header could be split
 /// on; returns it without a trailing `/`.
 fn check_https_base(url: &str) -> Result<String, String> {

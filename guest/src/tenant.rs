@@ -13,6 +13,9 @@ use crate::reporting::{self, Period, ReportingError, Subject};
 use crate::setups::{self, DnsAnswer, Lookup, Setup, SetupError, Verification};
 use crate::store::{Store, StoreError};
 use crate::suppression::{self, AddressState, Decision, Health, Policy, SuppressionError};
+use crate::tracking::{
+    self, EngagementPeriod, LinkClicks, TrackedMessage, TrackingError, TrackingSettings,
+};
 use crate::transport::Transport;
 use crate::use_cases::{self, UseCase, UseCaseError, UseCaseType};
 
@@ -338,6 +341,106 @@ pub fn reporting_count(
         }
     }
     reporting::count(store, subject, from, until)
+}
+
+/// `reporting.count-engagement`.
+pub fn reporting_count_engagement(
+    store: &mut dyn Store,
+    workspace: &str,
+    subject: &Subject,
+    from: u64,
+    until: u64,
+) -> Result<EngagementPeriod, ReportingError> {
+    match subject {
+        Subject::Setup(id) => {
+            setup(store, workspace, id)?;
+        }
+        Subject::UseCase(id) => {
+            use_case(store, workspace, id)?;
+        }
+    }
+    tracking::engagement(store, subject, from, until)
+}
+
+/// `reporting.link-clicks`.
+pub fn reporting_link_clicks(
+    store: &mut dyn Store,
+    workspace: &str,
+    use_case_id: &str,
+    from: u64,
+    until: u64,
+) -> Result<Vec<LinkClicks>, ReportingError> {
+    use_case(store, workspace, use_case_id)?;
+    tracking::link_clicks(store, use_case_id, from, until)
+}
+
+impl From<Denied> for TrackingError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Setup(m) | Denied::UseCase(m) => TrackingError::NotFound(m),
+            Denied::Store(m) => TrackingError::Store(m),
+        }
+    }
+}
+
+/// `tracking.get-settings`.
+pub fn tracking_get_settings(
+    store: &mut dyn Store,
+    workspace: &str,
+    id: &str,
+) -> Result<TrackingSettings, TrackingError> {
+    use_case(store, workspace, id)?;
+    tracking::get_settings(store, id)
+}
+
+/// `tracking.set-settings`.
+pub fn tracking_set_settings(
+    store: &mut dyn Store,
+    workspace: &str,
+    id: &str,
+    settings: &TrackingSettings,
+) -> Result<TrackingSettings, TrackingError> {
+    use_case(store, workspace, id)?;
+    tracking::set_settings(store, id, settings)
+}
+
+/// `tracking.get-base`.
+pub fn tracking_get_base(
+    store: &mut dyn Store,
+    workspace: &str,
+    id: &str,
+) -> Result<String, TrackingError> {
+    setup(store, workspace, id)?;
+    tracking::get_base(store, id)
+}
+
+/// `tracking.set-base`.
+pub fn tracking_set_base(
+    store: &mut dyn Store,
+    workspace: &str,
+    id: &str,
+    base: Option<&str>,
+) -> Result<String, TrackingError> {
+    setup(store, workspace, id)?;
+    tracking::set_base(store, id, base)
+}
+
+/// `tracking.message`: another workspace's message answers as an unknown
+/// one.
+pub fn tracking_message(
+    store: &mut dyn Store,
+    workspace: &str,
+    message_id: &str,
+) -> Result<TrackedMessage, TrackingError> {
+    let owner = crate::ids::bare(message_id)
+        .map(|id| crate::messages::find_outbound(store, &id))
+        .transpose()?
+        .flatten()
+        .and_then(|(record, _)| record.workspace);
+    if owner.as_deref() != Some(workspace) {
+        return Err(tracking::message_not_found(message_id));
+    }
+    tracking::message(store, message_id)
 }
 
 impl From<StoreError> for Denied {

@@ -329,10 +329,12 @@ pub async fn bounded(State(guard): State<Guard>, request: Request, next: Next) -
 
 /// A path for logs: tokens of public routes are cut (they are secrets).
 fn shown_path(path: &str) -> String {
-    match path.strip_prefix("/unsubscribe/") {
-        Some(_) => "/unsubscribe/…".to_string(),
-        None => path.chars().take(200).collect(),
+    for public in ["/unsubscribe/", "/t/o/", "/t/c/"] {
+        if path.starts_with(public) {
+            return format!("{public}…");
+        }
     }
+    path.chars().take(200).collect()
 }
 
 /// Serves `router` on `listener` with the connection bounds, until
@@ -366,7 +368,11 @@ pub async fn serve(
                 }
             },
         };
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         let open = Arc::clone(&open);
         open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {

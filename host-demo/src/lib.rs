@@ -99,7 +99,7 @@ use wasmtime::component::{Component, Instance, Linker, ResourceTable};
 use wasmtime_wasi::WasiCtx;
 
 pub use bindings::exports::mailroom::channel::{
-    events, inbound, outbound, reporting, setups, suppression, unsubscribe, use_cases,
+    events, inbound, outbound, reporting, setups, suppression, tracking, unsubscribe, use_cases,
 };
 pub use engine::{CapExceeded, InstancePool};
 pub use host::clock::Clock;

@@ -159,6 +159,32 @@ fn every_route_answers_each_credential_as_the_model_says() {
         ("GET", format!("/suppression/{uc}/{address}"), None, 200),
         ("GET", format!("/reporting?setup={setup}"), None, 200),
         ("GET", format!("/reporting?use-case={uc}"), None, 200),
+        ("GET", format!("/use-cases/{uc}/tracking"), None, 200),
+        ("GET", format!("/setups/{setup}/tracking-base"), None, 200),
+        (
+            "GET",
+            format!("/reporting/engagement?use-case={uc}"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            format!("/reporting/link-clicks?use-case={uc}"),
+            None,
+            200,
+        ),
+        (
+            "PUT",
+            format!("/use-cases/{uc}/tracking"),
+            Some(json!({"opens": true, "clicks": true, "scanner-window-secs": 10})),
+            200,
+        ),
+        (
+            "PUT",
+            format!("/setups/{setup}/tracking-base"),
+            Some(json!({"base": null})),
+            200,
+        ),
         ("PUT", policy_path.clone(), Some(policy.clone()), 200),
         ("POST", format!("/setups/{setup}/clear-pause"), None, 200),
         (
@@ -190,7 +216,10 @@ fn every_route_answers_each_credential_as_the_model_says() {
     for route in host_demo::http::ROUTES {
         let elsewhere = matches!(
             (route.method, route.path),
-            ("POST" | "GET", "/setups") | ("POST", "/setups/{id}/verify")
+            ("POST" | "GET", "/setups")
+                | ("POST", "/setups/{id}/verify")
+                // A tracked message's view: tests/tracking_http.rs.
+                | ("GET", "/messages/{id}/tracking")
         );
         if route.access == host_demo::http::Access::Tenant && !elsewhere {
             assert!(

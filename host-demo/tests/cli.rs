@@ -165,7 +165,7 @@ fn demo_runs_every_step() {
         .expect("the outbox")
         .map(|e| std::fs::read(e.expect("entry").path()).expect("a message"))
         .collect();
-    assert_eq!(sent.len(), 5, "messages in {}", outbox.display());
+    assert_eq!(sent.len(), 6, "messages in {}", outbox.display());
     let signed = |m: &Vec<u8>| m.windows(15).any(|w| w == b"DKIM-Signature:");
     assert!(sent.iter().all(signed), "every message is DKIM-signed");
     assert!(data.join("demo/mailroom.sqlite3").is_file());
@@ -177,6 +177,8 @@ fn demo_runs_every_step() {
         "Guest list for the October offsite.eml",
         "guests.csv",
         "limit-exceeded (max-depth = 64)",
+        "machine (apple-mpp)",
+        "human (person)",
         "Done.",
     ] {
         assert!(

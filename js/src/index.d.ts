@@ -1732,8 +1732,136 @@ export interface Channel<S extends Store = Store, T extends Transport = Transpor
      * @throws {MailroomError} kind {@link ReportingErrorKind}.
      */
     count(workspace: string, subject: ReportingSubject, from: number | bigint, until: number | bigint): Period;
+    /** Opens and clicks split human/machine (`reporting.count-engagement`). */
+    countEngagement(workspace: string, subject: ReportingSubject, from: number | bigint, until: number | bigint): EngagementPeriod;
+    /** Clicks per destination URL of a use case, most clicked first (`reporting.link-clicks`). */
+    linkClicks(workspace: string, useCase: string, from: number | bigint, until: number | bigint): LinkCount[];
+  };
+
+  /** Engagement tracking (wit/tracking.wit); serve it with {@link handleTracking}. */
+  readonly tracking: {
+    /** A use case's settings: on for marketing, off for transactional until set. */
+    getSettings(workspace: string, useCase: string): TrackingSettings;
+    setSettings(workspace: string, useCase: string, settings: TrackingSettings): TrackingSettings;
+    /** The setup's tracking base URL (default `https://<inboundHost>/t`). */
+    getBase(workspace: string, setup: string): string;
+    setBase(workspace: string, setup: string, base: string | null): string;
+    /** Apple Mail Privacy Protection networks (CIDR), host data; `[]` restores `17.0.0.0/8`. */
+    setNetworks(networks: string[]): number;
+    /** A pixel request: the GIF to answer with. @throws {MailroomError} kind 'invalid-token' (answer 404). */
+    open(token: string, request: TrackingRequest): TrackingAnswer;
+    /** A link request: the 302 to the stored URL. @throws {MailroomError} kind 'invalid-token' (answer 404). */
+    click(token: string, request: TrackingRequest): TrackingAnswer;
+    /** What is tracked of one message, per-link clicks included. */
+    message(workspace: string, messageId: string): TrackedMessage;
   };
 }
+
+/** Tracking settings of a use case. */
+export interface TrackingSettings {
+  opens: boolean;
+  clicks: boolean;
+  /** A click sooner than this after sending is a scanner's (default 10). */
+  scannerWindowSecs?: number;
+}
+
+/** What the host saw of a request for a pixel or a link. */
+export interface TrackingRequest {
+  /** Seconds since the epoch. */
+  at: number | bigint;
+  userAgent?: string | null;
+  clientIp?: string | null;
+  method?: 'get' | 'head';
+}
+
+/** Human or machine, and the rule that decided. */
+export interface Classification {
+  agent: 'human' | 'machine';
+  proxied: boolean;
+  reason:
+    | 'person' | 'gmail-image-proxy' | 'yahoo-image-proxy' | 'apple-mpp' | 'head-request'
+    | 'scanner-user-agent' | 'no-user-agent' | 'too-soon-after-delivery' | 'link-burst' | 'click-without-open';
+}
+
+/** One recorded open or click. */
+export interface EngagementEvent {
+  messageId: string;
+  useCase: string;
+  kind: 'open' | 'click';
+  link: number | null;
+  url: string | null;
+  at: number;
+  classification: Classification;
+  unique: boolean;
+}
+
+/** What to answer a tracking request with. */
+export interface TrackingAnswer {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+  recorded: EngagementEvent | null;
+  notRecorded: string | null;
+}
+
+/** One tracked link of a message. */
+export interface TrackedLink {
+  url: string;
+  trackedUrl: string;
+  human: number;
+  machine: number;
+}
+
+/** What is tracked of one message. */
+export interface TrackedMessage {
+  messageId: string;
+  useCase: string;
+  pixelUrl: string | null;
+  opensHuman: number;
+  opensMachine: number;
+  links: TrackedLink[];
+}
+
+/** Opens and clicks, split by agent. */
+export interface Engagement {
+  opensHuman: number;
+  opensMachine: number;
+  uniqueOpensHuman: number;
+  uniqueOpensMachine: number;
+  clicksHuman: number;
+  clicksMachine: number;
+  uniqueClicksHuman: number;
+  uniqueClicksMachine: number;
+}
+
+/** Engagement over whole UTC days. */
+export interface EngagementPeriod {
+  from: number;
+  until: number;
+  engagement: Engagement;
+}
+
+/** Clicks of one destination URL. */
+export interface LinkCount {
+  url: string;
+  human: number;
+  machine: number;
+}
+
+/**
+ * Serves the tracking endpoints from a fetch `Request` (Cloudflare Workers,
+ * Deno, Node 18+): `GET …/o/{token}` answers the pixel, `GET|HEAD …/c/{token}`
+ * the 302 to the stored URL; an invalid token a plain 404 page. Resolves to
+ * `null` for any other path or method, so a Worker can fall through to its
+ * own routes. The client IP is `options.clientIp`, else `CF-Connecting-IP`,
+ * else the first `X-Forwarded-For` entry; the time `options.now()` (seconds),
+ * else `Date.now()`.
+ */
+export function handleTracking(
+  channel: Channel<any, any> | AsyncChannel<any, any>,
+  request: Request,
+  options?: { clientIp?: string | null; now?: () => number },
+): Promise<Response | null>;
 
 /**
  * Creates a channel: instantiates the component (compiled once per process,

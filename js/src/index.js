@@ -963,8 +963,131 @@ function channelOver({ store, transport, dns, config }, invoke) {
         const args = [str(name, 'workspace', workspace), toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
         return call(name, (c) => c.reporting.count(...args));
       },
+      countEngagement(workspace, subject, from, until) {
+        const name = 'reporting.countEngagement';
+        const args = [str(name, 'workspace', workspace), toSubject(name, subject), u64(name, 'from', from), u64(name, 'until', until)];
+        return call(name, (c) => c.reporting.countEngagement(...args));
+      },
+      linkClicks(workspace, useCase, from, until) {
+        const name = 'reporting.linkClicks';
+        const args = [str(name, 'workspace', workspace), str(name, 'useCase', useCase), u64(name, 'from', from), u64(name, 'until', until)];
+        return call(name, (c) => c.reporting.linkClicks(...args));
+      },
+    }),
+
+    // Engagement tracking (wit/tracking.wit); handleTracking serves it over fetch.
+    tracking: Object.freeze({
+      getSettings(workspace, useCase) {
+        const name = 'tracking.getSettings';
+        const [w, u] = [str(name, 'workspace', workspace), str(name, 'useCase', useCase)];
+        return call(name, (c) => c.tracking.getSettings(w, u));
+      },
+      setSettings(workspace, useCase, settings) {
+        const name = 'tracking.setSettings';
+        const [w, u] = [str(name, 'workspace', workspace), str(name, 'useCase', useCase)];
+        obj(name, 'settings', settings);
+        const s = {
+          opens: Boolean(settings.opens),
+          clicks: Boolean(settings.clicks),
+          scannerWindowSecs: u32(name, 'settings.scannerWindowSecs', settings.scannerWindowSecs ?? 10),
+        };
+        return call(name, (c) => c.tracking.setSettings(w, u, s));
+      },
+      getBase(workspace, setup) {
+        const name = 'tracking.getBase';
+        const [w, s] = [str(name, 'workspace', workspace), str(name, 'setup', setup)];
+        return call(name, (c) => c.tracking.getBase(w, s));
+      },
+      setBase(workspace, setup, base) {
+        const name = 'tracking.setBase';
+        const w = str(name, 'workspace', workspace);
+        const [s, b] = [str(name, 'setup', setup), optStr(name, 'base', base)];
+        return call(name, (c) => c.tracking.setBase(w, s, b));
+      },
+      setNetworks(networks) {
+        const name = 'tracking.setNetworks';
+        if (!Array.isArray(networks)) throw new TypeError(`${name}: networks must be an array of strings`);
+        const list = networks.map((n, i) => str(name, `networks[${i}]`, n));
+        return call(name, (c) => c.tracking.setNetworks(list));
+      },
+      open(token, request) {
+        const name = 'tracking.open';
+        const [t, r] = [str(name, 'token', token), toTrackingRequest(name, request)];
+        return invoke(name, (c) => c.tracking.open(t, r), fromAnswer, toError);
+      },
+      click(token, request) {
+        const name = 'tracking.click';
+        const [t, r] = [str(name, 'token', token), toTrackingRequest(name, request)];
+        return invoke(name, (c) => c.tracking.click(t, r), fromAnswer, toError);
+      },
+      message(workspace, messageId) {
+        const name = 'tracking.message';
+        const [w, m] = [str(name, 'workspace', workspace), str(name, 'messageId', messageId)];
+        return call(name, (c) => c.tracking.message(w, m));
+      },
     }),
   });
+}
+
+// ---------------------------------------------------------------------------
+// Engagement tracking over fetch.
+
+function toTrackingRequest(name, r) {
+  obj(name, 'request', r);
+  const method = r.method === 'head' || r.method === 'HEAD' ? 'head' : 'get';
+  return {
+    at: u64(name, 'request.at', r.at),
+    userAgent: optStr(name, 'request.userAgent', r.userAgent),
+    clientIp: optStr(name, 'request.clientIp', r.clientIp),
+    method,
+  };
+}
+
+function fromAnswer(a) {
+  return { ...plain({ ...a, body: null }), body: a.body };
+}
+
+const NOT_FOUND_PAGE =
+  '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Not found</title></head>\n<body><p>This link is not valid.</p></body></html>\n';
+
+/**
+ * Serves `GET BASE/o/{token}` and `GET|HEAD BASE/c/{token}` from a fetch
+ * `Request` (Cloudflare Workers, Deno, Node 18+). See index.d.ts.
+ *
+ * @param {ReturnType<typeof createChannel>} channel
+ * @param {Request} request
+ * @param {{ clientIp?: string | null, now?: () => number }} [options]
+ * @returns {Promise<Response | null>}
+ */
+export async function handleTracking(channel, request, options = {}) {
+  const url = new URL(request.url);
+  const match = /\/(o|c)\/([^/]+)$/.exec(url.pathname);
+  const method = request.method.toUpperCase();
+  if (!match || !(method === 'GET' || (method === 'HEAD' && match[1] === 'c'))) return null;
+  const headers = request.headers;
+  const clientIp =
+    options.clientIp ?? headers.get('cf-connecting-ip') ?? headers.get('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
+  const now = options.now ? options.now() : Date.now() / 1000;
+  const witRequest = {
+    at: Math.floor(now),
+    userAgent: headers.get('user-agent')?.slice(0, 2048) ?? null,
+    clientIp,
+    method: method === 'HEAD' ? 'head' : 'get',
+  };
+  let answer;
+  try {
+    answer = await (match[1] === 'o' ? channel.tracking.open(match[2], witRequest) : channel.tracking.click(match[2], witRequest));
+  } catch (e) {
+    const kind = e?.kind;
+    if (kind === 'store') return new Response('Please try again later.\n', { status: 503 });
+    if (kind === 'invalid-token' || kind === 'invalid-input') {
+      return new Response(NOT_FOUND_PAGE, { status: 404, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } });
+    }
+    throw e;
+  }
+  const out = new Headers();
+  for (const [name, value] of answer.headers) out.append(name, value);
+  return new Response(method === 'HEAD' || answer.body.length === 0 ? null : answer.body, { status: answer.status, headers: out });
 }
 
 // ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // API as the tests use it; a wrong type here fails the compile.
 
 import {
-  createAsyncChannel, createChannel, kvStore, MailroomError, nodemailerTransport, parse,
+  createAsyncChannel, createChannel, handleTracking, kvStore, MailroomError, nodemailerTransport, parse,
   type AsyncChannel, type Channel, type ChannelConfig, type Decision, type Policy, type Report, type Setup, type VersionedKv,
 } from '@mailroom/channel';
 import { nodeDns } from '@mailroom/channel/node';
@@ -17,6 +17,12 @@ const report: Report = channel.events.ingestReport(new Uint8Array());
 if (report.outcome.kind === 'matched') report.outcome.events[0].suppressions satisfies unknown[];
 channel.events.record({ id: 'e', messageId: 'm', recipient: 'r@x', kind: { kind: 'bounced', bounce: { type: 'soft' } } });
 const count: number = channel.reporting.count('ws', { kind: 'use-case', useCase: 'uc' }, 0, 1).counts.sent;
+const opens: number = channel.reporting.countEngagement('ws', { kind: 'use-case', useCase: 'uc' }, 0, 1).engagement.opensHuman;
+const clicks: number = channel.reporting.linkClicks('ws', 'uc', 0, 1)[0].human;
+channel.tracking.setSettings('ws', 'uc', { ...channel.tracking.getSettings('ws', 'uc'), opens: false });
+const base: string = channel.tracking.setBase('ws', 'set', null);
+const pixel: string | null = channel.tracking.message('ws', 'id@x').pixelUrl;
+const tracked: Promise<Response | null> = handleTracking(channel, new Request('https://t.example/t/o/x'));
 const url: string | null = channel.send('ws', { useCase: 'uc', to: [{ address: 'a@x' }], subject: 's', text: 't' }).unsubscribeUrl;
 
 const kv: VersionedKv<string> = {

@@ -9,7 +9,7 @@ use guest::outbound::{DeliveryOutcome, SendRequest, report};
 use guest::store::MemoryStore;
 use guest::transport::RecordingTransport;
 use guest::use_cases::UseCaseType;
-use guest::{events, reporting, setups, suppression, tenant, unsubscribe};
+use guest::{events, reporting, setups, suppression, tenant, tracking, unsubscribe};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -209,6 +209,61 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &arg::<reporting::Subject>(&args, 1),
                 arg::<u64>(&args, 2),
                 arg::<u64>(&args, 3),
+            )),
+            "reporting.count-engagement" => result(tenant::reporting_count_engagement(
+                &mut store,
+                &text(&args, 0),
+                &arg::<reporting::Subject>(&args, 1),
+                arg::<u64>(&args, 2),
+                arg::<u64>(&args, 3),
+            )),
+            "reporting.link-clicks" => result(tenant::reporting_link_clicks(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<u64>(&args, 2),
+                arg::<u64>(&args, 3),
+            )),
+            "tracking.get-settings" => result(tenant::tracking_get_settings(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "tracking.set-settings" => result(tenant::tracking_set_settings(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                &arg::<tracking::TrackingSettings>(&args, 2),
+            )),
+            "tracking.get-base" => result(tenant::tracking_get_base(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+            )),
+            "tracking.set-base" => result(tenant::tracking_set_base(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
+                arg::<Option<String>>(&args, 2).as_deref(),
+            )),
+            "tracking.set-networks" => result(tracking::set_networks(
+                &mut store,
+                &arg::<Vec<String>>(&args, 0),
+            )),
+            "tracking.open" => result(tracking::open(
+                &mut store,
+                &text(&args, 0),
+                &arg::<tracking::Request>(&args, 1),
+            )),
+            "tracking.click" => result(tracking::click(
+                &mut store,
+                &text(&args, 0),
+                &arg::<tracking::Request>(&args, 1),
+            )),
+            "tracking.message" => result(tenant::tracking_message(
+                &mut store,
+                &text(&args, 0),
+                &text(&args, 1),
             )),
             "outbound.send" => result(tenant::send(
                 &mut store,

@@ -66,3 +66,17 @@ fn dkimpy_verifies_every_reply_of_a_conversation() {
     let verdicts = dkimpy(&dkim_records(&transcript), &messages);
     assert_eq!(verdicts, vec!["pass"; messages.len()]);
 }
+
+/// Tracked marketing mail: the rewritten HTML (tracked link, pixel) is what
+/// is signed, and dkimpy verifies it.
+#[test]
+fn dkimpy_verifies_tracked_mail() {
+    let path = root().join("tests/fixtures/tracking/engagement.json");
+    let scenario: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let transcript = run_native(&scenario);
+    let messages = sent(&transcript);
+    assert_eq!(messages.len(), 3);
+    let verdicts = dkimpy(&dkim_records(&transcript), &messages);
+    assert_eq!(verdicts, vec!["pass"; messages.len()]);
+}

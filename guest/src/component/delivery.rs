@@ -411,4 +411,22 @@ impl reporting::Guest for Component {
                 rep::ReportingError::Store(m) => reporting::ReportingError::Store(m),
             })
     }
+
+    fn count_engagement(
+        workspace: String,
+        subject: reporting::Subject,
+        from: u64,
+        until: u64,
+    ) -> Result<reporting::EngagementPeriod, reporting::ReportingError> {
+        super::tracking::engagement(workspace, subject, from, until)
+    }
+
+    fn link_clicks(
+        workspace: String,
+        use_case: String,
+        from: u64,
+        until: u64,
+    ) -> Result<Vec<reporting::LinkCount>, reporting::ReportingError> {
+        super::tracking::link_clicks(workspace, use_case, from, until)
+    }
 }

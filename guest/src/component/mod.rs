@@ -4,6 +4,7 @@
 use crate::inbound as domain;
 
 mod delivery;
+mod tracking;
 
 wit_bindgen::generate!({
     path: "../wit",

@@ -13,6 +13,7 @@ mod outbound;
 mod reporting;
 mod setups;
 mod suppression;
+mod tracking;
 mod unsubscribe;
 mod use_cases;
 

@@ -34,6 +34,13 @@ pub struct Clinic {
     unsubscribe_url: String,
 }
 
+impl Clinic {
+    /// The marketing use case's id.
+    pub fn newsletter(&self) -> &str {
+        &self.newsletter
+    }
+}
+
 fn ok<'a>(v: &'a Value, what: &str) -> anyhow::Result<&'a Value> {
     match v.get("ok") {
         Some(ok) => Ok(ok),

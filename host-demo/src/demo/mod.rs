@@ -5,6 +5,7 @@
 //! Each [`Step`] prints what it does and what the component answered; the
 //! lifecycle steps live in [`lifecycle`].
 
+mod engagement;
 mod lifecycle;
 
 use std::io::Write;
@@ -80,6 +81,7 @@ enum Life {
     PatientReply,
     OurReply,
     Newsletter,
+    Engagement,
     Bounce,
     Complaint,
     Unsubscribe,
@@ -95,6 +97,7 @@ const STEPS: &[Step] = &[
     Step::Life(Life::PatientReply),
     Step::Life(Life::OurReply),
     Step::Life(Life::Newsletter),
+    Step::Life(Life::Engagement),
     Step::Life(Life::Bounce),
     Step::Life(Life::Complaint),
     Step::Life(Life::Unsubscribe),
@@ -120,6 +123,9 @@ impl Step {
                 }
                 Life::OurReply => "Answer in the same thread",
                 Life::Newsletter => "Send the newsletter (marketing, one-click unsubscribe)",
+                Life::Engagement => {
+                    "Opens and clicks: people told from Apple's prefetch and scanners"
+                }
                 Life::Bounce => "Ingest a bounce report (RFC 3464)",
                 Life::Complaint => "Ingest a spam complaint (RFC 5965 ARF)",
                 Life::Unsubscribe => "A patient unsubscribes with one click (RFC 8058)",
@@ -224,6 +230,7 @@ fn live(demo: &mut Demo<'_>, life: Life) -> anyhow::Result<()> {
         Life::PatientReply => lifecycle::patient_reply(m, c, out),
         Life::OurReply => lifecycle::our_reply(m, c, out),
         Life::Newsletter => lifecycle::newsletter(m, c, out),
+        Life::Engagement => engagement::run(m, c.newsletter(), out),
         Life::Bounce => lifecycle::bounce(m, c, out),
         Life::Complaint => lifecycle::complaint(m, c, out),
         Life::Unsubscribe => lifecycle::unsubscribe(m, c, out),

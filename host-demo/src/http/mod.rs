@@ -13,7 +13,8 @@
 //! `X-Mailroom-Workspace`) as `Authorization: Bearer …`: the call acts for
 //! that workspace, never one a body names. Ingest routes (`/inbound`,
 //! `/reports`, `/events`, `/messages/{id}/outcome`) need the ingest secret
-//! or the admin key; `/unsubscribe/{token}` and `/healthz` are public.
+//! or the admin key; `/unsubscribe/{token}`, the tracking pixel and links
+//! (`/t/o/{token}`, `/t/c/{token}`) and `/healthz` are public.
 //! Missing or bad credentials answer 401 ([`crate::guard`], [`crate::auth`]).
 //!
 //! # Endpoints
@@ -82,6 +83,7 @@ mod messages;
 mod reporting;
 mod setups;
 mod suppression;
+mod tracking;
 mod unsubscribe;
 mod use_cases;
 
@@ -263,6 +265,62 @@ pub const ROUTES: &[Route] = &[
         handler: || get(reporting::count),
     },
     Route {
+        method: "GET",
+        path: "/use-cases/{id}/tracking",
+        access: Access::Tenant,
+        what: "tracking.get-settings",
+        handler: || get(tracking::get_settings),
+    },
+    Route {
+        method: "PUT",
+        path: "/use-cases/{id}/tracking",
+        access: Access::Tenant,
+        what: "tracking.set-settings {opens, clicks, scanner-window-secs}",
+        handler: || put(tracking::set_settings),
+    },
+    Route {
+        method: "GET",
+        path: "/setups/{id}/tracking-base",
+        access: Access::Tenant,
+        what: "tracking.get-base",
+        handler: || get(tracking::get_base),
+    },
+    Route {
+        method: "PUT",
+        path: "/setups/{id}/tracking-base",
+        access: Access::Tenant,
+        what: "tracking.set-base {base} (null: https://<inbound-host>/t)",
+        handler: || put(tracking::set_base),
+    },
+    Route {
+        method: "GET",
+        path: "/messages/{id}/tracking",
+        access: Access::Tenant,
+        what: "tracking.message: tracked URLs, opens, per-link clicks",
+        handler: || get(tracking::message),
+    },
+    Route {
+        method: "GET",
+        path: "/reporting/engagement",
+        access: Access::Tenant,
+        what: "reporting.count-engagement ?setup=|use-case=&from=&until=",
+        handler: || get(tracking::engagement),
+    },
+    Route {
+        method: "GET",
+        path: "/reporting/link-clicks",
+        access: Access::Tenant,
+        what: "reporting.link-clicks ?use-case=&from=&until=",
+        handler: || get(tracking::link_clicks),
+    },
+    Route {
+        method: "PUT",
+        path: "/tracking/networks",
+        access: Access::Ingest,
+        what: "tracking.set-networks (a list of CIDR networks: Apple's proxies)",
+        handler: || put(tracking::networks),
+    },
+    Route {
         method: "POST",
         path: "/messages/{id}/outcome",
         access: Access::Ingest,
@@ -303,6 +361,20 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         what: "a page whose button POSTs; a GET never unsubscribes",
         handler: || get(unsubscribe::page),
+    },
+    Route {
+        method: "GET",
+        path: "/t/o/{token}",
+        access: Access::Public,
+        what: "tracking.open: the 43-byte GIF; a plain 404 page for a bad token",
+        handler: || get(tracking::pixel),
+    },
+    Route {
+        method: "GET",
+        path: "/t/c/{token}",
+        access: Access::Public,
+        what: "tracking.click (HEAD too): 302 to the stored URL; a plain 404 page for a bad token",
+        handler: || get(tracking::link),
     },
     Route {
         method: "GET",

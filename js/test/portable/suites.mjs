@@ -4,7 +4,8 @@
 // tests do (canonical JSON byte for byte; scenario results as JSON text,
 // key order included).
 //
-// Also the workspace scope through createChannel (scoping.mjs).
+// Also the workspace scope through createChannel (scoping.mjs) and
+// engagement tracking over fetch (tracking.mjs).
 //
 // inbound:   [{ name, eml: Uint8Array, json: string }]
 // scenarios: [{ name, fixture: object }]
@@ -15,6 +16,7 @@ import { canonicalJson } from '../../src/canonical.js';
 import { runScenario, runScenarioAsync } from '../../src/scenario.js';
 import { inputKinds, overLimitIsNotReadToTheEnd, parsedAsync } from './streams.mjs';
 import { workspaceScope } from './scoping.mjs';
+import { trackingOverFetch } from './tracking.mjs';
 
 function parsed(raw) {
   try {
@@ -75,5 +77,6 @@ export async function runSuites({ inbound, scenarios, asyncStore, log = () => {}
     }
   }
   await check('workspace scope through createChannel', workspaceScope);
+  await check('engagement tracking over fetch (handleTracking)', trackingOverFetch);
   return { passed, failed };
 }
