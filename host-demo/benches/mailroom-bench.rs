@@ -531,12 +531,14 @@ fn setups_options() -> (guest::setups::SetupOptions, host_demo::SetupOptions) {
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         },
         host_demo::SetupOptions {
             inbound_host: "inbound.mailroom.example".into(),
             spf_include: None,
             unsubscribe_base: None,
             pending_ttl: None,
+            bounce_domain: None,
         },
     )
 }

@@ -26,6 +26,7 @@ fn clinic() -> Clinic {
         spf_include: None,
         unsubscribe_base: None,
         pending_ttl: None,
+        bounce_domain: None,
     };
     let setup =
         setups::create(&mut store, &mut env, "ws", "clinic.example", &options).expect("setup");
