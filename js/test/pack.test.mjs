@@ -68,7 +68,7 @@ console.log(JSON.stringify([m.subject, m.from[0].address, setup.status, setup.re
 `,
   );
   const out = execFileSync(process.execPath, ['main.js'], { cwd: project, encoding: 'utf8' });
-  assert.deepEqual(JSON.parse(out), ['hi', 'ann@example.com', 'pending', 4, 'function', 'function']);
+  assert.deepEqual(JSON.parse(out), ['hi', 'ann@example.com', 'pending', 6, 'function', 'function']);
 });
 
 test("the README's quick start runs as written in that project and prints what the README shows", (t) => {
