@@ -9,11 +9,14 @@
 //! memory), under host keys the component never uses, so it is as durable
 //! and as shared as the store, and needs no second database:
 //!
-//! - `host-queue/active/<message-id>`: a message waiting or being delivered.
+//! - `host-queue/active/<message-id>/<envelope>`: a message waiting or being
+//!   delivered to one envelope (`<envelope>` is 16 hex digits of the SHA-256
+//!   of its MAIL FROM and RCPT TO: a message with a VERP return path per
+//!   recipient is one record per recipient).
 //!   Its value is a JSON header (envelope, attempts, `next-at`, lease,
 //!   history), a line feed, then the message bytes exactly as the component
 //!   signed them.
-//! - `host-queue/final/<message-id>`: what became of it (delivered,
+//! - `host-queue/final/<message-id>/<envelope>`: what became of it (delivered,
 //!   bounced, expired), with its history; the active record is then deleted.
 //!
 //! [`QueueTransport`] is the component's transport: `submit` writes the
@@ -218,7 +221,7 @@ impl Transport for QueueTransport {
             history: Vec::new(),
         };
         let value = encode(&header, &message.raw);
-        let key = format!("{ACTIVE}{}", message.message_id);
+        let key = active_key(message);
         let store = for_call(&self.store);
         let result = match store.lock() {
             Ok(mut store) => store.put(&key, &value, Expect::Absent),
@@ -229,7 +232,7 @@ impl Transport for QueueTransport {
                 self.wakeup.notify();
                 Ok(())
             }
-            // The same Message-ID queued twice is the same message.
+            // The same message queued twice for one envelope is the same.
             Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(TransportError::Unavailable(format!(
                 "queueing {}: {e:?}",
@@ -237,6 +240,18 @@ impl Transport for QueueTransport {
             ))),
         }
     }
+}
+
+/// The active record of `message`: its Message-ID and its envelope.
+fn active_key(message: &Outgoing) -> String {
+    let mut envelope = Sha256::new();
+    envelope.update(message.envelope.mail_from.as_bytes());
+    for rcpt in &message.envelope.rcpt_to {
+        envelope.update(b"\n");
+        envelope.update(rcpt.as_bytes());
+    }
+    let digest = envelope.finalize();
+    format!("{ACTIVE}{}/{}", message.message_id, hex(&digest[..8]))
 }
 
 /// The header of a queued message.
@@ -527,7 +542,7 @@ impl Queue {
     fn finish(&self, key: &str, mut header: Header, state: &str, fence: u64) -> anyhow::Result<()> {
         header.state = state.to_string();
         header.lease = None;
-        let done = format!("{FINAL}{}", header.message_id);
+        let done = format!("{FINAL}{}", key.strip_prefix(ACTIVE).unwrap_or(key));
         let value = serde_json::to_vec(&header)?;
         self.op(|s| s.put(&done, &value, Expect::Any))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -544,7 +559,7 @@ impl Queue {
 /// The event of one recipient of one attempt; its id is derived from both,
 /// so recording it again counts once.
 fn event(message_id: &str, attempt: u32, n: usize, rcpt: &str, at: u64, kind: EventKind) -> Event {
-    let digest = hex(&Sha256::digest(message_id.as_bytes())[..12]);
+    let digest = hex(&Sha256::digest(format!("{message_id}\n{rcpt}").as_bytes())[..12]);
     let what = match kind {
         EventKind::Deferred(_) => "deferred",
         EventKind::Bounced(_) => "bounced",
@@ -612,32 +627,66 @@ pub fn delivery_state(
     message_id: &str,
 ) -> Result<Option<Value>, StoreError> {
     let message_id = message_id.trim_start_matches('<').trim_end_matches('>');
-    let header = match store.get(&format!("{FINAL}{message_id}"))? {
-        Some(entry) => serde_json::from_slice::<Header>(&entry.value).ok(),
-        None => match store.get(&format!("{ACTIVE}{message_id}"))? {
-            Some(entry) => decode(&entry.value).map(|(h, _)| h),
-            None => return Ok(None),
-        },
+    // One record per envelope: the finished ones, then those still active.
+    let mut headers = Vec::new();
+    for (prefix, active) in [(FINAL, false), (ACTIVE, true)] {
+        let page = store.list(&format!("{prefix}{message_id}/"), None, 1000)?;
+        for key in page.keys {
+            let Some(entry) = store.get(&key)? else {
+                continue;
+            };
+            let header = if active {
+                decode(&entry.value).map(|(h, _)| h)
+            } else {
+                serde_json::from_slice::<Header>(&entry.value).ok()
+            };
+            let Some(h) = header else {
+                return Err(StoreError::Other(format!(
+                    "the queue record {key} does not decode"
+                )));
+            };
+            headers.push(h);
+        }
+    }
+    let Some(first) = headers.first() else {
+        return Ok(None);
     };
-    let Some(h) = header else {
-        return Err(StoreError::Other(format!(
-            "the queue record of {message_id} does not decode"
-        )));
-    };
-    let state = match (&*h.state, &h.lease) {
+    let state_of = |h: &Header| match (&*h.state, &h.lease) {
         ("queued", Some(_)) => "sending",
         ("queued", None) if h.attempts > 0 => "deferred",
-        (state, _) => state,
+        (state, _) => match state {
+            "delivered" => "delivered",
+            "bounced" => "bounced",
+            "expired" => "expired",
+            _ => "queued",
+        },
     };
+    // The message's state is its least finished envelope's: sending, then
+    // deferred, then queued; when all are done, bounced or expired if any
+    // was, else delivered.
+    let rank = |s: &str| match s {
+        "sending" => 0,
+        "deferred" => 1,
+        "queued" => 2,
+        "bounced" => 3,
+        "expired" => 4,
+        _ => 5,
+    };
+    let state = headers
+        .iter()
+        .map(state_of)
+        .min_by_key(|s| rank(s))
+        .unwrap_or("queued");
+    let queued = headers.iter().filter(|h| h.state == "queued");
     Ok(Some(json!({
-        "message-id": h.message_id,
+        "message-id": first.message_id,
         "state": state,
-        "attempts": h.attempts,
-        "queued-at": h.queued_at,
-        "next-attempt-at": (h.state == "queued").then_some(h.next_at),
-        "last-error": h.last_error,
-        "recipients": h.rcpt_to,
-        "history": h.history,
+        "attempts": headers.iter().map(|h| h.attempts).max().unwrap_or(0),
+        "queued-at": headers.iter().map(|h| h.queued_at).min().unwrap_or(first.queued_at),
+        "next-attempt-at": queued.map(|h| h.next_at).min(),
+        "last-error": headers.iter().find_map(|h| h.last_error.clone()),
+        "recipients": headers.iter().flat_map(|h| h.rcpt_to.clone()).collect::<Vec<_>>(),
+        "history": headers.iter().flat_map(|h| h.history.clone()).collect::<Vec<_>>(),
     })))
 }
 
@@ -844,7 +893,11 @@ mod tests {
         // A worker leased it and died mid-submit: its lease is in the record.
         {
             let mut store = queue.store.lock().unwrap();
-            let key = format!("{ACTIVE}l@x.example");
+            let key = store
+                .list(&format!("{ACTIVE}l@x.example/"), None, 10)
+                .unwrap()
+                .keys
+                .remove(0);
             let entry = store.get(&key).unwrap().unwrap();
             let (mut header, raw) = decode(&entry.value).unwrap();
             header.lease = Some(Lease {
@@ -871,7 +924,7 @@ mod tests {
         assert_eq!(shown["attempts"], 2);
 
         // A stale writer (its fence version gone) cannot finish.
-        let key = format!("{ACTIVE}f@x.example");
+        let key = format!("{ACTIVE}f@x.example/0");
         {
             let mut store = queue.store.lock().unwrap();
             store.put(&key, b"{}\nx", Expect::Absent).unwrap();
