@@ -710,13 +710,14 @@ fn record(
     Ok(())
 }
 
-/// An open (`link` `None`) or a click, as a provider's webhook reported
+/// An open (`click` `None`) or a click, as a provider's webhook reported
 /// it (`events.record`), classified by the same rules and counted in the
-/// same counters as our own requests. `url` is matched against the
-/// message's tracked destinations; a click on another URL (or none) counts
-/// in the engagement totals only. Messages we did not track keep their
-/// state under `tracking-reported/`, sent at `sent_at`, with the use case's
-/// scanner window and no pixel (so no click-without-open rule).
+/// same counters as our own requests. The clicked URL is matched against
+/// the message's tracked destinations and its own tracked URLs; a click on
+/// another URL (or none) counts in the engagement totals only. Messages we
+/// did not track keep their state under `tracking-reported/`, sent at the
+/// message's time, with the use case's scanner window and no pixel (so no
+/// click-without-open rule).
 pub fn record_reported(
     store: &mut dyn Store,
     message: &crate::messages::MessageRecord,
@@ -748,11 +749,48 @@ pub fn record_reported(
             }
         }
     };
+    let ours = match click.flatten() {
+        Some(url) => own_link(store, setup, local, &tracked, url)?,
+        None => None,
+    };
     let link = click.map(|url| {
-        let found = url.and_then(|u| tracked.links.iter().position(|l| l == u));
-        u16::try_from(found.unwrap_or(tracked.links.len())).unwrap_or(u16::MAX - 1)
+        let found = ours
+            .or_else(|| url.and_then(|u| tracked.links.iter().position(|l| l == u)))
+            .unwrap_or(tracked.links.len());
+        u16::try_from(found).unwrap_or(u16::MAX - 1)
     });
     count(store, setup, &key, tracked, version, request, link)
+}
+
+/// The index of the link when `url` is one of this message's own tracked
+/// URLs (`BASE/c/TOKEN`, a provider reporting the link it saw followed).
+fn own_link(
+    store: &mut dyn Store,
+    setup: &str,
+    local: &str,
+    tracked: &Tracked,
+    url: &str,
+) -> Result<Option<usize>, StoreError> {
+    let prefix = format!("{}/c/", tracked.base);
+    let Some(text) = url
+        .strip_prefix(&prefix)
+        .filter(|_| !tracked.base.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some((claim, payload, mac)) = token::read(text) else {
+        return Ok(None);
+    };
+    if claim.setup != setup || claim.message != local {
+        return Ok(None);
+    }
+    let Some(keys) = setups::unsubscribe_keys(store, setup)? else {
+        return Ok(None);
+    };
+    let index = usize::from(claim.link);
+    let valid = token::mac_matches(&token::key(&keys.secret), &payload, &mac)
+        && index < tracked.links.len();
+    Ok(valid.then_some(index))
 }
 
 /// Classifies a request against a tracked message, updates its state and

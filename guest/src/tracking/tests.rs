@@ -796,6 +796,20 @@ mod webhooks {
         assert_eq!(class(&first.kind).agent, Agent::Human);
         assert!(!first.duplicate && again.duplicate);
         assert_eq!(again.kind, first.kind);
+        // A provider reporting our own tracked URL: the same link.
+        let ours = message(&mut c.store, &tracked).expect("tracked").links[0]
+            .tracked_url
+            .clone();
+        let r = rec(
+            &mut c,
+            report(
+                "sg-2",
+                &tracked,
+                t + 950,
+                EventKind::Clicked(seen(Some(BROWSER), None, Some(&ours))),
+            ),
+        );
+        assert_eq!(class(&r.kind).agent, Agent::Human);
         // A click on a message we did not track: counted, no link.
         let r = rec(
             &mut c,
@@ -825,15 +839,15 @@ mod webhooks {
                 opens_machine: 1,
                 unique_opens_human: 1,
                 unique_opens_machine: 1,
-                clicks_human: 1,
+                clicks_human: 2,
                 clicks_machine: 1,
                 unique_clicks_human: 1,
                 unique_clicks_machine: 1,
             }
         );
-        assert_eq!(day(&mut c, Subject::Setup(setup.clone())).clicks_human, 2);
+        assert_eq!(day(&mut c, Subject::Setup(setup.clone())).clicks_human, 3);
         let links = link_clicks(&mut c.store, &c.marketing.id, t, t + 86_400).expect("links");
-        assert_eq!((links.len(), links[0].human, links[0].machine), (1, 1, 1));
+        assert_eq!((links.len(), links[0].human, links[0].machine), (1, 2, 1));
         assert!(
             link_clicks(&mut c.store, &c.transactional.id, t, t + 86_400)
                 .expect("links")
@@ -842,7 +856,7 @@ mod webhooks {
         let m = message(&mut c.store, &tracked).expect("tracked");
         assert_eq!(
             (m.opens_human, m.opens_machine, m.links[0].human),
-            (1, 1, 1)
+            (1, 1, 2)
         );
         assert!(message(&mut c.store, &plain).is_err());
     }
