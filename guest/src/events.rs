@@ -10,6 +10,7 @@ use crate::reporting::{self, Field};
 use crate::reports::{self, Class, Finding, ReportFormat};
 use crate::store::{Expect, Store, StoreError, get_json, put_json};
 use crate::suppression::{self, Change, Suppression, Target};
+use crate::tracking::{self, Classification, TrackingError};
 use crate::{ids, use_cases};
 
 /// The largest report `ingest-report` reads.
@@ -41,6 +42,18 @@ pub struct Bounce {
     pub diagnostic: Option<String>,
 }
 
+/// An open or a click as a provider's webhook reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Engaged {
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+    /// The clicked URL (clicks).
+    pub url: Option<String>,
+    /// Filled in when recorded; ignored in the input.
+    pub classification: Option<Classification>,
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -49,6 +62,8 @@ pub enum EventKind {
     Bounced(Bounce),
     Complained(Option<String>),
     Deferred(Option<String>),
+    Opened(Engaged),
+    Clicked(Engaged),
 }
 
 /// A delivery event.
@@ -176,6 +191,17 @@ fn check_event(event: &Event) -> Result<(String, String), EventError> {
         EventKind::Complained(t) => check_text("the feedback type", t.as_deref())?,
         EventKind::Deferred(d) => check_text("the diagnostic", d.as_deref())?,
         EventKind::Delivered => {}
+        EventKind::Opened(e) | EventKind::Clicked(e) => {
+            let long = |v: &Option<String>| v.as_ref().is_some_and(|s| s.len() > 2048);
+            if long(&e.user_agent) || long(&e.client_ip) || long(&e.url) {
+                return Err(EventError::InvalidEvent(
+                    "user-agent, client-ip and url are at most 2048 bytes".into(),
+                ));
+            }
+            if matches!(event.kind, EventKind::Opened(_)) && e.url.is_some() {
+                return Err(EventError::InvalidEvent("an open has no url".into()));
+            }
+        }
     }
     Ok((message_id, recipient))
 }
@@ -192,6 +218,9 @@ pub fn record(
             "no outbound message {message_id}"
         )));
     };
+    if let EventKind::Opened(e) | EventKind::Clicked(e) = &event.kind {
+        return engaged(store, env, &message, event, &recipient, e);
+    }
     // A provider's webhook names no reason: the diagnostic's is shown.
     let reason = match &event.kind {
         EventKind::Bounced(b) => reports::classify(b.status.as_deref(), b.diagnostic.as_deref()).1,
@@ -207,6 +236,73 @@ pub fn record(
         &event.kind,
         reason.as_deref(),
     )
+}
+
+/// An open or click a provider reported: classified and counted by
+/// `tracking` like our own requests (as a GET), whatever the recipient's
+/// suppressions say (it is the provider's fact); no suppression changes.
+fn engaged(
+    store: &mut dyn Store,
+    env: &mut dyn Env,
+    message: &MessageRecord,
+    event: &Event,
+    recipient: &str,
+    e: &Engaged,
+) -> Result<Recorded, EventError> {
+    let (Some(setup), Some(use_case)) = (message.setup.clone(), message.use_case.clone()) else {
+        return Err(EventError::UnknownMessage(format!(
+            "{} has no setup or use case",
+            message.message_id
+        )));
+    };
+    let marker = marker_key(&setup, &event.id);
+    if let Some((mut seen, _)) = get_json::<Recorded>(store, &marker)? {
+        seen.duplicate = true;
+        seen.suppressions.clear();
+        return Ok(seen);
+    }
+    let at = event.at.unwrap_or_else(|| suppression::now(env));
+    let uc = use_cases::get(store, &use_case)
+        .map_err(|e| EventError::Store(format!("the message's use case: {e}")))?;
+    let request = tracking::Request {
+        at,
+        user_agent: e.user_agent.clone(),
+        client_ip: e.client_ip.clone(),
+        method: tracking::Method::Get,
+    };
+    let click = matches!(event.kind, EventKind::Clicked(_)).then_some(e.url.as_deref());
+    let counted = tracking::record_reported(store, message, &setup, &uc, click, &request).map_err(
+        |e| match e {
+            TrackingError::Store(m) => EventError::Store(m),
+            other => EventError::InvalidEvent(other.to_string()),
+        },
+    )?;
+    let payload = Engaged {
+        classification: Some(counted.classification),
+        ..e.clone()
+    };
+    let mut recorded = Recorded {
+        id: event.id.clone(),
+        message_id: message.message_id.clone(),
+        setup,
+        use_case,
+        recipient: recipient.to_string(),
+        at,
+        kind: match event.kind {
+            EventKind::Opened(_) => EventKind::Opened(payload),
+            _ => EventKind::Clicked(payload),
+        },
+        duplicate: false,
+        suppressions: Vec::new(),
+    };
+    match put_json(store, &marker, &recorded, Expect::Absent) {
+        Ok(_) => Ok(recorded),
+        Err(StoreError::Conflict(_)) => {
+            recorded.duplicate = true;
+            Ok(recorded)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -255,6 +351,11 @@ fn apply(
             (Change::Complaint(kind), Field::Complained)
         }
         EventKind::Deferred(_) => (Change::Nothing, Field::Deferred),
+        EventKind::Opened(_) | EventKind::Clicked(_) => {
+            return Err(EventError::InvalidEvent(
+                "opens and clicks are recorded by `engaged`".into(),
+            ));
+        }
     };
     let target = Target {
         setup: &setup,

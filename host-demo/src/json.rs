@@ -930,4 +930,16 @@ mod tests {
         let text: Vec<u8> = from_json(&serde_json::json!("hi")).unwrap();
         assert_eq!(text, b"hi");
     }
+
+    /// `POST /events` reads a provider's click in the WIT's JSON form.
+    #[test]
+    fn clicked_event_round_trips() {
+        let json = serde_json::json!({
+            "id": "sg-1", "message-id": "<a@b.example>", "recipient": "p@x.example", "at": 5,
+            "kind": {"clicked": {"user-agent": "ua", "client-ip": "203.0.113.1",
+                                 "url": "https://x.example/", "classification": null}}
+        });
+        let event: crate::events::Event = from_json(&json).unwrap();
+        assert_eq!(to_json(&event), json);
+    }
 }

@@ -565,6 +565,8 @@ fn event(message_id: &str, attempt: u32, n: usize, rcpt: &str, at: u64, kind: Ev
         EventKind::Bounced(_) => "bounced",
         EventKind::Delivered => "delivered",
         EventKind::Complained(_) => "complained",
+        EventKind::Opened(_) => "opened",
+        EventKind::Clicked(_) => "clicked",
     };
     Event {
         id: format!("queue-{digest}-{attempt}-{n}-{what}"),

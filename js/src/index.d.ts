@@ -1319,13 +1319,36 @@ export interface Bounce {
 /**
  * What happened to a message for a recipient (the WIT `event-kind`):
  * accepted by the receiving server; bounced; reported as spam (the ARF
- * Feedback-Type if known); delayed and retried (counted, changes no decision).
+ * Feedback-Type if known); delayed and retried (counted, changes no decision);
+ * opened or clicked as the provider saw it (classified and counted with our
+ * own tracking, see `EngagementReport`).
  */
 export type EventKind =
   | { kind: 'delivered' }
   | { kind: 'bounced'; bounce: Bounce }
   | { kind: 'complained'; feedbackType?: string | null }
-  | { kind: 'deferred'; diagnostic?: string | null };
+  | { kind: 'deferred'; diagnostic?: string | null }
+  | { kind: 'opened'; report?: EngagementReport }
+  | { kind: 'clicked'; report?: EngagementReport };
+
+/**
+ * An open or click a provider's webhook reports (SES `userAgent`,
+ * `ipAddress`, `link`; SendGrid `useragent`, `ip`, `url`): classified human
+ * or machine by the same rules as the channel's own tracking (as a GET) and
+ * counted in the same `reporting.countEngagement` counters; a click whose
+ * `url` is one of the message's tracked destinations also counts in
+ * `linkClicks`. Recorded even for a recipient who unsubscribed or complained.
+ */
+export interface EngagementReport {
+  /** The User-Agent the provider saw (at most 2048 bytes); none is a machine. */
+  userAgent?: string | null;
+  /** The client's IP address (at most 2048 bytes); Apple's networks soon after sending are Mail Privacy Protection. */
+  clientIp?: string | null;
+  /** The clicked URL (clicks only; an open with one is `invalid-event`), at most 2048 bytes. */
+  url?: string | null;
+  /** In results: how it was classified. Ignored in `record`'s input. */
+  classification?: Classification | null;
+}
 
 /** A delivery event from a provider's webhook, for `events.record`. */
 export interface DeliveryEvent {

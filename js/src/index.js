@@ -261,11 +261,18 @@ function toPolicy(call, p) {
   };
 }
 
-const EVENT_KIND_KEYS = { delivered: ['kind'], bounced: ['kind', 'bounce'], complained: ['kind', 'feedbackType'], deferred: ['kind', 'diagnostic'] };
+const EVENT_KIND_KEYS = {
+  delivered: ['kind'],
+  bounced: ['kind', 'bounce'],
+  complained: ['kind', 'feedbackType'],
+  deferred: ['kind', 'diagnostic'],
+  opened: ['kind', 'report'],
+  clicked: ['kind', 'report'],
+};
 
 function toEventKind(call, k) {
   obj(call, 'event.kind', k);
-  const kind = oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred']);
+  const kind = oneOf(call, 'event.kind.kind', k.kind, ['delivered', 'bounced', 'complained', 'deferred', 'opened', 'clicked']);
   onlyKeys(call, 'event.kind', k, EVENT_KIND_KEYS[kind]);
   switch (kind) {
     case 'bounced': {
@@ -283,6 +290,20 @@ function toEventKind(call, k) {
       return { tag: 'complained', val: optStr(call, 'event.kind.feedbackType', k.feedbackType) };
     case 'deferred':
       return { tag: 'deferred', val: optStr(call, 'event.kind.diagnostic', k.diagnostic) };
+    case 'opened':
+    case 'clicked': {
+      // `classification` is the answer's; accepted (and ignored) so a recorded kind can be sent again.
+      const r = onlyKeys(call, 'event.kind.report', k.report ?? {}, ['userAgent', 'clientIp', 'url', 'classification']);
+      return {
+        tag: kind,
+        val: {
+          userAgent: optStr(call, 'event.kind.report.userAgent', r.userAgent),
+          clientIp: optStr(call, 'event.kind.report.clientIp', r.clientIp),
+          url: optStr(call, 'event.kind.report.url', r.url),
+          classification: undefined,
+        },
+      };
+    }
     default:
       return { tag: 'delivered' };
   }
@@ -322,6 +343,8 @@ const PAYLOAD = {
   bounced: 'bounce',
   complained: 'feedbackType',
   deferred: 'diagnostic',
+  opened: 'report',
+  clicked: 'report',
   matched: 'events',
   unmatched: 'id',
 };

@@ -53,7 +53,19 @@ test('a hard bounce suppresses; send refuses with the suppressions; remove lifts
 
   assert.throws(() => channel.events.record({ id: 'evt-2', messageId: 'nope@x', recipient: 'pat@example.com', kind: { kind: 'delivered' } }),
     (err) => err instanceof MailroomError && err.kind === 'unknown-message' && err.call === 'events.record');
-  assert.throws(() => channel.events.record({ id: 'e', messageId: sent.messageId, recipient: 'p@x.example', kind: { kind: 'opened' } }), TypeError);
+  assert.throws(() => channel.events.record({ id: 'e', messageId: sent.messageId, recipient: 'p@x.example', kind: { kind: 'read' } }), TypeError);
+
+  // A provider's open lands in the engagement counters, classified by the tracking rules.
+  const opened = channel.events.record({
+    id: 'ses-open-1', messageId: sent.messageId, recipient: 'pat@example.com', at: NOW + 600,
+    kind: { kind: 'opened', report: { userAgent: 'Mozilla/5.0', clientIp: '17.1.2.3' } },
+  });
+  assert.deepEqual(opened.kind, {
+    kind: 'opened',
+    report: { userAgent: 'Mozilla/5.0', clientIp: '17.1.2.3', url: null, classification: { agent: 'machine', proxied: false, reason: 'apple-mpp' } },
+  });
+  assert.deepEqual(opened.suppressions, []);
+  assert.throws(() => channel.events.record({ id: 'e', messageId: sent.messageId, recipient: 'p@x.example', kind: { kind: 'clicked', report: { link: 'x' } } }), TypeError);
 });
 
 test('policy and health round-trip; counts; reports; one-click', async () => {

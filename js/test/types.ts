@@ -16,6 +16,7 @@ channel.suppression.setPolicy('ws', 'set', { ...policy, unsubscribeScope: { kind
 const report: Report = channel.events.ingestReport(new Uint8Array());
 if (report.outcome.kind === 'matched') report.outcome.events[0].suppressions satisfies unknown[];
 channel.events.record({ id: 'e', messageId: 'm', recipient: 'r@x', kind: { kind: 'bounced', bounce: { type: 'soft' } } });
+const recordedKind: string = channel.events.record({ id: 'c', messageId: 'm', recipient: 'r@x', kind: { kind: 'clicked', report: { userAgent: 'ua', url: 'https://x.example/' } } }).kind.kind;
 const count: number = channel.reporting.count('ws', { kind: 'use-case', useCase: 'uc' }, 0, 1).counts.sent;
 const opens: number = channel.reporting.countEngagement('ws', { kind: 'use-case', useCase: 'uc' }, 0, 1).engagement.opensHuman;
 const clicks: number = channel.reporting.linkClicks('ws', 'uc', 0, 1)[0].human;

@@ -242,6 +242,27 @@ fn wit_kind(k: ev::EventKind) -> events::EventKind {
         }),
         ev::EventKind::Complained(t) => events::EventKind::Complained(t),
         ev::EventKind::Deferred(d) => events::EventKind::Deferred(d),
+        ev::EventKind::Opened(e) => events::EventKind::Opened(wit_engaged(e)),
+        ev::EventKind::Clicked(e) => events::EventKind::Clicked(wit_engaged(e)),
+    }
+}
+
+fn wit_engaged(e: ev::Engaged) -> events::EngagementReport {
+    events::EngagementReport {
+        user_agent: e.user_agent,
+        client_ip: e.client_ip,
+        url: e.url,
+        classification: e.classification.map(super::tracking::classification),
+    }
+}
+
+/// The input's classification is ignored: `record` decides it.
+fn engaged(e: events::EngagementReport) -> ev::Engaged {
+    ev::Engaged {
+        user_agent: e.user_agent,
+        client_ip: e.client_ip,
+        url: e.url,
+        classification: None,
     }
 }
 
@@ -292,6 +313,8 @@ impl events::Guest for Component {
             }),
             events::EventKind::Complained(t) => ev::EventKind::Complained(t),
             events::EventKind::Deferred(d) => ev::EventKind::Deferred(d),
+            events::EventKind::Opened(e) => ev::EventKind::Opened(engaged(e)),
+            events::EventKind::Clicked(e) => ev::EventKind::Clicked(engaged(e)),
         };
         let event = ev::Event {
             id: e.id,

@@ -54,6 +54,17 @@ fn reason(r: domain::Reason) -> tracking::Reason {
     }
 }
 
+pub(super) fn classification(c: domain::Classification) -> tracking::Classification {
+    tracking::Classification {
+        agent: match c.agent {
+            domain::Agent::Human => tracking::Agent::Human,
+            domain::Agent::Machine => tracking::Agent::Machine,
+        },
+        proxied: c.proxied,
+        reason: reason(c.reason),
+    }
+}
+
 fn answer(a: domain::Answer) -> tracking::Answer {
     tracking::Answer {
         status: a.status,
@@ -69,14 +80,7 @@ fn answer(a: domain::Answer) -> tracking::Answer {
             link: e.link,
             url: e.url,
             at: e.at,
-            classification: tracking::Classification {
-                agent: match e.classification.agent {
-                    domain::Agent::Human => tracking::Agent::Human,
-                    domain::Agent::Machine => tracking::Agent::Machine,
-                },
-                proxied: e.classification.proxied,
-                reason: reason(e.classification.reason),
-            },
+            classification: classification(e.classification),
             unique: e.unique,
         }),
         not_recorded: a.not_recorded,

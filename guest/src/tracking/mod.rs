@@ -242,6 +242,14 @@ struct Tracked {
     clicks: Vec<[u64; 2]>,
     /// The latest clicks: `(at, link)`.
     recent: Vec<(u64, u16)>,
+    /// `[human, machine]` clicks a provider reported on a URL that is none
+    /// of `links` (link index `links.len()` in `recent`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    other_clicks: [u64; 2],
+}
+
+fn is_zero(c: &[u64; 2]) -> bool {
+    *c == [0, 0]
 }
 
 fn slot(agent: Agent) -> usize {
@@ -263,6 +271,11 @@ const NETWORKS_KEY: &str = "tracking-networks";
 
 fn tracked_key(setup: &str, message: &str) -> String {
     format!("tracking/{setup}/{message}")
+}
+
+/// Opens and clicks providers reported on a message we did not track.
+fn reported_key(setup: &str, message: &str) -> String {
+    format!("tracking-reported/{setup}/{message}")
 }
 
 fn engagement_key(subject: &Subject, day: u64) -> String {
@@ -551,6 +564,7 @@ pub fn rewrite(
         links: done.links,
         opens: [0, 0],
         recent: Vec::new(),
+        other_clicks: [0, 0],
     };
     put_json(
         store,
@@ -670,8 +684,8 @@ pub fn click(
 fn record(
     store: &mut dyn Store,
     claim: &token::Claim,
-    mut tracked: Tracked,
-    mut version: u64,
+    tracked: Tracked,
+    version: u64,
     request: &Request,
     answer: &mut Answer,
 ) -> Result<(), TrackingError> {
@@ -681,9 +695,117 @@ fn record(
             return Ok(());
         }
     }
-    let apple = networks(store)?;
     let key = tracked_key(&claim.setup, &claim.message);
     let link = (claim.link != token::OPEN).then_some(claim.link);
+    let event = count(
+        store,
+        &claim.setup,
+        &key,
+        tracked,
+        Expect::Version(version),
+        request,
+        link,
+    )?;
+    answer.recorded = Some(event);
+    Ok(())
+}
+
+/// An open (`click` `None`) or a click, as a provider's webhook reported
+/// it (`events.record`), classified by the same rules and counted in the
+/// same counters as our own requests. The clicked URL is matched against
+/// the message's tracked destinations and its own tracked URLs; a click on
+/// another URL (or none) counts in the engagement totals only. Messages we
+/// did not track keep their state under `tracking-reported/`, sent at the
+/// message's time, with the use case's scanner window and no pixel (so no
+/// click-without-open rule).
+pub fn record_reported(
+    store: &mut dyn Store,
+    message: &crate::messages::MessageRecord,
+    setup: &str,
+    use_case: &UseCase,
+    click: Option<Option<&str>>,
+    request: &Request,
+) -> Result<EngagementEvent, TrackingError> {
+    check_request(request)?;
+    let local = message.message_id.split('@').next().unwrap_or_default();
+    let (key, tracked, version) = match get_json::<Tracked>(store, &tracked_key(setup, local))? {
+        Some((t, v)) => (tracked_key(setup, local), t, Expect::Version(v)),
+        None => {
+            let key = reported_key(setup, local);
+            match get_json::<Tracked>(store, &key)? {
+                Some((t, v)) => (key, t, Expect::Version(v)),
+                None => {
+                    let settings = load_settings(store, use_case)?;
+                    let fresh = Tracked {
+                        message_id: message.message_id.clone(),
+                        use_case: use_case.id.clone(),
+                        sent_at: u64::try_from(message.received_at).unwrap_or(0),
+                        recipients: message.to.clone(),
+                        scanner_window: u64::from(settings.scanner_window_secs),
+                        ..Tracked::default()
+                    };
+                    (key, fresh, Expect::Absent)
+                }
+            }
+        }
+    };
+    let ours = match click.flatten() {
+        Some(url) => own_link(store, setup, local, &tracked, url)?,
+        None => None,
+    };
+    let link = click.map(|url| {
+        let found = ours
+            .or_else(|| url.and_then(|u| tracked.links.iter().position(|l| l == u)))
+            .unwrap_or(tracked.links.len());
+        u16::try_from(found).unwrap_or(u16::MAX - 1)
+    });
+    count(store, setup, &key, tracked, version, request, link)
+}
+
+/// The index of the link when `url` is one of this message's own tracked
+/// URLs (`BASE/c/TOKEN`, a provider reporting the link it saw followed).
+fn own_link(
+    store: &mut dyn Store,
+    setup: &str,
+    local: &str,
+    tracked: &Tracked,
+    url: &str,
+) -> Result<Option<usize>, StoreError> {
+    let prefix = format!("{}/c/", tracked.base);
+    let Some(text) = url
+        .strip_prefix(&prefix)
+        .filter(|_| !tracked.base.is_empty())
+    else {
+        return Ok(None);
+    };
+    let Some((claim, payload, mac)) = token::read(text) else {
+        return Ok(None);
+    };
+    if claim.setup != setup || claim.message != local {
+        return Ok(None);
+    }
+    let Some(keys) = setups::unsubscribe_keys(store, setup)? else {
+        return Ok(None);
+    };
+    let index = usize::from(claim.link);
+    let valid = token::mac_matches(&token::key(&keys.secret), &payload, &mac)
+        && index < tracked.links.len();
+    Ok(valid.then_some(index))
+}
+
+/// Classifies a request against a tracked message, updates its state and
+/// the day's counters. `link` is the link's index (`links.len()` for a
+/// reported URL that is none of them).
+fn count(
+    store: &mut dyn Store,
+    setup: &str,
+    key: &str,
+    mut tracked: Tracked,
+    mut expect: Expect,
+    request: &Request,
+    link: Option<u16>,
+) -> Result<EngagementEvent, TrackingError> {
+    let apple = networks(store)?;
     let mut tries = 0;
     let event = loop {
         tries += 1;
@@ -710,9 +832,13 @@ fn record(
                 };
                 let c = rules::classify_click(request, &cx, &history);
                 let s = slot(c.agent);
-                let counts = tracked.clicks.get_mut(usize::from(index)).ok_or_else(|| {
-                    TrackingError::InvalidToken("the tracking link is not valid".into())
-                })?;
+                let counts = if usize::from(index) >= tracked.links.len() {
+                    &mut tracked.other_clicks
+                } else {
+                    tracked.clicks.get_mut(usize::from(index)).ok_or_else(|| {
+                        TrackingError::InvalidToken("the tracking link is not valid".into())
+                    })?
+                };
                 let unique = counts[s] == 0;
                 counts[s] = counts[s].saturating_add(1);
                 tracked.recent.push((request.at, index));
@@ -722,13 +848,15 @@ fn record(
                 (Kind::Click, c, unique)
             }
         };
-        match put_json(store, &key, &tracked, Expect::Version(version)) {
+        match put_json(store, key, &tracked, expect) {
             Ok(_) => {
                 break EngagementEvent {
                     message_id: tracked.message_id.clone(),
                     use_case: tracked.use_case.clone(),
                     kind,
-                    link: link.map(u32::from),
+                    link: link
+                        .filter(|i| usize::from(*i) < tracked.links.len())
+                        .map(u32::from),
                     url: link.and_then(|i| tracked.links.get(usize::from(i)).cloned()),
                     at: request.at,
                     classification,
@@ -736,16 +864,16 @@ fn record(
                 };
             }
             Err(StoreError::Conflict(_)) if tries < 8 => {
-                let (latest, v) = get_json::<Tracked>(store, &key)?
+                let (latest, v) = get_json::<Tracked>(store, key)?
                     .ok_or_else(|| TrackingError::Store(format!("{key} disappeared")))?;
-                (tracked, version) = (latest, v);
+                (tracked, expect) = (latest, Expect::Version(v));
             }
             Err(e) => return Err(e.into()),
         }
     };
     let day = day_of(i64::try_from(event.at).unwrap_or(i64::MAX));
     for subject in [
-        Subject::Setup(claim.setup.clone()),
+        Subject::Setup(setup.to_string()),
         Subject::UseCase(event.use_case.clone()),
     ] {
         change(
@@ -770,8 +898,7 @@ fn record(
             },
         )?;
     }
-    answer.recorded = Some(event);
-    Ok(())
+    Ok(event)
 }
 
 /// Reads, changes and writes a record, retrying on conflict.

@@ -683,3 +683,221 @@ fn another_workspace_sees_not_found_and_changes_nothing() {
     assert!(tenant::tracking_message(&mut c.store, "ws", &sent.message_id).is_ok());
     assert!(tenant::tracking_get_settings(&mut c.store, "ws", &uc).is_ok());
 }
+
+mod webhooks {
+    use super::*;
+    use crate::events::{self, Engaged, Event, EventError, EventKind};
+
+    fn report(id: &str, message_id: &str, at: u64, kind: EventKind) -> Event {
+        Event {
+            id: id.into(),
+            message_id: message_id.into(),
+            recipient: "pat@example.org".into(),
+            at: Some(at),
+            kind,
+        }
+    }
+
+    fn seen(ua: Option<&str>, ip: Option<&str>, url: Option<&str>) -> Engaged {
+        Engaged {
+            user_agent: ua.map(Into::into),
+            client_ip: ip.map(Into::into),
+            url: url.map(Into::into),
+            classification: None,
+        }
+    }
+
+    fn class(kind: &EventKind) -> Classification {
+        match kind {
+            EventKind::Opened(e) | EventKind::Clicked(e) => e.classification.expect("classified"),
+            other => panic!("not an engagement: {other:?}"),
+        }
+    }
+
+    /// A marketing message, tracked (one link), and a transactional one,
+    /// not tracked by us.
+    fn sent(c: &mut Clinic) -> (String, String) {
+        let m = send(
+            &mut c.store,
+            &mut c.transport,
+            &mut c.env,
+            &request(&c.marketing.id, HTML),
+        )
+        .expect("sent");
+        let t = send(
+            &mut c.store,
+            &mut c.transport,
+            &mut c.env,
+            &request(&c.transactional.id, HTML),
+        )
+        .expect("sent");
+        (m.message_id, t.message_id)
+    }
+
+    #[test]
+    fn provider_opens_and_clicks_are_classified_and_counted_with_ours() {
+        let mut c = clinic();
+        let (tracked, plain) = sent(&mut c);
+        let t = START as u64;
+        let rec = |c: &mut Clinic, e: Event| {
+            events::record(&mut c.store, &mut c.env, &e).expect("recorded")
+        };
+        // An SES-like open from Apple's proxy: machine.
+        let r = rec(
+            &mut c,
+            report(
+                "ses-1",
+                &tracked,
+                t + 5,
+                EventKind::Opened(seen(Some("Mozilla/5.0"), Some("17.1.2.3"), None)),
+            ),
+        );
+        assert_eq!(
+            (class(&r.kind).agent, class(&r.kind).reason),
+            (Agent::Machine, Reason::AppleMpp)
+        );
+        // A Gmail proxy open: a person, proxied.
+        let gmail = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+        let r = rec(
+            &mut c,
+            report(
+                "ses-2",
+                &tracked,
+                t + 300,
+                EventKind::Opened(seen(Some(gmail), Some("66.249.84.1"), None)),
+            ),
+        );
+        let k = class(&r.kind);
+        assert_eq!((k.agent, k.proxied), (Agent::Human, true));
+        // A click 2 s after sending: a scanner.
+        let url = "https://clinic.example/offer?a=1&b=2";
+        let r = rec(
+            &mut c,
+            report(
+                "ses-3",
+                &tracked,
+                t + 2,
+                EventKind::Clicked(seen(Some(BROWSER), None, Some(url))),
+            ),
+        );
+        assert_eq!(
+            (class(&r.kind).agent, class(&r.kind).reason),
+            (Agent::Machine, Reason::TooSoonAfterDelivery)
+        );
+        // A person's click, reported twice: counted once.
+        let click = report(
+            "ses-4",
+            &tracked,
+            t + 900,
+            EventKind::Clicked(seen(Some(BROWSER), Some("203.0.113.9"), Some(url))),
+        );
+        let first = rec(&mut c, click.clone());
+        let again = rec(&mut c, click);
+        assert_eq!(class(&first.kind).agent, Agent::Human);
+        assert!(!first.duplicate && again.duplicate);
+        assert_eq!(again.kind, first.kind);
+        // A provider reporting our own tracked URL: the same link.
+        let ours = message(&mut c.store, &tracked).expect("tracked").links[0]
+            .tracked_url
+            .clone();
+        let r = rec(
+            &mut c,
+            report(
+                "sg-2",
+                &tracked,
+                t + 950,
+                EventKind::Clicked(seen(Some(BROWSER), None, Some(&ours))),
+            ),
+        );
+        assert_eq!(class(&r.kind).agent, Agent::Human);
+        // A click on a message we did not track: counted, no link.
+        let r = rec(
+            &mut c,
+            report(
+                "sg-1",
+                &plain,
+                t + 900,
+                EventKind::Clicked(seen(
+                    Some(BROWSER),
+                    None,
+                    Some("https://elsewhere.example/"),
+                )),
+            ),
+        );
+        assert_eq!(class(&r.kind).agent, Agent::Human);
+
+        let (uc, setup) = (c.marketing.id.clone(), c.setup.id.clone());
+        let day = |c: &mut Clinic, s: Subject| {
+            engagement(&mut c.store, &s, t, t + 86_400)
+                .expect("counts")
+                .engagement
+        };
+        assert_eq!(
+            day(&mut c, Subject::UseCase(uc.clone())),
+            Engagement {
+                opens_human: 1,
+                opens_machine: 1,
+                unique_opens_human: 1,
+                unique_opens_machine: 1,
+                clicks_human: 2,
+                clicks_machine: 1,
+                unique_clicks_human: 1,
+                unique_clicks_machine: 1,
+            }
+        );
+        assert_eq!(day(&mut c, Subject::Setup(setup.clone())).clicks_human, 3);
+        let links = link_clicks(&mut c.store, &c.marketing.id, t, t + 86_400).expect("links");
+        assert_eq!((links.len(), links[0].human, links[0].machine), (1, 2, 1));
+        assert!(
+            link_clicks(&mut c.store, &c.transactional.id, t, t + 86_400)
+                .expect("links")
+                .is_empty()
+        );
+        let m = message(&mut c.store, &tracked).expect("tracked");
+        assert_eq!(
+            (m.opens_human, m.opens_machine, m.links[0].human),
+            (1, 1, 2)
+        );
+        assert!(message(&mut c.store, &plain).is_err());
+    }
+
+    #[test]
+    fn unknown_messages_and_bad_reports_write_nothing() {
+        let mut c = clinic();
+        let (tracked, _) = sent(&mut c);
+        let before: Vec<(String, Entry)> = c
+            .store
+            .entries()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let t = START as u64;
+        let unknown = report(
+            "x-1",
+            "<nobody@clinic.example>",
+            t + 900,
+            EventKind::Opened(seen(Some(BROWSER), None, None)),
+        );
+        assert!(matches!(
+            events::record(&mut c.store, &mut c.env, &unknown),
+            Err(EventError::UnknownMessage(_))
+        ));
+        let long = "x".repeat(2049);
+        for kind in [
+            EventKind::Opened(seen(Some(BROWSER), None, Some("https://a.example/"))),
+            EventKind::Clicked(seen(Some(&long), None, None)),
+            EventKind::Clicked(seen(None, Some(&long), None)),
+            EventKind::Clicked(seen(None, None, Some(&long))),
+        ] {
+            assert!(matches!(
+                events::record(&mut c.store, &mut c.env, &report("x-2", &tracked, t, kind)),
+                Err(EventError::InvalidEvent(_))
+            ));
+        }
+        let after: Vec<(String, Entry)> = c
+            .store
+            .entries()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(before, after);
+    }
+}
