@@ -485,7 +485,11 @@ impl Mailroom {
         f: impl FnOnce(&mut wasmtime::Store<HostState>, &bindings::Mailroom) -> wasmtime::Result<R>,
     ) -> anyhow::Result<R> {
         let started = std::time::Instant::now();
-        let mut store = self.new_store();
+        // Waits for a free slot of the pool. Held here, declared before the
+        // store so it is released after it: wasmtime drops a store's data
+        // before it gives its instance's slot back to the pool.
+        let _slot = self.loaded.slots.as_ref().map(engine::Slots::acquire);
+        let mut store = self.new_store(None);
         let result = self
             .loaded
             .pre
@@ -527,12 +531,14 @@ impl Mailroom {
 
     /// A fresh store and an untyped instance, for [`scenario`].
     fn instantiate(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Instance)> {
-        let mut store = self.new_store();
+        // The slot lives in the store's data (this store leaves the call).
+        let slot = self.loaded.slots.as_ref().map(engine::Slots::acquire);
+        let mut store = self.new_store(slot);
         let instance = self.loaded.pre.instance_pre().instantiate(&mut store)?;
         Ok((store, instance))
     }
 
-    fn new_store(&self) -> wasmtime::Store<HostState> {
+    fn new_store(&self, slot: Option<engine::SlotPermit>) -> wasmtime::Store<HostState> {
         // Nothing inherited but stderr, so a guest panic message is visible.
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr()
@@ -542,8 +548,6 @@ impl Mailroom {
         if let Some(clock) = &self.clock {
             wasi.wall_clock(clock.clone());
         }
-        // Waits for a free slot of the pool; the store gives it back.
-        let slot = self.loaded.slots.as_ref().map(engine::Slots::acquire);
         let limits = engine::CallLimits::new(self.max_memory, Arc::clone(&self.peak_memory), slot);
         let mut store = wasmtime::Store::new(
             &self.loaded.engine,
