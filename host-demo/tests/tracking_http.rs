@@ -436,11 +436,18 @@ fn chromium_opens_and_clicks_and_reporting_counts_one_person() {
     );
     let id = sent["message-id"].as_str().expect("message id").to_string();
 
-    // The sent HTML, from the Maildir outbox, decoded by the component.
-    let outbox: Vec<_> = std::fs::read_dir(data.join("outbox/new"))
-        .expect("the Maildir outbox")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    // The sent HTML, from the Maildir outbox (once the queue's worker
+    // delivered it), decoded by the component.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let outbox = loop {
+        let outbox: Vec<_> = std::fs::read_dir(data.join("outbox/new"))
+            .map(|dir| dir.map(|e| e.expect("entry").path()).collect())
+            .unwrap_or_default();
+        if !outbox.is_empty() || std::time::Instant::now() > deadline {
+            break outbox;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert_eq!(outbox.len(), 1);
     let raw = std::fs::read(&outbox[0]).expect("the sent message");
     let component = host_demo::Mailroom::load_default().expect("the component loads");
