@@ -227,11 +227,22 @@ fn writer_child() {
     let mut out = std::io::stdout().lock();
     for n in 0u64.. {
         let value = format!("{name} wrote {n}");
-        store
-            .put(&format!("{name}/{n:08}"), value.as_bytes(), Expect::Absent)
-            .expect("put");
+        // A write that was not acknowledged may be tried again, as a client
+        // does after a 503: on a loaded machine three writers can keep one
+        // waiting past the busy timeout.
         loop {
-            let current = store.get("counter").expect("get");
+            match store.put(&format!("{name}/{n:08}"), value.as_bytes(), Expect::Absent) {
+                Ok(_) => break,
+                Err(StoreError::Unavailable(_)) => continue,
+                Err(e) => panic!("put: {e:?}"),
+            }
+        }
+        loop {
+            let current = match store.get("counter") {
+                Ok(current) => current,
+                Err(StoreError::Unavailable(_)) => continue,
+                Err(e) => panic!("get: {e:?}"),
+            };
             let (count, expect) = match current {
                 Some(entry) => (
                     String::from_utf8(entry.value)
@@ -244,7 +255,7 @@ fn writer_child() {
             };
             match store.put("counter", (count + 1).to_string().as_bytes(), expect) {
                 Ok(_) => break,
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::Conflict(_) | StoreError::Unavailable(_)) => continue,
                 Err(e) => panic!("counter: {e:?}"),
             }
         }

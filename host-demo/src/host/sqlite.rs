@@ -42,7 +42,21 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating directory {}", dir.display()))?;
         }
-        Self::init(path).with_context(|| format!("opening SQLite store {}", path.display()))
+        // Several processes opening a new file at once race to switch it to
+        // WAL and create the table; SQLite answers the loser `SQLITE_BUSY`
+        // without waiting, so the whole setup is retried for a while.
+        let started = std::time::Instant::now();
+        loop {
+            match Self::init(path) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => {
+                    return result
+                        .with_context(|| format!("opening SQLite store {}", path.display()));
+                }
+            }
+        }
     }
 
     fn init(path: &Path) -> anyhow::Result<Self> {
@@ -54,6 +68,15 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
 
+        // A database already at this version needs no write lock to open,
+        // so a new process is not kept waiting by busy writers.
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version == SCHEMA_VERSION {
+            return Ok(Self {
+                conn,
+                path: path.to_path_buf(),
+            });
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         match version {
@@ -133,6 +156,16 @@ fn version_from_sql(v: i64) -> Result<u64, StoreError> {
 
 fn version_to_sql(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Other(format!("version {v} is too large to store")))
+}
+
+/// Whether `e` is SQLite's "busy" or "locked", worth another try.
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        )
+    })
 }
 
 /// Busy, locked, I/O and open failures may pass: `unavailable`; anything
