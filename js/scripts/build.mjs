@@ -7,10 +7,15 @@
 // and beside them the WIT (dist/wit/ and, for runtimes without a file
 // system, dist/wit.js) and a workerd loader of the core modules
 // (dist/core-modules.workerd.js: workerd gets .wasm only as module imports).
-// Both glues instantiate the same core modules, kept once in dist/.
+// Both glues instantiate the same core modules, kept once in dist/, and
+// both are minified (esbuild): jco's output is ~830 KB of JavaScript a
+// process parses at import and compiles on the first call; minified it is
+// ~340 KB, some 5 ms less of a cold start and 2.4x less to ship
+// (BENCHMARKS.md, issue 20). The .d.ts beside them stay as jco wrote them.
 
 import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
 import { readWit } from '../src/wit.js';
 
 const COMPONENT = '../target/wasm32-wasip2/release/guest.wasm';
@@ -36,6 +41,11 @@ jco('dist/async', '--instantiation', 'sync', '--async-mode', 'jspi',
 for (const f of readdirSync('dist/async').filter((f) => f.endsWith('.wasm'))) {
   if (!readFileSync(`dist/${f}`).equals(readFileSync(`dist/async/${f}`))) throw new Error(`dist/async/${f} differs from dist/${f}`);
   rmSync(`dist/async/${f}`);
+}
+
+for (const glue of ['dist/mailroom.js', 'dist/async/mailroom.js']) {
+  const { code } = transformSync(readFileSync(glue, 'utf8'), { minify: true, format: 'esm', legalComments: 'none', logLevel: 'warning' });
+  writeFileSync(glue, code);
 }
 
 const wasm = readdirSync('dist').filter((f) => f.endsWith('.wasm')).sort();

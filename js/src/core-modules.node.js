@@ -2,7 +2,11 @@
 // and has node:fs): reads `dist/*.wasm` synchronously, so `parse` stays
 // synchronous and instantiation happens on the first call.
 
-import { readFileSync } from 'node:fs';
+// `process.getBuiltinModule` (Node.js 20.16+, Deno 2) rather than `import ...
+// from 'node:fs'`: the ESM facade of a built-in reads every export, and
+// node:fs's lazy `ReadStream` getter then loads all of node:stream, 3-5 ms
+// of a cold start for one synchronous read (BENCHMARKS.md, issue 20).
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 /**
  * Compiles one core module of the transpiled component.
