@@ -182,6 +182,8 @@ pub enum CacheStatus {
 struct Loaded {
     engine: Engine,
     pre: bindings::MailroomPre<HostState>,
+    /// Each exported interface's export indices.
+    exports: Arc<bindings::Exports>,
     component_path: PathBuf,
     cache: CacheStatus,
     /// How instances are allocated; the pool's slots, shared by clones.
@@ -215,10 +217,12 @@ impl Loaded {
             .and_then(bindings::MailroomPre::new)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{} is not a mailroom component", path.display()))?;
+        let exports = Arc::new(bindings::Exports::new(pre.instance_pre())?);
 
         Ok(Self {
             engine,
             pre,
+            exports,
             component_path: path.to_path_buf(),
             cache,
             slots: engine::Slots::for_pool(&pool),
@@ -473,16 +477,19 @@ impl Mailroom {
         self.recorder.as_ref().map(RecordingTransport::messages)
     }
 
-    /// Instantiates the component in a fresh store and runs `f` on it.
+    /// Instantiates the component in a fresh store, loads the typed
+    /// functions of the one interface `interface` picks, and runs `f` on
+    /// them.
     ///
     /// Each call logs one `tracing` event (target `mailroom::call`): the
     /// export, its duration, whether it trapped, and the linear-memory
     /// high-water mark.
-    fn call<R>(
+    fn call<I: bindings::Interface, R>(
         &self,
         export: &'static str,
         what: impl FnOnce() -> String,
-        f: impl FnOnce(&mut wasmtime::Store<HostState>, &bindings::Mailroom) -> wasmtime::Result<R>,
+        interface: impl FnOnce(&bindings::Exports) -> &I,
+        f: impl FnOnce(&mut wasmtime::Store<HostState>, &I::Guest) -> wasmtime::Result<R>,
     ) -> anyhow::Result<R> {
         let started = std::time::Instant::now();
         // Waits for a free slot of the pool. Held here, declared before the
@@ -490,11 +497,14 @@ impl Mailroom {
         // before it gives its instance's slot back to the pool.
         let _slot = self.loaded.slots.as_ref().map(engine::Slots::acquire);
         let mut store = self.new_store(None);
+        let indices = interface(&self.loaded.exports);
         let result = self
             .loaded
             .pre
+            .instance_pre()
             .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
+            .and_then(|instance| indices.load(&mut store, &instance))
+            .and_then(|guest| f(&mut store, &guest));
         tracing::info!(
             target: "mailroom::call",
             export,

@@ -494,6 +494,7 @@ fn scenario_results_match_the_typed_api() {
             "references": [],
             "size": sent.size,
             "unsubscribe-url": null,
+            "replayed": false,
         }})
     );
     assert_eq!(step("report"), &json!({"ok": null}));

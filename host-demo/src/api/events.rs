@@ -9,7 +9,8 @@ impl Mailroom {
         self.call(
             "events.record",
             || format!("recording event {}", event.id),
-            |store, m| m.mailroom_channel_events().call_record(store, event),
+            |e| &e.events,
+            |store, g| g.call_record(store, event),
         )
     }
 
@@ -18,7 +19,8 @@ impl Mailroom {
         self.call(
             "events.ingest-report",
             || format!("ingesting a report of {} bytes", raw.len()),
-            |store, m| m.mailroom_channel_events().call_ingest_report(store, raw),
+            |e| &e.events,
+            |store, g| g.call_ingest_report(store, raw),
         )
     }
 }

@@ -13,7 +13,8 @@ impl Mailroom {
         self.call(
             "inbound.parse",
             || format!("parsing {} bytes", raw.len()),
-            |store, m| m.mailroom_channel_inbound().call_parse(store, raw, limits),
+            |e| &e.inbound,
+            |store, g| g.call_parse(store, raw, limits),
         )
     }
 
@@ -27,10 +28,8 @@ impl Mailroom {
         self.call(
             "inbound.receive",
             || format!("receiving {} bytes", raw.len()),
-            |store, m| {
-                m.mailroom_channel_inbound()
-                    .call_receive(store, raw, envelope, limits)
-            },
+            |e| &e.inbound,
+            |store, g| g.call_receive(store, raw, envelope, limits),
         )
     }
 }

@@ -14,10 +14,8 @@ impl Mailroom {
         self.call(
             "outbound.send",
             || "sending".to_string(),
-            |store, m| {
-                m.mailroom_channel_outbound()
-                    .call_send(store, workspace, request)
-            },
+            |e| &e.outbound,
+            |store, g| g.call_send(store, workspace, request),
         )
     }
 
@@ -31,10 +29,8 @@ impl Mailroom {
         self.call(
             "outbound.report",
             || format!("recording the outcome of {message_id}"),
-            |store, m| {
-                m.mailroom_channel_outbound()
-                    .call_report(store, message_id, outcome)
-            },
+            |e| &e.outbound,
+            |store, g| g.call_report(store, message_id, outcome),
         )
     }
 }

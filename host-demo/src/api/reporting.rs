@@ -15,10 +15,8 @@ impl Mailroom {
         self.call(
             "reporting.count",
             || "counting".to_string(),
-            |store, m| {
-                m.mailroom_channel_reporting()
-                    .call_count(store, workspace, subject, from, until)
-            },
+            |e| &e.reporting,
+            |store, g| g.call_count(store, workspace, subject, from, until),
         )
     }
 }

@@ -14,10 +14,8 @@ impl Mailroom {
         self.call(
             "setups.create",
             || format!("creating a setup for {domain}"),
-            |store, m| {
-                m.mailroom_channel_setups()
-                    .call_create(store, workspace, domain, options)
-            },
+            |e| &e.setups,
+            |store, g| g.call_create(store, workspace, domain, options),
         )
     }
 
@@ -30,7 +28,8 @@ impl Mailroom {
         self.call(
             "setups.get",
             || format!("reading setup {id}"),
-            |store, m| m.mailroom_channel_setups().call_get(store, workspace, id),
+            |e| &e.setups,
+            |store, g| g.call_get(store, workspace, id),
         )
     }
 
@@ -39,7 +38,8 @@ impl Mailroom {
         self.call(
             "setups.list",
             || "listing setups".to_string(),
-            |store, m| m.mailroom_channel_setups().call_list(store, workspace),
+            |e| &e.setups,
+            |store, g| g.call_list(store, workspace),
         )
     }
 
@@ -53,10 +53,8 @@ impl Mailroom {
         self.call(
             "setups.lookups",
             || format!("listing the lookups of setup {id}"),
-            |store, m| {
-                m.mailroom_channel_setups()
-                    .call_lookups(store, workspace, id)
-            },
+            |e| &e.setups,
+            |store, g| g.call_lookups(store, workspace, id),
         )
     }
 
@@ -72,10 +70,8 @@ impl Mailroom {
         self.call(
             "setups.verify",
             || format!("verifying setup {id}"),
-            |store, m| {
-                m.mailroom_channel_setups()
-                    .call_verify(store, workspace, id, answers)
-            },
+            |e| &e.setups,
+            |store, g| g.call_verify(store, workspace, id, answers),
         )
     }
 
@@ -105,10 +101,8 @@ impl Mailroom {
         self.call(
             "setups.rotate-dkim",
             || format!("rotating the DKIM key of setup {id}"),
-            |store, m| {
-                m.mailroom_channel_setups()
-                    .call_rotate_dkim(store, workspace, id)
-            },
+            |e| &e.setups,
+            |store, g| g.call_rotate_dkim(store, workspace, id),
         )
     }
 }

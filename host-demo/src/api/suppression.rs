@@ -16,10 +16,8 @@ impl Mailroom {
         self.call(
             "suppression.check",
             || format!("checking {address} under use case {use_case}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_check(store, workspace, use_case, address)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_check(store, workspace, use_case, address),
         )
     }
 
@@ -33,10 +31,8 @@ impl Mailroom {
         self.call(
             "suppression.get",
             || format!("reading {address} of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_get(store, workspace, setup, address)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_get(store, workspace, setup, address),
         )
     }
 
@@ -51,10 +47,8 @@ impl Mailroom {
         self.call(
             "suppression.list",
             || format!("listing the suppressions of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_list(store, workspace, setup, cursor, limit)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_list(store, workspace, setup, cursor, limit),
         )
     }
 
@@ -69,10 +63,8 @@ impl Mailroom {
         self.call(
             "suppression.remove",
             || format!("removing the suppressions of {address}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_remove(store, workspace, setup, address, note)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_remove(store, workspace, setup, address, note),
         )
     }
 
@@ -81,10 +73,8 @@ impl Mailroom {
         self.call(
             "suppression.get-policy",
             || format!("reading the policy of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_get_policy(store, workspace, setup)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_get_policy(store, workspace, setup),
         )
     }
 
@@ -93,10 +83,8 @@ impl Mailroom {
         self.call(
             "suppression.set-policy",
             || format!("setting the policy of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_set_policy(store, workspace, setup, policy)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_set_policy(store, workspace, setup, policy),
         )
     }
 
@@ -105,10 +93,8 @@ impl Mailroom {
         self.call(
             "suppression.get-health",
             || format!("reading the health of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_get_health(store, workspace, setup)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_get_health(store, workspace, setup),
         )
     }
 
@@ -117,10 +103,8 @@ impl Mailroom {
         self.call(
             "suppression.clear-pause",
             || format!("clearing the pause of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_suppression()
-                    .call_clear_pause(store, workspace, setup, note)
-            },
+            |e| &e.suppression,
+            |store, g| g.call_clear_pause(store, workspace, setup, note),
         )
     }
 }

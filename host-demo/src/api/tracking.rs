@@ -14,10 +14,8 @@ impl Mailroom {
         self.call(
             "tracking.open",
             || "answering a pixel request".to_string(),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_open(store, token, request)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_open(store, token, request),
         )
     }
 
@@ -26,10 +24,8 @@ impl Mailroom {
         self.call(
             "tracking.click",
             || "answering a tracked-link request".to_string(),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_click(store, token, request)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_click(store, token, request),
         )
     }
 
@@ -38,10 +34,8 @@ impl Mailroom {
         self.call(
             "tracking.get-settings",
             || format!("reading the tracking settings of {use_case}"),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_get_settings(store, workspace, use_case)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_get_settings(store, workspace, use_case),
         )
     }
 
@@ -55,10 +49,8 @@ impl Mailroom {
         self.call(
             "tracking.set-settings",
             || format!("setting the tracking of {use_case}"),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_set_settings(store, workspace, use_case, settings)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_set_settings(store, workspace, use_case, settings),
         )
     }
 
@@ -67,10 +59,8 @@ impl Mailroom {
         self.call(
             "tracking.get-base",
             || format!("reading the tracking base of {setup}"),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_get_base(store, workspace, setup)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_get_base(store, workspace, setup),
         )
     }
 
@@ -84,10 +74,8 @@ impl Mailroom {
         self.call(
             "tracking.set-base",
             || format!("setting the tracking base of {setup}"),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_set_base(store, workspace, setup, base)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_set_base(store, workspace, setup, base),
         )
     }
 
@@ -96,10 +84,8 @@ impl Mailroom {
         self.call(
             "tracking.set-networks",
             || format!("setting {} tracking networks", networks.len()),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_set_networks(store, networks)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_set_networks(store, networks),
         )
     }
 
@@ -108,10 +94,8 @@ impl Mailroom {
         self.call(
             "tracking.message",
             || "reading a message's tracking".to_string(),
-            |store, m| {
-                m.mailroom_channel_tracking()
-                    .call_message(store, workspace, message_id)
-            },
+            |e| &e.tracking,
+            |store, g| g.call_message(store, workspace, message_id),
         )
     }
 
@@ -126,10 +110,8 @@ impl Mailroom {
         self.call(
             "reporting.count-engagement",
             || "counting opens and clicks".to_string(),
-            |store, m| {
-                m.mailroom_channel_reporting()
-                    .call_count_engagement(store, workspace, subject, from, until)
-            },
+            |e| &e.reporting,
+            |store, g| g.call_count_engagement(store, workspace, subject, from, until),
         )
     }
 
@@ -144,10 +126,8 @@ impl Mailroom {
         self.call(
             "reporting.link-clicks",
             || "counting clicks per link".to_string(),
-            |store, m| {
-                m.mailroom_channel_reporting()
-                    .call_link_clicks(store, workspace, use_case, from, until)
-            },
+            |e| &e.reporting,
+            |store, g| g.call_link_clicks(store, workspace, use_case, from, until),
         )
     }
 }

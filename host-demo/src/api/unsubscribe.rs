@@ -14,10 +14,8 @@ impl Mailroom {
         self.call(
             "unsubscribe.one-click",
             || "handling a one-click unsubscribe".to_string(),
-            |store, m| {
-                m.mailroom_channel_unsubscribe()
-                    .call_one_click(store, token, content_type, body)
-            },
+            |e| &e.unsubscribe,
+            |store, g| g.call_one_click(store, token, content_type, body),
         )
     }
 }

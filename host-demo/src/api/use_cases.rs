@@ -17,8 +17,9 @@ impl Mailroom {
         self.call(
             "use-cases.create",
             || format!("creating use case {use_case_name}"),
-            |store, m| {
-                m.mailroom_channel_use_cases().call_create(
+            |e| &e.use_cases,
+            |store, g| {
+                g.call_create(
                     store,
                     workspace,
                     setup,
@@ -40,10 +41,8 @@ impl Mailroom {
         self.call(
             "use-cases.get",
             || format!("reading use case {id}"),
-            |store, m| {
-                m.mailroom_channel_use_cases()
-                    .call_get(store, workspace, id)
-            },
+            |e| &e.use_cases,
+            |store, g| g.call_get(store, workspace, id),
         )
     }
 
@@ -56,10 +55,8 @@ impl Mailroom {
         self.call(
             "use-cases.list",
             || format!("listing the use cases of setup {setup}"),
-            |store, m| {
-                m.mailroom_channel_use_cases()
-                    .call_list(store, workspace, setup)
-            },
+            |e| &e.use_cases,
+            |store, g| g.call_list(store, workspace, setup),
         )
     }
 
@@ -72,10 +69,8 @@ impl Mailroom {
         self.call(
             "use-cases.disable",
             || format!("disabling use case {id}"),
-            |store, m| {
-                m.mailroom_channel_use_cases()
-                    .call_disable(store, workspace, id)
-            },
+            |e| &e.use_cases,
+            |store, g| g.call_disable(store, workspace, id),
         )
     }
 
@@ -89,10 +84,8 @@ impl Mailroom {
         self.call(
             "use-cases.set-list-unsubscribe",
             || format!("setting List-Unsubscribe of use case {id}"),
-            |store, m| {
-                m.mailroom_channel_use_cases()
-                    .call_set_list_unsubscribe(store, workspace, id, enabled)
-            },
+            |e| &e.use_cases,
+            |store, g| g.call_set_list_unsubscribe(store, workspace, id, enabled),
         )
     }
 }
