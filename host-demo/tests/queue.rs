@@ -8,6 +8,7 @@
 //! Needs python3 with aiosmtpd (NOT RUN without it) and the component:
 //! `cargo build -p guest --target wasm32-wasip2 --release`.
 
+mod common;
 mod support_pg;
 
 use std::collections::HashMap;

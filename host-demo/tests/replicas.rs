@@ -11,6 +11,7 @@
 //! Needs PostgreSQL (`apt-get install postgresql`; NOT RUN without it) and
 //! the component: `cargo build -p guest --target wasm32-wasip2 --release`.
 
+mod common;
 mod support_pg;
 
 use std::collections::HashMap;

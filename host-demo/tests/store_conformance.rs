@@ -8,6 +8,7 @@
 //! mid-run (`unavailable`, then answers again once it is back, nothing
 //! half-written) and a schema from a newer host (refused, clearly).
 
+mod common;
 mod support_pg;
 
 use std::path::PathBuf;

@@ -10,6 +10,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+// Not every test binary uses all of them.
+#[allow(unused_imports)]
+pub use crate::common::{Server, agent, free_port};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A running PostgreSQL cluster owned by the test.
@@ -41,14 +45,6 @@ fn is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Postgres {
@@ -257,9 +253,10 @@ pub fn auth_as(workspace: &str) -> [(&'static str, String); 2] {
     ]
 }
 
-/// A running `host-demo serve` replica.
+/// A running `host-demo serve` replica: a [`Server`] that remembers its
+/// settings, so it can be started again.
 pub struct Serve {
-    child: std::process::Child,
+    server: Server,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// Its standard error, line by line.
@@ -272,53 +269,16 @@ impl Serve {
     /// Starts `host-demo serve` with the settings `toml` (written to
     /// `config`), on port 0; returns once it printed its address.
     pub fn start(config: &Path, toml: &str) -> Serve {
-        use std::io::{BufRead, BufReader};
         std::fs::write(
             config,
             format!("listen = \"127.0.0.1:0\"\n{toml}{}", platform()),
         )
         .expect("settings");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_host-demo"));
-        command
-            .arg("--config")
-            .arg(config)
-            .arg("serve")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("MAILROOM_") && key != "MAILROOM_COMPONENT" {
-                command.env_remove(key);
-            }
-        }
-        let mut child = command.spawn().expect("spawn host-demo serve");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = std::sync::Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(address.to_string());
-                }
-                lines.lock().expect("log").push(line);
-            }
-        });
-        let base = match rx.recv_timeout(std::time::Duration::from_secs(120)) {
-            Ok(base) => base,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "host-demo serve printed no address:\n{}",
-                    log.lock().expect("log").join("\n")
-                );
-            }
-        };
+        let server = Server::start(config);
         Serve {
-            child,
-            base,
-            log,
+            base: server.base.clone(),
+            log: std::sync::Arc::clone(&server.log),
+            server,
             config: config.to_path_buf(),
             toml: toml.to_string(),
         }
@@ -333,34 +293,18 @@ impl Serve {
 
     /// SIGKILL: no shutdown of any kind.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.kill();
     }
 
     /// The URL of `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.server.url(path)
     }
 
     /// The log so far.
     pub fn log_text(&self) -> String {
         self.log.lock().expect("log").join("\n")
     }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A blocking HTTP client that answers every status.
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .build()
-        .into()
 }
 
 /// Sends a request with an optional JSON body and extra headers; the status
