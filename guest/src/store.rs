@@ -85,6 +85,14 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A store holding exactly these entries, versions kept (an earlier
+    /// release's data, loaded for an upgrade test).
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, Entry)>) -> Self {
+        MemoryStore {
+            entries: entries.into_iter().collect(),
+        }
+    }
+
     /// Every key and value, in key order.
     pub fn entries(&self) -> impl Iterator<Item = (&String, &Entry)> {
         self.entries.iter()
