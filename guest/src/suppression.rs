@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
+use crate::records;
 use crate::reporting;
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::store::{Expect, Store, StoreError};
 use crate::use_cases::{self, UseCase, UseCaseType};
 use crate::{address, setups};
 
@@ -256,21 +257,9 @@ impl Record {
     }
 }
 
-fn key(setup: &str, address: &str) -> String {
-    format!("suppression/{setup}/{address}")
-}
-
-fn policy_key(setup: &str) -> String {
-    format!("policy/{setup}")
-}
-
-fn pause_key(setup: &str) -> String {
-    format!("pause/{setup}")
-}
-
-fn window_key(setup: &str) -> String {
-    format!("rate-window/{setup}")
-}
+use crate::keys::{
+    pause as pause_key, policy as policy_key, rate_window as window_key, suppression as key,
+};
 
 /// Seconds since the epoch, never negative.
 pub fn now(env: &mut dyn Env) -> u64 {
@@ -300,7 +289,7 @@ fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError
 
 /// The setup's policy (the default until one is set).
 pub fn load_policy(store: &mut dyn Store, setup: &str) -> Result<Policy, StoreError> {
-    Ok(get_json(store, &policy_key(setup))?
+    Ok(records::read(store, &policy_key(setup))?
         .map(|(p, _)| p)
         .unwrap_or_default())
 }
@@ -317,7 +306,7 @@ pub fn decide(
     {
         return Ok(Decision::Paused(pause));
     }
-    let Some((record, _)) = get_json::<Record>(store, &key(&use_case.setup, address))? else {
+    let Some((record, _)) = records::read::<Record>(store, &key(&use_case.setup, address))? else {
         return Ok(Decision::Allow);
     };
     Ok(record
@@ -350,7 +339,7 @@ pub fn get(
     known_setup(store, setup)?;
     let address = normalize_address(address)?;
     let now = now(env);
-    Ok(get_json::<Record>(store, &key(setup, &address))?
+    Ok(records::read::<Record>(store, &key(setup, &address))?
         .map(|(r, _)| r)
         .unwrap_or(Record {
             address,
@@ -370,13 +359,13 @@ pub fn list(
     known_setup(store, setup)?;
     let limit = usize::try_from(limit.clamp(1, 100)).unwrap_or(100);
     let now = now(env);
-    let prefix = format!("suppression/{setup}/");
+    let prefix = crate::keys::suppression_prefix(setup);
     let mut after = cursor.map(|c| format!("{prefix}{}", c.to_ascii_lowercase()));
     let mut out = Vec::new();
     loop {
         let page = store.list(&prefix, after.as_deref(), 100)?;
         for k in &page.keys {
-            if let Some((record, _)) = get_json::<Record>(store, k)? {
+            if let Some((record, _)) = records::read::<Record>(store, k)? {
                 let state = record.state(now);
                 if !state.active.is_empty() {
                     out.push(state);
@@ -430,7 +419,7 @@ fn update<T>(
 ) -> Result<Record, StoreError> {
     let k = key(setup, address);
     for _ in 0..16 {
-        let (mut record, expect) = match get_json::<Record>(store, &k)? {
+        let (mut record, expect) = match records::read::<Record>(store, &k)? {
             Some((r, v)) => (r, Expect::Version(v)),
             None => (
                 Record {
@@ -442,7 +431,7 @@ fn update<T>(
         };
         record.expire(now);
         change(&mut record)?;
-        match put_json(store, &k, &record, expect) {
+        match records::write(store, &k, &record, expect) {
             Ok(_) => return Ok(record),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
@@ -625,7 +614,7 @@ pub fn set_policy(
     if let Scope::UseCase(id) = &mut policy.unsubscribe_scope {
         id.clear();
     }
-    put_json(store, &policy_key(setup), &policy, Expect::Any)?;
+    records::write(store, &policy_key(setup), &policy, Expect::Any)?;
     Ok(policy)
 }
 
@@ -647,7 +636,7 @@ fn measure(
     let today = now / DAY;
     let mut first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
     let mut since = first * DAY;
-    let fresh = get_json::<FreshWindow>(store, &window_key(setup))?.map(|(w, _)| w);
+    let fresh = records::read::<FreshWindow>(store, &window_key(setup))?.map(|(w, _)| w);
     let mut window = match fresh {
         Some(w) if w.since / DAY >= first && w.since <= now => {
             since = w.since;
@@ -681,7 +670,7 @@ fn measure(
         blocked: counts.blocked,
         blocked_rate_ppm: ppm(counts.blocked, counts.sent),
         blocked_reasons,
-        paused: get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
+        paused: records::read::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
     })
 }
 
@@ -694,7 +683,7 @@ pub fn judge_rate(
     setup: &str,
     now: u64,
 ) -> Result<Option<Pause>, StoreError> {
-    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+    if let Some((pause, _)) = records::read::<Pause>(store, &pause_key(setup))? {
         return Ok(Some(pause));
     }
     let policy = load_policy(store, setup)?;
@@ -716,10 +705,10 @@ pub fn judge_rate(
                 policy.complaint_rate_ppm % 10_000 / 10,
             ),
         };
-        return match put_json(store, &pause_key(setup), &pause, Expect::Absent) {
+        return match records::write(store, &pause_key(setup), &pause, Expect::Absent) {
             Ok(_) => Ok(Some(pause)),
             Err(StoreError::Conflict(_)) => {
-                Ok(get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p))
+                Ok(records::read::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p))
             }
             Err(e) => Err(e),
         };
@@ -748,11 +737,11 @@ pub fn clear_pause(
 ) -> Result<Health, SuppressionError> {
     known_setup(store, setup)?;
     let now = now(env);
-    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+    if let Some((pause, _)) = records::read::<Pause>(store, &pause_key(setup))? {
         let note: String = note.chars().filter(|c| !c.is_control()).take(500).collect();
-        let log = format!("pause-history/{setup}/{:020}", pause.since);
+        let log = crate::keys::pause_history(setup, pause.since);
         let ended = serde_json::json!({ "pause": pause, "cleared-at": now, "note": note });
-        put_json(store, &log, &ended, Expect::Any)?;
+        records::write(store, &log, &ended, Expect::Any)?;
         // Only what happens from now counts towards the next pause.
         let baseline = reporting::setup_day(store, setup, now / 86_400)?.unwrap_or_default();
         let fresh = FreshWindow {
@@ -763,12 +752,19 @@ pub fn clear_pause(
                 ..baseline
             },
         };
-        put_json(store, &window_key(setup), &fresh, Expect::Any)?;
+        records::write(store, &window_key(setup), &fresh, Expect::Any)?;
         store.delete(&pause_key(setup), Expect::Any)?;
     }
     let policy = load_policy(store, setup)?;
     Ok(measure(store, setup, &policy, now)?)
 }
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Record {}
+impl crate::records::Record for Pause {}
+impl crate::records::Record for Policy {}
+impl crate::records::Record for FreshWindow {}
+impl crate::records::Record for Ended {}
 
 #[cfg(test)]
 mod tests {

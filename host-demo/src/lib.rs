@@ -80,6 +80,7 @@ pub mod host;
 pub mod http;
 pub mod idempotency;
 pub mod json;
+pub mod keys;
 pub mod ops;
 pub mod queue;
 pub mod scenario;
