@@ -93,7 +93,7 @@ pub struct Setup {
 /// What is stored: the setup and what only the component sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Stored {
+pub(crate) struct Stored {
     setup: Setup,
     options: SetupOptions,
     selectors_made: u32,

@@ -161,7 +161,7 @@ pub struct Health {
 /// and its day's counts at that time (subtracted from that day's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct FreshWindow {
+pub(crate) struct FreshWindow {
     since: u64,
     baseline: reporting::Bucket,
 }
@@ -201,7 +201,7 @@ struct Soft {
 /// The stored state of an address of a setup.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Record {
+pub(crate) struct Record {
     address: String,
     active: Vec<Suppression>,
     history: Vec<Ended>,

@@ -125,7 +125,12 @@ pub fn create(
         }
         other => other?,
     };
-    records::write(store, &key(&use_case.id), &use_case, Expect::Absent)?;
+    records::write(
+        store,
+        &key(&use_case.id),
+        &Stored::from(&use_case),
+        Expect::Absent,
+    )?;
     Ok(use_case)
 }
 
@@ -137,8 +142,8 @@ pub fn not_found(id: &str) -> String {
 
 /// Reads a use case.
 pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
-    records::read(store, &key(id))?
-        .map(|(u, _)| u)
+    records::read::<Stored>(store, &key(id))?
+        .map(|(u, _)| u.into())
         .ok_or_else(|| UseCaseError::NotFound(not_found(id)))
 }
 
@@ -196,11 +201,13 @@ fn change(
     apply: impl Fn(&mut UseCase) -> Result<(), UseCaseError>,
 ) -> Result<UseCase, UseCaseError> {
     for _ in 0..8 {
-        let Some((mut use_case, version)) = records::read::<UseCase>(store, &key(id))? else {
+        let Some((stored, version)) = records::read::<Stored>(store, &key(id))? else {
             return Err(UseCaseError::NotFound(not_found(id)));
         };
+        let mut use_case = UseCase::from(stored);
         apply(&mut use_case)?;
-        match records::write(store, &key(id), &use_case, Expect::Version(version)) {
+        let stored = Stored::from(&use_case);
+        match records::write(store, &key(id), &stored, Expect::Version(version)) {
             Ok(_) => return Ok(use_case),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -211,5 +218,68 @@ fn change(
     )))
 }
 
+/// A use case as stored (`use-case/{id}`): its own field and case names,
+/// fixed by the schema, whatever the API's become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stored {
+    id: String,
+    setup: String,
+    sender: String,
+    #[serde(rename = "type")]
+    kind: StoredType,
+    #[serde(rename = "entity-name")]
+    entity_name: String,
+    #[serde(rename = "use-case-name")]
+    use_case_name: String,
+    enabled: bool,
+    #[serde(rename = "list-unsubscribe", default)]
+    list_unsubscribe: bool,
+}
+
+/// [`UseCaseType`] as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum StoredType {
+    #[serde(rename = "transactional")]
+    Transactional,
+    #[serde(rename = "marketing")]
+    Marketing,
+}
+
+impl From<&UseCase> for Stored {
+    fn from(u: &UseCase) -> Self {
+        Stored {
+            id: u.id.clone(),
+            setup: u.setup.clone(),
+            sender: u.sender.clone(),
+            kind: match u.kind {
+                UseCaseType::Transactional => StoredType::Transactional,
+                UseCaseType::Marketing => StoredType::Marketing,
+            },
+            entity_name: u.entity_name.clone(),
+            use_case_name: u.use_case_name.clone(),
+            enabled: u.enabled,
+            list_unsubscribe: u.list_unsubscribe,
+        }
+    }
+}
+
+impl From<Stored> for UseCase {
+    fn from(s: Stored) -> Self {
+        UseCase {
+            id: s.id,
+            setup: s.setup,
+            sender: s.sender,
+            kind: match s.kind {
+                StoredType::Transactional => UseCaseType::Transactional,
+                StoredType::Marketing => UseCaseType::Marketing,
+            },
+            entity_name: s.entity_name,
+            use_case_name: s.use_case_name,
+            enabled: s.enabled,
+            list_unsubscribe: s.list_unsubscribe,
+        }
+    }
+}
+
 // Stored under the keys of `crate::keys`; versioned by `crate::records`.
-impl crate::records::Record for UseCase {}
+impl crate::records::Record for Stored {}

@@ -251,10 +251,9 @@ pub fn run_native_on(scenario: &Value, store: &mut MemoryStore) -> Transcript {
                 &text(&args, 1),
                 arg::<Option<String>>(&args, 2).as_deref(),
             )),
-            "tracking.set-networks" => result(tracking::set_networks(
-                store,
-                &arg::<Vec<String>>(&args, 0),
-            )),
+            "tracking.set-networks" => {
+                result(tracking::set_networks(store, &arg::<Vec<String>>(&args, 0)))
+            }
             "tracking.open" => result(tracking::open(
                 store,
                 &text(&args, 0),
@@ -278,12 +277,8 @@ pub fn run_native_on(scenario: &Value, store: &mut MemoryStore) -> Transcript {
                 &arg::<SendRequest>(&args, 1),
             )),
             "outbound.report" => result(
-                report(
-                    store,
-                    &text(&args, 0),
-                    &arg::<DeliveryOutcome>(&args, 1),
-                )
-                .map(|()| Value::Null),
+                report(store, &text(&args, 0), &arg::<DeliveryOutcome>(&args, 1))
+                    .map(|()| Value::Null),
             ),
             "inbound.receive" => result(receive(
                 store,
@@ -315,13 +310,17 @@ pub fn run_native_on(scenario: &Value, store: &mut MemoryStore) -> Transcript {
 }
 
 /// Every scenario fixture: `(suite/name, path)`, in suites other than
-/// `inbound`, sorted.
+/// `inbound`, `reports-corpus` and `upgrade` (stored data, not scenarios), sorted.
 pub fn scenario_files() -> Vec<(String, std::path::PathBuf)> {
     let dir = crate::root().join("tests/fixtures");
     let mut out = Vec::new();
     for suite in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let suite_name = suite.file_name().to_string_lossy().into_owned();
-        if matches!(suite_name.as_str(), "inbound" | "reports-corpus") || !suite.path().is_dir() {
+        if matches!(
+            suite_name.as_str(),
+            "inbound" | "reports-corpus" | "upgrade"
+        ) || !suite.path().is_dir()
+        {
             continue;
         }
         for file in std::fs::read_dir(suite.path())

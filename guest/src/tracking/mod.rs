@@ -225,7 +225,7 @@ pub struct EngagementPeriod {
 /// What is stored of a tracked message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Tracked {
+pub(crate) struct Tracked {
     message_id: String,
     use_case: String,
     sent_at: u64,
