@@ -209,3 +209,59 @@ pub fn family(key: &str) -> Option<&'static str> {
         .filter(|prefix| key.starts_with(prefix))
         .max_by_key(|prefix| prefix.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_keeps_its_bytes_and_family() {
+        let s = Subject::Setup("set_1".into());
+        let u = Subject::UseCase("uc_1".into());
+        let all = [
+            (message(Some("set_1"), "a@x"), "message/set_1/a@x"),
+            (message(None, "a@x"), "message/_unrouted/a@x"),
+            (alias("set_1", "p@x"), "alias/set_1/p@x"),
+            (message_owner("a@x"), "message-owner/a@x"),
+            (alias_owner("p@x"), "alias-owner/p@x"),
+            (suppression("set_1", "a@x"), "suppression/set_1/a@x"),
+            (policy("set_1"), "policy/set_1"),
+            (pause("set_1"), "pause/set_1"),
+            (rate_window("set_1"), "rate-window/set_1"),
+            (
+                pause_history("set_1", 7),
+                "pause-history/set_1/00000000000000000007",
+            ),
+            (dkim_key("set_1", "mailroom1"), "dkim-key/set_1/mailroom1"),
+            (setup("set_1"), "setup/set_1"),
+            (domain("x.example"), "domain/x.example"),
+            (
+                workspace_setup("ws", 5, "set_1"),
+                "workspace-setup/7773/00000000000000000005/set_1",
+            ),
+            (use_case("uc_1"), "use-case/uc_1"),
+            (use_case_name("set_1", "care"), "use-case-name/set_1/care"),
+            (event("set_1", "e1"), "event/set_1/e1"),
+            (unmatched_report("rpt_1"), "unmatched-report/rpt_1"),
+            (stats(&s, 20514), "stats/setup/set_1/020514"),
+            (stats(&u, 3), "stats/use-case/uc_1/000003"),
+            (tracking_settings("uc_1"), "tracking-settings/uc_1"),
+            (tracking_base("set_1"), "tracking-base/set_1"),
+            (TRACKING_NETWORKS.to_string(), "tracking-networks"),
+            (tracking("set_1", "a@x"), "tracking/set_1/a@x"),
+            (
+                tracking_reported("set_1", "a@x"),
+                "tracking-reported/set_1/a@x",
+            ),
+            (engagement(&s, 1), "engagement/setup/set_1/000001"),
+            (engagement(&u, 1), "engagement/use-case/uc_1/000001"),
+            (link_clicks("uc_1", 1), "link-clicks/uc_1/000001"),
+        ];
+        for (key, expected) in &all {
+            assert_eq!(key, expected);
+            let family = family(key).unwrap_or_else(|| panic!("{key}: no family"));
+            assert!(key.starts_with(family), "{key} in {family}");
+        }
+        assert_eq!(family("host-queue/active/x"), None);
+    }
+}
