@@ -159,6 +159,12 @@ pub fn link_clicks(use_case: &str, day: u64) -> String {
     format!("link-clicks/{use_case}/{day:06}")
 }
 
+/// A send's idempotency key in a workspace (`sha256(workspace, NUL, key)`,
+/// hex): the request's digest, when claimed, the outcome once known.
+pub fn idempotency(digest: &str) -> String {
+    format!("idempotency/{digest}")
+}
+
 /// Every key family: its prefix and what it holds (the list `wit/store.wit`
 /// documents; a test checks that every stored key belongs to one).
 pub const FAMILIES: &[(&str, &str)] = &[
@@ -199,6 +205,10 @@ pub const FAMILIES: &[(&str, &str)] = &[
     ),
     ("engagement/", "a day's engagement counters"),
     ("link-clicks/", "a day's clicks per link of a use case"),
+    (
+        "idempotency/",
+        "a send's idempotency key: request digest, outcome",
+    ),
 ];
 
 /// The family a key belongs to, if any.
@@ -256,6 +266,7 @@ mod tests {
             (engagement(&s, 1), "engagement/setup/set_1/000001"),
             (engagement(&u, 1), "engagement/use-case/uc_1/000001"),
             (link_clicks("uc_1", 1), "link-clicks/uc_1/000001"),
+            (idempotency("ab"), "idempotency/ab"),
         ];
         for (key, expected) in &all {
             assert_eq!(key, expected);

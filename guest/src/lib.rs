@@ -28,6 +28,7 @@ pub mod bounce_path;
 pub mod dkim;
 pub mod env;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod inbound;
 pub mod keys;

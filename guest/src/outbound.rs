@@ -59,10 +59,12 @@ pub struct SendRequest {
     pub html: Option<String>,
     pub attachments: Vec<OutgoingAttachment>,
     pub in_reply_to: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// A message accepted by the transport.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Sent {
     pub message_id: String,
@@ -71,6 +73,7 @@ pub struct Sent {
     pub references: Vec<String>,
     pub size: u64,
     pub unsubscribe_url: Option<String>,
+    pub replayed: bool,
 }
 
 /// Why a message was not sent.
@@ -94,6 +97,8 @@ pub enum SendError {
     Smtputf8Required(String),
     /// DKIM signing failed.
     Signing(String),
+    IdempotencyKeyReused(String),
+    IdempotencyInProgress(String),
 }
 
 impl fmt::Display for SendError {
@@ -127,6 +132,8 @@ impl fmt::Display for SendError {
             SendError::TooManyRecipients(m) => ("too-many-recipients", m.clone()),
             SendError::Smtputf8Required(m) => ("smtputf8-required", m.clone()),
             SendError::Signing(m) => ("signing", m.clone()),
+            SendError::IdempotencyKeyReused(m) => ("idempotency-key-reused", m.clone()),
+            SendError::IdempotencyInProgress(m) => ("idempotency-in-progress", m.clone()),
         };
         write!(f, "{kind}: {message}")
     }
@@ -769,6 +776,7 @@ pub fn send(
         references: placement.references,
         size,
         unsubscribe_url: list_unsubscribe.map(|(url, _, _)| url),
+        replayed: false,
     })
 }
 
@@ -876,6 +884,7 @@ mod tests {
             html: None,
             attachments: Vec::new(),
             in_reply_to: None,
+            idempotency_key: None,
         }
     }
 

@@ -166,6 +166,7 @@ pub fn reencode(key: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
         Some("tracking/" | "tracking-reported/") => via::<crate::tracking::Tracked>(key, bytes),
         Some("engagement/") => via::<crate::tracking::Engagement>(key, bytes),
         Some("link-clicks/") => via::<BTreeMap<String, [u64; 2]>>(key, bytes),
+        Some("idempotency/") => via::<crate::idempotency::Claim>(key, bytes),
         _ => Err(StoreError::Other(format!("{key} is in no key family"))),
     }
 }

@@ -379,13 +379,15 @@ pub fn sum_days(
     }
 }
 
-/// The counts of the days that overlap `[from, until)`.
-pub fn count(
+/// The first and last day of `[from, until)` for `subject`, checked as
+/// every reporting call checks them: the subject exists, `until` is after
+/// `from`, and the range covers at most [`MAX_DAYS`] days.
+pub fn days(
     store: &mut dyn Store,
     subject: &Subject,
     from: u64,
     until: u64,
-) -> Result<Period, ReportingError> {
+) -> Result<(u64, u64), ReportingError> {
     let exists = match subject {
         Subject::Setup(id) => match setups::get(store, id) {
             Ok(_) => true,
@@ -410,14 +412,24 @@ pub fn count(
             "until ({until}) must be after from ({from})"
         )));
     }
-    let first = from / DAY;
-    let last = (until - 1) / DAY;
+    let (first, last) = (from / DAY, (until - 1) / DAY);
     if last - first + 1 > MAX_DAYS {
         return Err(ReportingError::InvalidRange(format!(
             "the range covers {} days; at most {MAX_DAYS}",
             last - first + 1
         )));
     }
+    Ok((first, last))
+}
+
+/// The counts of the days that overlap `[from, until)`.
+pub fn count(
+    store: &mut dyn Store,
+    subject: &Subject,
+    from: u64,
+    until: u64,
+) -> Result<Period, ReportingError> {
+    let (first, last) = days(store, subject, from, until)?;
     Ok(Period {
         from: first * DAY,
         until: (last + 1) * DAY,

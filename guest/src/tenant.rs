@@ -227,7 +227,9 @@ pub fn send(
     request: &SendRequest,
 ) -> Result<Sent, SendError> {
     use_case(store, workspace, &request.use_case)?;
-    outbound::send(store, transport, env, request)
+    crate::idempotency::send(store, env, workspace, request, |store, env| {
+        outbound::send(store, transport, env, request)
+    })
 }
 
 /// `suppression.check`.

@@ -317,6 +317,7 @@ fn native_request(
             vec![]
         },
         in_reply_to: parent.map(str::to_string),
+        idempotency_key: None,
     }
 }
 
@@ -348,6 +349,7 @@ fn wasm_request(
             vec![]
         },
         in_reply_to: parent.map(str::to_string),
+        idempotency_key: None,
     }
 }
 

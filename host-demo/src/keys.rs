@@ -1,5 +1,6 @@
 //! Every key this host writes into the channel's store, beside the
-//! component's (`guest/src/keys.rs`; `wit/store.wit` lists those). Host keys
+//! component's (`guest/src/keys.rs`; `wit/store.wit` lists those; sends'
+//! idempotency keys are the component's own, `idempotency/`). Host keys
 //! start with `host`, which no component key does; their bytes never change
 //! between releases.
 
@@ -10,10 +11,6 @@ pub const API_KEY_PREFIX: &str = "host/api-key/";
 pub fn api_key(secret_digest: &str) -> String {
     format!("{API_KEY_PREFIX}{secret_digest}")
 }
-
-/// Answers kept for an `Idempotency-Key` (`idempotency`):
-/// `host-idempotency/{sha256 of workspace and key, hex}`.
-pub use crate::idempotency::PREFIX as IDEMPOTENCY_PREFIX;
 
 /// Queued messages waiting or being delivered (`queue`).
 pub const QUEUE_ACTIVE: &str = "host-queue/active/";
@@ -43,10 +40,6 @@ pub fn queue_message_prefix(prefix: &str, message_id: &str) -> String {
 /// Every host key family: prefix and what it holds.
 pub const FAMILIES: &[(&str, &str)] = &[
     (API_KEY_PREFIX, "an API key (its digest, workspace, state)"),
-    (
-        IDEMPOTENCY_PREFIX,
-        "a send's answer kept for its Idempotency-Key",
-    ),
     (QUEUE_ACTIVE, "a queued message: header and raw bytes"),
     (QUEUE_FINAL, "a message the queue is done with: its header"),
 ];
@@ -56,7 +49,6 @@ mod tests {
     #[test]
     fn host_keys_keep_their_bytes() {
         assert_eq!(super::api_key("ab"), "host/api-key/ab");
-        assert_eq!(super::IDEMPOTENCY_PREFIX, "host-idempotency/");
         let active = super::queue_active("a@x.example", "0011");
         assert_eq!(active, "host-queue/active/a@x.example/0011");
         assert_eq!(

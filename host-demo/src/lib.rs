@@ -51,6 +51,7 @@
 //!     html: None,
 //!     attachments: vec![],
 //!     in_reply_to: None,
+//!     idempotency_key: None,
 //! };
 //! match mailroom.send("ws-1", &request)? {
 //!     Ok(sent) => println!("sent {}", sent.message_id),
@@ -78,7 +79,6 @@ pub mod engine;
 pub mod guard;
 pub mod host;
 pub mod http;
-pub mod idempotency;
 pub mod json;
 pub mod keys;
 pub mod ops;

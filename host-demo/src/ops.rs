@@ -4,22 +4,18 @@
 //! | --- | --- | --- |
 //! | `GET /readyz` | public | 200 `{"status": "ready"}` once a read of the store answers; 503 with the store's error otherwise (readiness: take the replica out of the load balancer) |
 //! | `GET /messages/{id}` | ingest secret or admin key | the delivery state of a message the outbound queue took ([`crate::queue::delivery_state`]): 200 JSON; 404 when the queue never saw it |
-//! | `POST /messages` with `Idempotency-Key` | tenant | [`crate::idempotency`] |
 //!
 //! `GET /messages/{id}` is an operator's route, not a tenant's: the queue's
 //! records carry the envelope but not the workspace, so a tenant key could
 //! otherwise read another workspace's recipients.
 //!
-//! [`READYZ`] and [`MESSAGE_STATE`] are entries of [`crate::http::ROUTES`];
-//! [`idempotent`] wraps the router's tenant routes.
+//! [`READYZ`] and [`MESSAGE_STATE`] are entries of [`crate::http::ROUTES`].
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -45,24 +41,6 @@ pub const MESSAGE_STATE: Route = Route {
     what: "the outbound queue's delivery state of a message (404: never queued)",
     handler: || get(message_state),
 };
-
-/// `tenant` (the router's tenant routes) with the `Idempotency-Key` layer
-/// of `POST /messages` inside the tenant guard, so a key is the caller's
-/// workspace's; `max_body` is the router's body limit.
-pub fn idempotent<S: Clone + Send + Sync + 'static>(
-    tenant: Router<S>,
-    mailroom: &Arc<Mailroom>,
-    max_body: usize,
-) -> Router<S> {
-    let state = crate::idempotency::Idempotency {
-        mailroom: Arc::clone(mailroom),
-        max_body,
-    };
-    tenant.route_layer(middleware::from_fn_with_state(
-        state,
-        crate::idempotency::middleware,
-    ))
-}
 
 fn json_response(status: StatusCode, value: &Value) -> Response {
     (

@@ -148,6 +148,7 @@ fn request(use_case: &str, subject: &str) -> SendRequest {
         html: None,
         attachments: vec![],
         in_reply_to: None,
+        idempotency_key: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn seed(config: &std::path::Path, workspace: &str) -> (String, String) {
             html: None,
             attachments: vec![],
             in_reply_to: None,
+            idempotency_key: None,
         },
     )
     .expect("no trap")

@@ -246,6 +246,7 @@ fn table(use_case: &str) -> Vec<(&'static str, SendRequest, Option<String>)> {
         html: None,
         attachments: vec![],
         in_reply_to: None,
+        idempotency_key: None,
     };
     let smuggle = "a\r.\r\nMAIL FROM:<x@evil.example>\r\nRCPT TO:<y@victim.example>\r\nDATA\r\nowned\r\n.\r\n";
     let mut out = vec![
@@ -335,6 +336,7 @@ fn refusals(use_case: &str) -> Vec<(&'static str, SendRequest, &'static str)> {
         html: None,
         attachments: vec![],
         in_reply_to: None,
+        idempotency_key: None,
     };
     let mut out = Vec::new();
     let mut r = base();

@@ -248,6 +248,7 @@ fn request(use_case: &str, to: &[&str], text: &str) -> SendRequest {
         html: None,
         attachments: vec![],
         in_reply_to: None,
+        idempotency_key: None,
     }
 }
 

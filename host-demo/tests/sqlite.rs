@@ -422,6 +422,7 @@ fn a_channel_on_sqlite_survives_a_restart() {
                     html: None,
                     attachments: vec![],
                     in_reply_to: None,
+                    idempotency_key: None,
                 },
             )
             .expect("no trap")

@@ -2,7 +2,18 @@
 // and has node:fs): reads `dist/*.wasm` synchronously, so `parse` stays
 // synchronous and instantiation happens on the first call.
 
-import { readFileSync } from 'node:fs';
+// `process.getBuiltinModule` (Node.js 20.16+, Deno 2) rather than `import ...
+// from 'node:fs'`: the ESM facade of a built-in reads every export, and
+// node:fs's lazy `ReadStream` getter then loads all of node:stream, 3-5 ms
+// of a cold start for one synchronous read (BENCHMARKS.md, issue 20).
+const { readFileSync } = builtin('node:fs');
+
+function builtin(name) {
+  if (typeof globalThis.process?.getBuiltinModule !== 'function') {
+    throw new Error(`@mailroom/channel needs Node.js 20.16 or 22.3 or later (process.getBuiltinModule), not ${globalThis.process?.version}`);
+  }
+  return process.getBuiltinModule(name);
+}
 
 /**
  * Compiles one core module of the transpiled component.

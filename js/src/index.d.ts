@@ -993,6 +993,16 @@ export interface SendRequest {
    * whole References chain.
    */
   inReplyTo?: string | null;
+  /**
+   * Makes a retried send safe (as Stripe's and Resend's `Idempotency-Key`):
+   * 1 to 255 printable ASCII characters, scoped to the workspace. A send with
+   * the same key and the same request within 24 hours returns the first
+   * send's outcome (`replayed: true`) and sends nothing; a different request
+   * with it is `'idempotency-key-reused'`; while the first send still runs
+   * (another process on the same store) it is `'idempotency-in-progress'`.
+   * A refusal that wrote nothing frees the key. Default none: every call sends.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** A message the transport accepted (the WIT `sent`). */
@@ -1012,6 +1022,8 @@ export interface Sent {
    * if it carries one; POSTs to it go to `unsubscribe.oneClick`.
    */
   unsubscribeUrl: string | null;
+  /** True when this is the kept outcome of an earlier send with the same `idempotencyKey`: nothing was sent now. */
+  replayed: boolean;
 }
 
 /**
@@ -1040,6 +1052,10 @@ export interface Sent {
  * - `'smtputf8-required'`: a recipient's local part is not ASCII
  *   (`jürgen@…`); only an SMTPUTF8 message could carry it, and none is sent.
  * - `'signing'`: DKIM signing failed.
+ * - `'idempotency-key-reused'`: the `idempotencyKey` was used in the last
+ *   24 hours with a different request.
+ * - `'idempotency-in-progress'`: a send with the `idempotencyKey` is still
+ *   running; retry shortly to get its outcome.
  */
 export type SendErrorKind =
   | 'unknown-use-case'
@@ -1055,7 +1071,9 @@ export type SendErrorKind =
   | 'store'
   | 'too-many-recipients'
   | 'smtputf8-required'
-  | 'signing';
+  | 'signing'
+  | 'idempotency-key-reused'
+  | 'idempotency-in-progress';
 
 /**
  * What became of a submitted message (the WIT `delivery-outcome`):

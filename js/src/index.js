@@ -141,7 +141,7 @@ function toAttachment(call, name, a) {
 }
 
 function toSendRequest(call, r) {
-  onlyKeys(call, 'request', r, ['useCase', 'to', 'cc', 'subject', 'text', 'html', 'attachments', 'inReplyTo']);
+  onlyKeys(call, 'request', r, ['useCase', 'to', 'cc', 'subject', 'text', 'html', 'attachments', 'inReplyTo', 'idempotencyKey']);
   return {
     useCase: str(call, 'request.useCase', r.useCase),
     to: list(call, 'request.to', r.to, toRecipient),
@@ -151,6 +151,7 @@ function toSendRequest(call, r) {
     html: optStr(call, 'request.html', r.html),
     attachments: list(call, 'request.attachments', r.attachments, toAttachment, true),
     inReplyTo: optStr(call, 'request.inReplyTo', r.inReplyTo),
+    idempotencyKey: optStr(call, 'request.idempotencyKey', r.idempotencyKey),
   };
 }
 
@@ -474,6 +475,7 @@ const fromSent = (s) => ({
   // A message's size in bytes: far below 2**53.
   size: Number(s.size),
   unsubscribeUrl: orNull(s.unsubscribeUrl),
+  replayed: s.replayed,
 });
 
 // ---------------------------------------------------------------------------

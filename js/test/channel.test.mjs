@@ -116,6 +116,19 @@ function throwsKind(fn, kind, call) {
   return caught;
 }
 
+test('an idempotency key: the retry replays, a changed request is refused, nothing sent twice', () => {
+  const { channel, useCase } = clinic();
+  const first = channel.send('ws-1', { ...request(useCase), idempotencyKey: 'appt-7/reminder' });
+  assert.equal(first.replayed, false);
+  const again = channel.send('ws-1', { ...request(useCase), idempotencyKey: 'appt-7/reminder' });
+  assert.deepEqual(again, { ...first, replayed: true });
+  assert.equal(channel.transport.sent.length, 1);
+  const changed = { ...request(useCase), subject: 'Another', idempotencyKey: 'appt-7/reminder' };
+  throwsKind(() => channel.send('ws-1', changed), 'idempotency-key-reused', 'send');
+  throwsKind(() => channel.send('ws-1', { ...request(useCase), idempotencyKey: '' }), 'invalid-request', 'send');
+  assert.equal(channel.transport.sent.length, 1);
+});
+
 test('a conversation: setup, use case, send, receive the reply, report', () => {
   const { channel, setup, useCase } = clinic();
   assert.deepEqual(Object.keys(setup), ['id', 'workspace', 'domain', 'status', 'selector', 'nextSelector', 'records', 'createdAt', 'expiresAt']);
@@ -127,7 +140,7 @@ test('a conversation: setup, use case, send, receive the reply, report', () => {
   assert.deepEqual(channel.useCases.get('ws-1', useCase.id), useCase);
 
   const sent = channel.send('ws-1', request(useCase));
-  assert.deepEqual(Object.keys(sent), ['messageId', 'threadId', 'inReplyTo', 'references', 'size', 'unsubscribeUrl']);
+  assert.deepEqual(Object.keys(sent), ['messageId', 'threadId', 'inReplyTo', 'references', 'size', 'unsubscribeUrl', 'replayed']);
   assert.match(sent.messageId, /^[0-9a-f]{32}@clinic\.example$/);
   assert.equal(sent.inReplyTo, null);
   assert.equal(typeof sent.size, 'number');

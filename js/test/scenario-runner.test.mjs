@@ -76,7 +76,7 @@ test('arguments and results follow the JSON form: enums, variants, u64, list<u8>
   assert.deepEqual(verify.ok.checks.map((c) => c.state), ['verified', 'verified', 'verified', { missing: 'no such name' }, 'verified', 'verified']);
   assert.equal(uc.ok.type, 'marketing');
   assert.deepEqual(Object.keys(uc.ok), ['id', 'setup', 'sender', 'type', 'entity-name', 'use-case-name', 'enabled', 'list-unsubscribe']);
-  assert.deepEqual(Object.keys(out.ok), ['message-id', 'thread-id', 'in-reply-to', 'references', 'size', 'unsubscribe-url']);
+  assert.deepEqual(Object.keys(out.ok), ['message-id', 'thread-id', 'in-reply-to', 'references', 'size', 'unsubscribe-url', 'replayed']);
   assert.equal(out.ok['in-reply-to'], null);
   assert.equal(typeof out.ok.size, 'number');
   assert.deepEqual(report, { ok: null });

@@ -112,6 +112,14 @@ row(
   time(pm.first_parse_s),
   ratio(js.cold.mailroom.first_parse_s, pm.first_parse_s),
 );
+if (js.cold.mailroom.first_parse_cpu_s !== undefined) {
+  row(
+    'Node cold, fresh process: import + first parse, process CPU time (all threads; less moved by a loaded machine)',
+    time(js.cold.mailroom.first_parse_cpu_s),
+    time(pm.first_parse_cpu_s),
+    ratio(js.cold.mailroom.first_parse_cpu_s, pm.first_parse_cpu_s),
+  );
+}
 row(
   'Node cold: import alone (no WebAssembly yet), vs postal-mime import',
   time(js.cold.mailroom.import_s),

@@ -83,6 +83,7 @@ fn dkimpy_verifies_wasmtime_signatures() {
                     content: b"Second floor, room 12.\n".to_vec(),
                 }],
                 in_reply_to: None,
+                idempotency_key: None,
             },
         )
         .expect("no trap")
@@ -124,6 +125,7 @@ fn dkimpy_verifies_wasmtime_signatures() {
                 html: None,
                 attachments: vec![],
                 in_reply_to: Some("pat-1@patient.example".to_string()),
+                idempotency_key: None,
             },
         )
         .expect("no trap")

@@ -27,6 +27,7 @@ fn hostile_ids_never_reach_a_header() {
         html: None,
         attachments: Vec::new(),
         in_reply_to,
+        idempotency_key: None,
     };
     let first = send(&mut store, &mut transport, &mut env, &request(None)).expect("sent");
     let long = "x".repeat(5000);

@@ -76,6 +76,7 @@ fn a_long_conversation_stays_bounded_and_threaded() {
             html: None,
             attachments: Vec::new(),
             in_reply_to: parent.clone(),
+            idempotency_key: None,
         };
         let sent = send(&mut store, &mut transport, &mut env, &request).expect("sent");
         let first_id = first.get_or_insert_with(|| sent.message_id.clone()).clone();

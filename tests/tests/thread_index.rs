@@ -112,6 +112,7 @@ fn our_replies_carry_one_block_per_reply_depth() {
             html: None,
             attachments: Vec::new(),
             in_reply_to: parent.clone(),
+            idempotency_key: None,
         };
         let sent = send(&mut store, &mut transport, &mut env, &request).expect("sent");
         let ours = thread_index_of(&transport.sent.last().expect("submitted").raw);

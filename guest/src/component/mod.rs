@@ -389,6 +389,7 @@ impl outbound::Guest for Component {
                 })
                 .collect(),
             in_reply_to: r.in_reply_to,
+            idempotency_key: r.idempotency_key,
         };
         tenant::send(
             &mut HostStore,
@@ -404,6 +405,7 @@ impl outbound::Guest for Component {
             references: s.references,
             size: s.size,
             unsubscribe_url: s.unsubscribe_url,
+            replayed: s.replayed,
         })
         .map_err(|e| {
             use out::SendError as D;
@@ -424,6 +426,8 @@ impl outbound::Guest for Component {
                 D::TooManyRecipients(m) => outbound::SendError::TooManyRecipients(m),
                 D::Smtputf8Required(m) => outbound::SendError::Smtputf8Required(m),
                 D::Signing(m) => outbound::SendError::Signing(m),
+                D::IdempotencyKeyReused(m) => outbound::SendError::IdempotencyKeyReused(m),
+                D::IdempotencyInProgress(m) => outbound::SendError::IdempotencyInProgress(m),
             }
         })
     }

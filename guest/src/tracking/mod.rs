@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::records;
-use crate::reporting::{MAX_DAYS, Subject, day_of};
+use crate::reporting::{Subject, day_of};
 use crate::setups::{self, Setup};
 use crate::store::{Expect, Store, StoreError};
 use crate::suppression::{Ended, Reason as SuppressionReason, Suppression};
@@ -982,44 +982,6 @@ pub fn message(store: &mut dyn Store, message_id: &str) -> Result<TrackedMessage
     })
 }
 
-fn range(
-    store: &mut dyn Store,
-    subject: &Subject,
-    from: u64,
-    until: u64,
-) -> Result<(u64, u64), crate::reporting::ReportingError> {
-    use crate::reporting::ReportingError;
-    // The same checks, errors and day rounding as `reporting.count`.
-    let exists = match subject {
-        Subject::Setup(id) => setups::inbound_host(store, id)?.is_some(),
-        Subject::UseCase(id) => match use_cases::get(store, id) {
-            Ok(_) => true,
-            Err(use_cases::UseCaseError::NotFound(_)) => false,
-            Err(e) => return Err(ReportingError::Store(format!("{e:?}"))),
-        },
-    };
-    if !exists {
-        let (what, id) = match subject {
-            Subject::Setup(id) => ("setup", id),
-            Subject::UseCase(id) => ("use case", id),
-        };
-        return Err(ReportingError::NotFound(format!("no {what} has id {id}")));
-    }
-    if until <= from {
-        return Err(ReportingError::InvalidRange(format!(
-            "until ({until}) must be after from ({from})"
-        )));
-    }
-    let (first, last) = (from / 86_400, (until - 1) / 86_400);
-    if last - first + 1 > MAX_DAYS {
-        return Err(ReportingError::InvalidRange(format!(
-            "the range covers {} days; at most {MAX_DAYS}",
-            last - first + 1
-        )));
-    }
-    Ok((first, last))
-}
-
 /// `reporting.engagement`: opens and clicks of the days that overlap
 /// `[from, until)`.
 pub fn engagement(
@@ -1028,7 +990,7 @@ pub fn engagement(
     from: u64,
     until: u64,
 ) -> Result<EngagementPeriod, crate::reporting::ReportingError> {
-    let (first, last) = range(store, subject, from, until)?;
+    let (first, last) = crate::reporting::days(store, subject, from, until)?;
     let mut total = Engagement::default();
     for day in first..=last {
         if let Some((e, _)) = records::read::<Engagement>(store, &engagement_key(subject, day))? {
@@ -1050,7 +1012,8 @@ pub fn link_clicks(
     from: u64,
     until: u64,
 ) -> Result<Vec<LinkClicks>, crate::reporting::ReportingError> {
-    let (first, last) = range(store, &Subject::UseCase(use_case.to_string()), from, until)?;
+    let (first, last) =
+        crate::reporting::days(store, &Subject::UseCase(use_case.to_string()), from, until)?;
     let mut total: BTreeMap<String, [u64; 2]> = BTreeMap::new();
     for day in first..=last {
         if let Some((m, _)) =

@@ -80,6 +80,7 @@ fn request(use_case: &str, html: &str) -> SendRequest {
         html: Some(html.into()),
         attachments: vec![],
         in_reply_to: None,
+        idempotency_key: None,
     }
 }
 

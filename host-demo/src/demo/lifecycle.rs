@@ -78,6 +78,7 @@ fn send(
         html: None,
         attachments: Vec::new(),
         in_reply_to: in_reply_to.map(str::to_string),
+        idempotency_key: None,
     };
     m.send(WORKSPACE, &request)?.map_err(|e| match e {
         host_demo::SendError::Suppressed(list) => anyhow::anyhow!(

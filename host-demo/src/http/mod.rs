@@ -33,6 +33,12 @@
 //! headers `X-Envelope-From` and `X-Envelope-To` (repeatable or
 //! comma-separated); without recipients the message's To and Cc stand in.
 //!
+//! `POST /messages` takes an `Idempotency-Key` header (as Stripe and Resend
+//! do) into the request's `idempotency-key` (a body that names another key
+//! is 400). A send whose key another send still runs, on this replica or
+//! another, waits for it (up to 60 seconds) and then answers its
+//! outcome; a replayed outcome carries `Idempotent-Replayed: true`.
+//!
 //! # Errors
 //!
 //! A component error answers `{"error": E}`, E its typed error in the JSON
@@ -42,7 +48,7 @@
 //! | --- | --- |
 //! | 400 | `invalid-*` (domain, workspace, options, sender, name, request, header, address, policy, event, range, id, limits), `too-many-recipients`, `smtputf8-required`, `parse` (unparseable input) |
 //! | 404 | `not-found`, `unknown-setup`, `unknown-use-case`, `unknown-message` |
-//! | 409 | `domain-taken`, `name-taken`, `setup-not-verified`, `use-case-disabled`, `cross-use-case`, `marketing-needs-unsubscribe`, `suppressed`, `paused`, `expired` |
+//! | 409 | `domain-taken`, `name-taken`, `setup-not-verified`, `use-case-disabled`, `cross-use-case`, `marketing-needs-unsubscribe`, `suppressed`, `paused`, `expired`, `idempotency-key-reused`, `idempotency-in-progress` (after waiting) |
 //! | 413 | `parse` with `limit-exceeded` |
 //! | 422 | `unknown-parent` |
 //! | 502 | `transport` |
@@ -520,7 +526,7 @@ pub fn router(mailroom: Arc<Mailroom>, defaults: Defaults, platform: &Platform) 
     let body_limit = usize::try_from(platform.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(1024 * 1024);
-    crate::ops::idempotent(tenant, &app.mailroom, body_limit)
+    tenant
         .route_layer(middleware::from_fn_with_state(guard.clone(), guard::tenant))
         .merge(ingest.route_layer(middleware::from_fn_with_state(guard.clone(), guard::ingest)))
         .merge(public.route_layer(middleware::from_fn_with_state(guard.clone(), guard::public)))
@@ -653,7 +659,9 @@ pub fn error_status(error: &Value) -> StatusCode {
         | "marketing-needs-unsubscribe"
         | "suppressed"
         | "paused"
-        | "expired" => StatusCode::CONFLICT,
+        | "expired"
+        | "idempotency-key-reused"
+        | "idempotency-in-progress" => StatusCode::CONFLICT,
         "unknown-parent" => StatusCode::UNPROCESSABLE_ENTITY,
         "parse" if payload.get("limit-exceeded").is_some() => StatusCode::PAYLOAD_TOO_LARGE,
         "parse" => StatusCode::BAD_REQUEST,

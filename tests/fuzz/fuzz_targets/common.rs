@@ -76,6 +76,7 @@ pub fn clinic() -> &'static Clinic {
             html: None,
             attachments: Vec::new(),
             in_reply_to: None,
+            idempotency_key: None,
         };
         let mut transport = RecordingTransport::default();
         let sent = send(&mut store, &mut transport, &mut env, &request).expect("send");

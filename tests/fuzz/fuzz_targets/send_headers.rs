@@ -92,6 +92,7 @@ fuzz_target!(|input: Input| {
             )
             .collect(),
         in_reply_to: input.reply.then(|| clinic.sent.message_id.clone()),
+        idempotency_key: None,
     };
     if send(&mut store, &mut transport, &mut env, &request).is_err() {
         assert!(
