@@ -82,6 +82,7 @@ fn send(to: &str, use_case: &str, in_reply_to: Option<String>) -> SendRequest {
         html: None,
         attachments: vec![],
         in_reply_to,
+        idempotency_key: None,
     }
 }
 
@@ -194,7 +195,10 @@ fn release_1_data_continues_under_this_release() {
         &mut transport,
         &mut env,
         WORKSPACE,
-        &send("new@patient.example", appointments, None),
+        &SendRequest {
+            idempotency_key: Some("upgrade-1".into()),
+            ..send("new@patient.example", appointments, None)
+        },
     )
     .expect("sent");
     let after = counts(&mut store, &decisions);
