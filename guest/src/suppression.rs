@@ -289,8 +289,8 @@ fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError
 
 /// The setup's policy (the default until one is set).
 pub fn load_policy(store: &mut dyn Store, setup: &str) -> Result<Policy, StoreError> {
-    Ok(records::read(store, &policy_key(setup))?
-        .map(|(p, _)| p)
+    Ok(records::read::<StoredPolicy>(store, &policy_key(setup))?
+        .map(|(p, _)| p.into())
         .unwrap_or_default())
 }
 
@@ -614,7 +614,12 @@ pub fn set_policy(
     if let Scope::UseCase(id) = &mut policy.unsubscribe_scope {
         id.clear();
     }
-    records::write(store, &policy_key(setup), &policy, Expect::Any)?;
+    records::write(
+        store,
+        &policy_key(setup),
+        &StoredPolicy::from(&policy),
+        Expect::Any,
+    )?;
     Ok(policy)
 }
 
@@ -759,12 +764,98 @@ pub fn clear_pause(
     Ok(measure(store, setup, &policy, now)?)
 }
 
+/// [`Scope`] as stored: case names of the schema's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum StoredScope {
+    #[serde(rename = "setup")]
+    Setup,
+    #[serde(rename = "marketing")]
+    Marketing,
+    #[serde(rename = "use-case")]
+    UseCase(String),
+}
+
+impl From<&Scope> for StoredScope {
+    fn from(s: &Scope) -> Self {
+        match s {
+            Scope::Setup => StoredScope::Setup,
+            Scope::Marketing => StoredScope::Marketing,
+            Scope::UseCase(id) => StoredScope::UseCase(id.clone()),
+        }
+    }
+}
+
+impl From<StoredScope> for Scope {
+    fn from(s: StoredScope) -> Self {
+        match s {
+            StoredScope::Setup => Scope::Setup,
+            StoredScope::Marketing => Scope::Marketing,
+            StoredScope::UseCase(id) => Scope::UseCase(id),
+        }
+    }
+}
+
+/// A setup's policy as stored (`policy/{setup}`): field names of the
+/// schema's own, whatever the API's become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPolicy {
+    #[serde(rename = "hard-bounce-scope")]
+    hard_bounce_scope: StoredScope,
+    #[serde(rename = "soft-bounce-count")]
+    soft_bounce_count: u32,
+    #[serde(rename = "soft-bounce-window")]
+    soft_bounce_window: u64,
+    #[serde(rename = "soft-bounce-duration")]
+    soft_bounce_duration: u64,
+    #[serde(rename = "unsubscribe-scope")]
+    unsubscribe_scope: StoredScope,
+    #[serde(rename = "complaint-rate-ppm")]
+    complaint_rate_ppm: u32,
+    #[serde(rename = "complaint-window-days")]
+    complaint_window_days: u32,
+    #[serde(rename = "complaint-min-sent")]
+    complaint_min_sent: u64,
+    #[serde(rename = "max-recipients", default)]
+    max_recipients: Option<u32>,
+}
+
+impl From<&Policy> for StoredPolicy {
+    fn from(p: &Policy) -> Self {
+        StoredPolicy {
+            hard_bounce_scope: (&p.hard_bounce_scope).into(),
+            soft_bounce_count: p.soft_bounce_count,
+            soft_bounce_window: p.soft_bounce_window,
+            soft_bounce_duration: p.soft_bounce_duration,
+            unsubscribe_scope: (&p.unsubscribe_scope).into(),
+            complaint_rate_ppm: p.complaint_rate_ppm,
+            complaint_window_days: p.complaint_window_days,
+            complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
+        }
+    }
+}
+
+impl From<StoredPolicy> for Policy {
+    fn from(p: StoredPolicy) -> Self {
+        Policy {
+            hard_bounce_scope: p.hard_bounce_scope.into(),
+            soft_bounce_count: p.soft_bounce_count,
+            soft_bounce_window: p.soft_bounce_window,
+            soft_bounce_duration: p.soft_bounce_duration,
+            unsubscribe_scope: p.unsubscribe_scope.into(),
+            complaint_rate_ppm: p.complaint_rate_ppm,
+            complaint_window_days: p.complaint_window_days,
+            complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
+        }
+    }
+}
+
 // Stored under the keys of `crate::keys`; versioned by `crate::records`.
 impl crate::records::Record for Record {}
 impl crate::records::Record for Pause {}
-impl crate::records::Record for Policy {}
+impl crate::records::Record for StoredPolicy {}
 impl crate::records::Record for FreshWindow {}
-impl crate::records::Record for Ended {}
 
 #[cfg(test)]
 mod tests {

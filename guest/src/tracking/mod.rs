@@ -277,9 +277,11 @@ fn load_settings(
     store: &mut dyn Store,
     use_case: &UseCase,
 ) -> Result<TrackingSettings, StoreError> {
-    Ok(records::read(store, &settings_key(&use_case.id))?
-        .map(|(s, _)| s)
-        .unwrap_or_else(|| TrackingSettings::default_for(use_case.kind)))
+    Ok(
+        records::read::<StoredSettings>(store, &settings_key(&use_case.id))?
+            .map(|(s, _)| s.into())
+            .unwrap_or_else(|| TrackingSettings::default_for(use_case.kind)),
+    )
 }
 
 /// `tracking.get-settings`.
@@ -304,7 +306,12 @@ pub fn set_settings(
             settings.scanner_window_secs
         )));
     }
-    records::write(store, &settings_key(&use_case.id), settings, Expect::Any)?;
+    records::write(
+        store,
+        &settings_key(&use_case.id),
+        &StoredSettings::from(settings),
+        Expect::Any,
+    )?;
     Ok(*settings)
 }
 
@@ -1042,8 +1049,38 @@ pub fn link_clicks(
     Ok(out)
 }
 
+/// A use case's tracking settings as stored (`tracking-settings/{id}`):
+/// field names of the schema's own, whatever the API's become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredSettings {
+    opens: bool,
+    clicks: bool,
+    #[serde(rename = "scanner-window-secs")]
+    scanner_window_secs: u32,
+}
+
+impl From<&TrackingSettings> for StoredSettings {
+    fn from(s: &TrackingSettings) -> Self {
+        StoredSettings {
+            opens: s.opens,
+            clicks: s.clicks,
+            scanner_window_secs: s.scanner_window_secs,
+        }
+    }
+}
+
+impl From<StoredSettings> for TrackingSettings {
+    fn from(s: StoredSettings) -> Self {
+        TrackingSettings {
+            opens: s.opens,
+            clicks: s.clicks,
+            scanner_window_secs: s.scanner_window_secs,
+        }
+    }
+}
+
 // Stored under the keys of `crate::keys`; versioned by `crate::records`.
 impl crate::records::Record for Tracked {}
-impl crate::records::Record for TrackingSettings {}
+impl crate::records::Record for StoredSettings {}
 impl crate::records::Record for Engagement {}
 impl crate::records::Record for AddressHistory {}
