@@ -154,7 +154,7 @@ pub fn reencode(key: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
         ) => via::<String>(key, bytes),
         Some("suppression/") => via::<crate::suppression::Record>(key, bytes),
         Some("policy/") => via::<crate::suppression::StoredPolicy>(key, bytes),
-        Some("pause/") => via::<crate::suppression::Pause>(key, bytes),
+        Some("pause/") => via::<crate::suppression::StoredPause>(key, bytes),
         Some("rate-window/") => via::<crate::suppression::FreshWindow>(key, bytes),
         Some("pause-history/" | "unmatched-report/") => via::<Value>(key, bytes),
         Some("setup/") => via::<crate::setups::Stored>(key, bytes),

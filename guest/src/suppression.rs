@@ -675,7 +675,7 @@ fn measure(
         blocked: counts.blocked,
         blocked_rate_ppm: ppm(counts.blocked, counts.sent),
         blocked_reasons,
-        paused: records::read::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
+        paused: read_pause(store, setup)?,
     })
 }
 
@@ -688,7 +688,7 @@ pub fn judge_rate(
     setup: &str,
     now: u64,
 ) -> Result<Option<Pause>, StoreError> {
-    if let Some((pause, _)) = records::read::<Pause>(store, &pause_key(setup))? {
+    if let Some(pause) = read_pause(store, setup)? {
         return Ok(Some(pause));
     }
     let policy = load_policy(store, setup)?;
@@ -710,11 +710,10 @@ pub fn judge_rate(
                 policy.complaint_rate_ppm % 10_000 / 10,
             ),
         };
-        return match records::write(store, &pause_key(setup), &pause, Expect::Absent) {
+        let stored = StoredPause::from(&pause);
+        return match records::write(store, &pause_key(setup), &stored, Expect::Absent) {
             Ok(_) => Ok(Some(pause)),
-            Err(StoreError::Conflict(_)) => {
-                Ok(records::read::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p))
-            }
+            Err(StoreError::Conflict(_)) => read_pause(store, setup),
             Err(e) => Err(e),
         };
     }
@@ -742,10 +741,10 @@ pub fn clear_pause(
 ) -> Result<Health, SuppressionError> {
     known_setup(store, setup)?;
     let now = now(env);
-    if let Some((pause, _)) = records::read::<Pause>(store, &pause_key(setup))? {
+    if let Some(pause) = read_pause(store, setup)? {
         let note: String = note.chars().filter(|c| !c.is_control()).take(500).collect();
         let log = crate::keys::pause_history(setup, pause.since);
-        let ended = serde_json::json!({ "pause": pause, "cleared-at": now, "note": note });
+        let ended = serde_json::json!({ "pause": StoredPause::from(&pause), "cleared-at": now, "note": note });
         records::write(store, &log, &ended, Expect::Any)?;
         // Only what happens from now counts towards the next pause.
         let baseline = reporting::setup_day(store, setup, now / 86_400)?.unwrap_or_default();
@@ -762,6 +761,32 @@ pub fn clear_pause(
     }
     let policy = load_policy(store, setup)?;
     Ok(measure(store, setup, &policy, now)?)
+}
+
+/// A setup's marketing pause as stored (`pause/{setup}`, and inside
+/// `pause-history/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPause {
+    since: u64,
+    reason: String,
+}
+
+impl From<&Pause> for StoredPause {
+    fn from(p: &Pause) -> Self {
+        StoredPause {
+            since: p.since,
+            reason: p.reason.clone(),
+        }
+    }
+}
+
+fn read_pause(store: &mut dyn Store, setup: &str) -> Result<Option<Pause>, StoreError> {
+    Ok(
+        records::read::<StoredPause>(store, &pause_key(setup))?.map(|(p, _)| Pause {
+            since: p.since,
+            reason: p.reason,
+        }),
+    )
 }
 
 /// [`Scope`] as stored: case names of the schema's own.
@@ -853,7 +878,7 @@ impl From<StoredPolicy> for Policy {
 
 // Stored under the keys of `crate::keys`; versioned by `crate::records`.
 impl crate::records::Record for Record {}
-impl crate::records::Record for Pause {}
+impl crate::records::Record for StoredPause {}
 impl crate::records::Record for StoredPolicy {}
 impl crate::records::Record for FreshWindow {}
 
