@@ -300,7 +300,7 @@ fn relaxed_body(body: &[u8]) -> Vec<u8> {
 
 /// The private key stored for a setup's selector.
 pub fn key_name(setup: &str, selector: &str) -> String {
-    format!("dkim-key/{setup}/{selector}")
+    crate::keys::dkim_key(setup, selector)
 }
 
 /// Decodes a stored key.

@@ -6,9 +6,10 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Env;
 use crate::messages::{self, MessageRecord};
+use crate::records;
 use crate::reporting::{self, Field};
 use crate::reports::{self, Class, Finding, ReportFormat};
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::store::{Expect, Store, StoreError};
 use crate::suppression::{self, Change, Suppression, Target};
 use crate::tracking::{self, Classification, TrackingError};
 use crate::{ids, use_cases};
@@ -135,7 +136,7 @@ pub struct Report {
 }
 
 fn marker_key(setup: &str, id: &str) -> String {
-    format!("event/{setup}/{id}")
+    crate::keys::event(setup, id)
 }
 
 fn check_text(what: &str, value: Option<&str>) -> Result<(), EventError> {
@@ -256,7 +257,7 @@ fn engaged(
         )));
     };
     let marker = marker_key(&setup, &event.id);
-    if let Some((mut seen, _)) = get_json::<Recorded>(store, &marker)? {
+    if let Some((mut seen, _)) = records::read::<Recorded>(store, &marker)? {
         seen.duplicate = true;
         seen.suppressions.clear();
         return Ok(seen);
@@ -295,7 +296,7 @@ fn engaged(
         duplicate: false,
         suppressions: Vec::new(),
     };
-    match put_json(store, &marker, &recorded, Expect::Absent) {
+    match records::write(store, &marker, &recorded, Expect::Absent) {
         Ok(_) => Ok(recorded),
         Err(StoreError::Conflict(_)) => {
             recorded.duplicate = true;
@@ -323,7 +324,7 @@ fn apply(
         )));
     };
     let marker = marker_key(&setup, id);
-    if let Some((mut seen, _)) = get_json::<Recorded>(store, &marker)? {
+    if let Some((mut seen, _)) = records::read::<Recorded>(store, &marker)? {
         seen.duplicate = true;
         seen.suppressions.clear();
         return Ok(seen);
@@ -396,7 +397,7 @@ fn apply(
         blocked,
     };
     reporting::bump_event(store, &setup, at_signed, &bump)?;
-    match put_json(store, &marker, &recorded, Expect::Absent) {
+    match records::write(store, &marker, &recorded, Expect::Absent) {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
             recorded.duplicate = true;
@@ -521,9 +522,9 @@ pub fn ingest_tied(
             "report": &report,
             "raw": crate::thread_index::base64(raw),
         });
-        put_json(
+        records::write(
             store,
-            &format!("unmatched-report/{id}"),
+            &crate::keys::unmatched_report(&id),
             &stored,
             Expect::Any,
         )?;
@@ -533,3 +534,6 @@ pub fn ingest_tied(
     };
     Ok(report)
 }
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Recorded {}

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Env;
 use crate::outbound::{SendError, SendRequest, Sent};
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::records;
+use crate::store::{Expect, Store, StoreError};
 
 /// How long an outcome is kept, in seconds.
 pub const TTL: i64 = 24 * 3600;
@@ -25,7 +26,7 @@ pub const MAX_KEY: usize = 255;
 /// What is stored under a key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Claim {
+pub(crate) struct Claim {
     request: String,
     at: i64,
     outcome: Option<Outcome>,
@@ -53,7 +54,7 @@ pub fn store_key(workspace: &str, key: &str) -> String {
     hash.update(workspace.as_bytes());
     hash.update([0]);
     hash.update(key.as_bytes());
-    format!("idempotency/{}", crate::hex(&hash.finalize()))
+    crate::keys::idempotency(&crate::hex(&hash.finalize()))
 }
 
 /// Runs `send` under `request.idempotency_key` when it has one: replays a
@@ -117,7 +118,7 @@ pub fn send(
     };
     // The message is out whether or not its outcome is kept; a failure here
     // lets a retry after the lease send again (at least once).
-    let _ = put_json(store, &slot, &kept, Expect::Version(version));
+    let _ = records::write(store, &slot, &kept, Expect::Version(version));
     result
 }
 
@@ -145,8 +146,8 @@ fn claim(
         outcome: None,
     };
     for _ in 0..8 {
-        let Some((held, version)) = get_json::<Claim>(store, slot)? else {
-            match put_json(store, slot, &fresh, Expect::Absent) {
+        let Some((held, version)) = records::read::<Claim>(store, slot)? else {
+            match records::write(store, slot, &fresh, Expect::Absent) {
                 Ok(version) => return Ok(Found::Run(version)),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -158,7 +159,7 @@ fn claim(
             CLAIM_LEASE
         };
         if held.at.saturating_add(lease) <= now {
-            match put_json(store, slot, &fresh, Expect::Version(version)) {
+            match records::write(store, slot, &fresh, Expect::Version(version)) {
                 Ok(version) => return Ok(Found::Run(version)),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
@@ -176,6 +177,9 @@ fn claim(
         "{slot}: too many concurrent writers"
     )))
 }
+
+// Stored under `crate::keys::idempotency`; versioned by `crate::records`.
+impl crate::records::Record for Claim {}
 
 #[cfg(test)]
 mod tests {

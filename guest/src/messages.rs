@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::records;
+use crate::store::{Expect, Store, StoreError};
 
 /// Where a stored message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,30 +67,21 @@ impl MessageRecord {
     }
 }
 
-const UNROUTED: &str = "_unrouted";
-
-fn key(setup: Option<&str>, id: &str) -> String {
-    format!("message/{}/{id}", setup.unwrap_or(UNROUTED))
-}
-
-fn alias_key(setup: &str, id: &str) -> String {
-    format!("alias/{setup}/{id}")
-}
-
-fn owner_key(id: &str) -> String {
-    format!("message-owner/{id}")
-}
+use crate::keys::{
+    UNROUTED, alias as alias_key, alias_owner as alias_owner_key, message as key,
+    message_owner as owner_key,
+};
 
 /// Stores a new record; `Ok(false)` when one with this id already exists.
 pub fn insert(store: &mut dyn Store, record: &MessageRecord) -> Result<bool, StoreError> {
     let k = key(record.setup.as_deref(), &record.message_id);
-    match put_json(store, &k, record, Expect::Absent) {
+    match records::write(store, &k, record, Expect::Absent) {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => return Ok(false),
         Err(e) => return Err(e),
     }
     let owner = record.setup.clone().unwrap_or_else(|| UNROUTED.into());
-    put_json(store, &owner_key(&record.message_id), &owner, Expect::Any)?;
+    records::write(store, &owner_key(&record.message_id), &owner, Expect::Any)?;
     Ok(true)
 }
 
@@ -99,13 +91,13 @@ pub fn find(
     setup: &str,
     id: &str,
 ) -> Result<Option<(MessageRecord, u64)>, StoreError> {
-    if let Some(found) = get_json(store, &key(Some(setup), id))? {
+    if let Some(found) = records::read(store, &key(Some(setup), id))? {
         return Ok(Some(found));
     }
-    let Some((ours, _)) = get_json::<String>(store, &alias_key(setup, id))? else {
+    let Some((ours, _)) = records::read::<String>(store, &alias_key(setup, id))? else {
         return Ok(None);
     };
-    get_json(store, &key(Some(setup), &ours))
+    records::read(store, &key(Some(setup), &ours))
 }
 
 /// Finds a message by our id alone, whatever its setup.
@@ -113,11 +105,11 @@ pub fn find_any(
     store: &mut dyn Store,
     id: &str,
 ) -> Result<Option<(MessageRecord, u64)>, StoreError> {
-    let Some((owner, _)) = get_json::<String>(store, &owner_key(id))? else {
+    let Some((owner, _)) = records::read::<String>(store, &owner_key(id))? else {
         return Ok(None);
     };
     let setup = (owner != UNROUTED).then_some(owner.as_str());
-    get_json(store, &key(setup, id))
+    records::read(store, &key(setup, id))
 }
 
 /// Updates a record read at `version`, retrying on conflict with `change`
@@ -131,10 +123,10 @@ pub fn update(
     let k = key(record.setup.as_deref(), &record.message_id);
     for _ in 0..8 {
         change(&mut record);
-        match put_json(store, &k, &record, Expect::Version(version)) {
+        match records::write(store, &k, &record, Expect::Version(version)) {
             Ok(_) => return Ok(record),
             Err(StoreError::Conflict(_)) => {
-                let Some((latest, v)) = get_json(store, &k)? else {
+                let Some((latest, v)) = records::read(store, &k)? else {
                     return Err(StoreError::Other(format!("{k} disappeared")));
                 };
                 (record, version) = (latest, v);
@@ -154,12 +146,19 @@ pub fn add_alias(
     alias: &str,
     ours: &str,
 ) -> Result<(), StoreError> {
-    put_json(store, &alias_key(setup, alias), &ours, Expect::Any)?;
-    put_json(store, &alias_owner_key(alias), &setup, Expect::Any).map(|_| ())
-}
-
-fn alias_owner_key(id: &str) -> String {
-    format!("alias-owner/{id}")
+    records::write(
+        store,
+        &alias_key(setup, alias),
+        &ours.to_string(),
+        Expect::Any,
+    )?;
+    records::write(
+        store,
+        &alias_owner_key(alias),
+        &setup.to_string(),
+        Expect::Any,
+    )
+    .map(|_| ())
 }
 
 /// The record stored under exactly this id in `setup` (`None`: unrouted),
@@ -169,7 +168,7 @@ pub fn get(
     setup: Option<&str>,
     id: &str,
 ) -> Result<Option<MessageRecord>, StoreError> {
-    Ok(get_json(store, &key(setup, id))?.map(|(r, _)| r))
+    Ok(records::read(store, &key(setup, id))?.map(|(r, _)| r))
 }
 
 /// Finds an outbound message by our id or a provider's, whatever its setup.
@@ -179,10 +178,13 @@ pub fn find_outbound(
 ) -> Result<Option<(MessageRecord, u64)>, StoreError> {
     let found = match find_any(store, id)? {
         Some(found) => Some(found),
-        None => match get_json::<String>(store, &alias_owner_key(id))? {
+        None => match records::read::<String>(store, &alias_owner_key(id))? {
             Some((setup, _)) => find(store, &setup, id)?,
             None => None,
         },
     };
     Ok(found.filter(|(r, _)| r.direction == Direction::Outbound))
 }
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for MessageRecord {}

@@ -825,7 +825,8 @@ pub fn report(
 mod tests {
     use super::*;
     use crate::env::FixedEnv;
-    use crate::store::{Expect, MemoryStore, put_json};
+    use crate::records;
+    use crate::store::{Expect, MemoryStore};
     use crate::transport::RecordingTransport;
     use crate::use_cases::UseCaseType;
 
@@ -1155,7 +1156,7 @@ mod tests {
         let mut w = world();
         let setup = setups::get(&mut w.store, &w.setup).expect("setup");
         let name = dkim::key_name(&setup.id, &setup.selector);
-        put_json(&mut w.store, &name, &"AAAA", Expect::Any).expect("put");
+        records::write(&mut w.store, &name, &"AAAA".to_string(), Expect::Any).expect("put");
         let r = request(&w);
         match refused(&mut w, &r) {
             SendError::Signing(m) => assert!(m.contains("DKIM"), "{m}"),

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::records;
+use crate::store::{Expect, Store, StoreError};
 use crate::{setups, use_cases};
 
 const DAY: u64 = 86_400;
@@ -211,12 +212,7 @@ pub enum Field {
     Suppressed,
 }
 
-fn bucket_key(subject: &Subject, day: u64) -> String {
-    match subject {
-        Subject::Setup(id) => format!("stats/setup/{id}/{day:06}"),
-        Subject::UseCase(id) => format!("stats/use-case/{id}/{day:06}"),
-    }
-}
+use crate::keys::stats as bucket_key;
 
 /// The day (since the epoch) `at` falls on; times before 1970 count on day 0.
 pub fn day_of(at: i64) -> u64 {
@@ -280,7 +276,7 @@ fn bump_bucket(
 ) -> Result<bool, StoreError> {
     let key = bucket_key(&Subject::Setup(setup.to_string()), day);
     for _ in 0..16 {
-        let (mut bucket, expect) = match get_json::<Bucket>(store, &key)? {
+        let (mut bucket, expect) = match records::read::<Bucket>(store, &key)? {
             Some((b, v)) => (b, Expect::Version(v)),
             None => (Bucket::default(), Expect::Absent),
         };
@@ -315,7 +311,7 @@ fn bump_bucket(
                     last_diagnostic: diagnostic.map(str::to_string),
                 });
         }
-        match put_json(store, &key, &bucket, expect) {
+        match records::write(store, &key, &bucket, expect) {
             Ok(_) => return Ok(true),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
@@ -349,7 +345,7 @@ pub fn setup_day(
     day: u64,
 ) -> Result<Option<Bucket>, StoreError> {
     Ok(
-        get_json::<Bucket>(store, &bucket_key(&Subject::Setup(setup.to_string()), day))?
+        records::read::<Bucket>(store, &bucket_key(&Subject::Setup(setup.to_string()), day))?
             .map(|(b, _)| b),
     )
 }
@@ -368,7 +364,7 @@ pub fn sum_days(
             let setup = use_cases::get(store, id).ok().map(|u| u.setup);
             let mut total = Counts::default();
             for day in first..=last {
-                if let Some((c, _)) = get_json::<Counts>(store, &bucket_key(subject, day))? {
+                if let Some((c, _)) = records::read::<Counts>(store, &bucket_key(subject, day))? {
                     total.add(&c);
                 }
                 if let Some(setup) = &setup
@@ -441,6 +437,10 @@ pub fn count(
     })
 }
 
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Bucket {}
+impl crate::records::Record for Counts {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,7 +484,7 @@ mod tests {
             hard_bounced: 1,
             ..Counts::default()
         };
-        put_json(&mut store, "stats/setup/set_1/020514", &old, Expect::Any).expect("written");
+        records::write(&mut store, "stats/setup/set_1/020514", &old, Expect::Any).expect("written");
         let day = setup_day(&mut store, "set_1", 20_514)
             .expect("read")
             .expect("a record");

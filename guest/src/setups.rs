@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::records;
+use crate::store::{Expect, Store, StoreError};
 use crate::{address, bounce_path, dkim, ids, thread_index};
 
 /// A DNS record type.
@@ -92,7 +93,7 @@ pub struct Setup {
 /// What is stored: the setup and what only the component sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Stored {
+pub(crate) struct Stored {
     setup: Setup,
     options: SetupOptions,
     selectors_made: u32,
@@ -196,24 +197,9 @@ impl From<StoreError> for SetupError {
     }
 }
 
-pub(crate) fn key(id: &str) -> String {
-    format!("setup/{id}")
-}
-
-/// The verified setup that owns a domain (written by the first `verify`
-/// that sees every required record).
-pub(crate) fn domain_key(domain: &str) -> String {
-    format!("domain/{domain}")
-}
-
-/// A workspace's setups, oldest first: the workspace hex-encoded, so no
-/// name is a prefix of another's keys.
-fn workspace_key(workspace: &str, created_at: u64, id: &str) -> String {
-    format!(
-        "workspace-setup/{}/{created_at:020}/{id}",
-        crate::hex(workspace.as_bytes())
-    )
-}
+pub(crate) use crate::keys::{
+    domain as domain_key, setup as key, workspace_setup as workspace_key,
+};
 
 /// The not-found text for `id`, the same whether the setup is missing or
 /// another workspace's.
@@ -270,7 +256,7 @@ pub fn create(
         ),
     };
     // Only a verified setup holds its domain; pending ones race to verify.
-    if get_json::<String>(store, &domain_key(&domain))?.is_some() {
+    if records::read::<String>(store, &domain_key(&domain))?.is_some() {
         return Err(SetupError::DomainTaken(format!(
             "{domain} is verified by another setup"
         )));
@@ -328,8 +314,8 @@ pub fn create(
         selectors_made: 1,
         unsubscribe_secret: env.random_hex(32),
     };
-    put_json(store, &key(&id), &stored, Expect::Absent)?;
-    put_json(
+    records::write(store, &key(&id), &stored, Expect::Absent)?;
+    records::write(
         store,
         &workspace_key(workspace, created_at, &id),
         &id,
@@ -357,14 +343,14 @@ pub fn list(
     env: &mut dyn Env,
     workspace: &str,
 ) -> Result<Vec<Setup>, SetupError> {
-    let prefix = format!("workspace-setup/{}/", crate::hex(workspace.as_bytes()));
+    let prefix = crate::keys::workspace_setup_prefix(workspace);
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = store.list(&prefix, cursor.as_deref(), 100)?;
         for k in &page.keys {
-            if let Some((id, _)) = get_json::<String>(store, k)?
-                && let Some((stored, _)) = get_json::<Stored>(store, &key(&id))?
+            if let Some((id, _)) = records::read::<String>(store, k)?
+                && let Some((stored, _)) = records::read::<Stored>(store, &key(&id))?
                 && stored.setup.workspace == workspace
             {
                 out.push(shown(stored.setup, env));
@@ -404,7 +390,7 @@ fn new_key(
     selector: &str,
 ) -> Result<String, SetupError> {
     let (private, value) = dkim::generate(env).map_err(SetupError::KeyGeneration)?;
-    put_json(
+    records::write(
         store,
         &dkim::key_name(setup, selector),
         &thread_index::base64(&private),
@@ -414,7 +400,7 @@ fn new_key(
 }
 
 fn load(store: &mut dyn Store, id: &str) -> Result<(Stored, u64), SetupError> {
-    get_json(store, &key(id))?.ok_or_else(|| SetupError::NotFound(not_found(id)))
+    records::read(store, &key(id))?.ok_or_else(|| SetupError::NotFound(not_found(id)))
 }
 
 /// Reads a setup.
@@ -425,7 +411,7 @@ pub fn get(store: &mut dyn Store, id: &str) -> Result<Setup, SetupError> {
 /// The private key outbound mail of the setup is signed with.
 pub fn signing_key(store: &mut dyn Store, setup: &Setup) -> Result<Vec<u8>, StoreError> {
     let stored: Option<(String, u64)> =
-        get_json(store, &dkim::key_name(&setup.id, &setup.selector))?;
+        records::read(store, &dkim::key_name(&setup.id, &setup.selector))?;
     stored
         .and_then(|(k, _)| dkim::decode_key(&k))
         .ok_or_else(|| StoreError::Other(format!("no DKIM key for selector {}", setup.selector)))
@@ -445,7 +431,7 @@ pub fn unsubscribe_keys(
     store: &mut dyn Store,
     id: &str,
 ) -> Result<Option<UnsubscribeKeys>, StoreError> {
-    let Some((stored, _)) = get_json::<Stored>(store, &key(id))? else {
+    let Some((stored, _)) = records::read::<Stored>(store, &key(id))? else {
         return Ok(None);
     };
     let base = stored
@@ -463,7 +449,7 @@ pub fn unsubscribe_keys(
 /// The setup's inbound host (tracking's default base); `None` if no setup
 /// has `id`.
 pub fn inbound_host(store: &mut dyn Store, id: &str) -> Result<Option<String>, StoreError> {
-    Ok(get_json::<Stored>(store, &key(id))?.map(|(s, _)| s.options.inbound_host))
+    Ok(records::read::<Stored>(store, &key(id))?.map(|(s, _)| s.options.inbound_host))
 }
 
 /// Checks an `https://host[/path]` URL with nothing a header could be split
@@ -494,12 +480,12 @@ fn claim_domain(store: &mut dyn Store, setup: &Setup) -> Result<(), SetupError> 
     let key = domain_key(&setup.domain);
     let taken =
         || SetupError::DomainTaken(format!("{} is verified by another setup", setup.domain));
-    match get_json::<String>(store, &key)? {
+    match records::read::<String>(store, &key)? {
         Some((owner, _)) if owner == setup.id => Ok(()),
         Some(_) => Err(taken()),
-        None => match put_json(store, &key, &setup.id, Expect::Absent) {
+        None => match records::write(store, &key, &setup.id, Expect::Absent) {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => match get_json::<String>(store, &key)? {
+            Err(StoreError::Conflict(_)) => match records::read::<String>(store, &key)? {
                 Some((owner, _)) if owner == setup.id => Ok(()),
                 _ => Err(taken()),
             },
@@ -510,11 +496,11 @@ fn claim_domain(store: &mut dyn Store, setup: &Setup) -> Result<(), SetupError> 
 
 /// The setup that owns `domain`, if any.
 pub fn by_domain(store: &mut dyn Store, domain: &str) -> Result<Option<Setup>, StoreError> {
-    let Some((id, _)) = get_json::<String>(store, &domain_key(&domain.to_ascii_lowercase()))?
+    let Some((id, _)) = records::read::<String>(store, &domain_key(&domain.to_ascii_lowercase()))?
     else {
         return Ok(None);
     };
-    Ok(get_json::<Stored>(store, &key(&id))?.map(|(s, _)| s.setup))
+    Ok(records::read::<Stored>(store, &key(&id))?.map(|(s, _)| s.setup))
 }
 
 /// The names and types to resolve for `verify`, without repeats.
@@ -553,7 +539,7 @@ pub fn rotate_dkim(
         .records
         .insert(1, dkim_record(&domain, &selector, value, false));
     stored.setup.next_selector = Some(selector);
-    put_json(store, &key(id), &stored, Expect::Version(version))?;
+    records::write(store, &key(id), &stored, Expect::Version(version))?;
     Ok(stored.setup)
 }
 
@@ -630,7 +616,7 @@ pub fn verify(
         claim_domain(store, &stored.setup)?;
         stored.setup.expires_at = None;
     }
-    put_json(store, &key(id), &stored, Expect::Version(version))?;
+    records::write(store, &key(id), &stored, Expect::Version(version))?;
     Ok(Verification {
         setup: stored.setup,
         checks,
@@ -974,6 +960,9 @@ pub fn answers_publishing(records: &[DnsRecord]) -> Vec<DnsAnswer> {
 pub fn is_verified(setup: &Setup) -> bool {
     setup.status == SetupStatus::Verified
 }
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Stored {}
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,7 @@
 //! Storage as the domain sees it: the host's key-value store behind a trait,
-//! with JSON records on top. `MemoryStore` serves native tests.
+//! records on top of it in `records`. `MemoryStore` serves native tests.
 
 use std::collections::BTreeMap;
-
-use serde::{Serialize, de::DeserializeOwned};
 
 /// A stored value with its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,31 +51,6 @@ pub trait Store {
     fn list(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page, StoreError>;
 }
 
-/// Reads a JSON record and its version.
-pub fn get_json<T: DeserializeOwned>(
-    store: &mut dyn Store,
-    key: &str,
-) -> Result<Option<(T, u64)>, StoreError> {
-    let Some(entry) = store.get(key)? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&entry.value)
-        .map(|v| Some((v, entry.version)))
-        .map_err(|e| StoreError::Other(format!("record {key} does not decode: {e}")))
-}
-
-/// Writes a JSON record if `expect` holds.
-pub fn put_json<T: Serialize>(
-    store: &mut dyn Store,
-    key: &str,
-    value: &T,
-    expect: Expect,
-) -> Result<u64, StoreError> {
-    let bytes = serde_json::to_vec(value)
-        .map_err(|e| StoreError::Other(format!("record {key} does not encode: {e}")))?;
-    store.put(key, &bytes, expect)
-}
-
 /// An in-memory store: keys in byte order, versions from 1.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MemoryStore {
@@ -85,6 +58,14 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A store holding exactly these entries, versions kept (an earlier
+    /// release's data, loaded for an upgrade test).
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, Entry)>) -> Self {
+        MemoryStore {
+            entries: entries.into_iter().collect(),
+        }
+    }
+
     /// Every key and value, in key order.
     pub fn entries(&self) -> impl Iterator<Item = (&String, &Entry)> {
         self.entries.iter()

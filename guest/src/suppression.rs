@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
+use crate::records;
 use crate::reporting;
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::store::{Expect, Store, StoreError};
 use crate::use_cases::{self, UseCase, UseCaseType};
 use crate::{address, setups};
 
@@ -160,7 +161,7 @@ pub struct Health {
 /// and its day's counts at that time (subtracted from that day's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct FreshWindow {
+pub(crate) struct FreshWindow {
     since: u64,
     baseline: reporting::Bucket,
 }
@@ -200,7 +201,7 @@ struct Soft {
 /// The stored state of an address of a setup.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Record {
+pub(crate) struct Record {
     address: String,
     active: Vec<Suppression>,
     history: Vec<Ended>,
@@ -256,21 +257,9 @@ impl Record {
     }
 }
 
-fn key(setup: &str, address: &str) -> String {
-    format!("suppression/{setup}/{address}")
-}
-
-fn policy_key(setup: &str) -> String {
-    format!("policy/{setup}")
-}
-
-fn pause_key(setup: &str) -> String {
-    format!("pause/{setup}")
-}
-
-fn window_key(setup: &str) -> String {
-    format!("rate-window/{setup}")
-}
+use crate::keys::{
+    pause as pause_key, policy as policy_key, rate_window as window_key, suppression as key,
+};
 
 /// Seconds since the epoch, never negative.
 pub fn now(env: &mut dyn Env) -> u64 {
@@ -300,8 +289,8 @@ fn use_case(store: &mut dyn Store, id: &str) -> Result<UseCase, SuppressionError
 
 /// The setup's policy (the default until one is set).
 pub fn load_policy(store: &mut dyn Store, setup: &str) -> Result<Policy, StoreError> {
-    Ok(get_json(store, &policy_key(setup))?
-        .map(|(p, _)| p)
+    Ok(records::read::<StoredPolicy>(store, &policy_key(setup))?
+        .map(|(p, _)| p.into())
         .unwrap_or_default())
 }
 
@@ -317,7 +306,7 @@ pub fn decide(
     {
         return Ok(Decision::Paused(pause));
     }
-    let Some((record, _)) = get_json::<Record>(store, &key(&use_case.setup, address))? else {
+    let Some((record, _)) = records::read::<Record>(store, &key(&use_case.setup, address))? else {
         return Ok(Decision::Allow);
     };
     Ok(record
@@ -350,7 +339,7 @@ pub fn get(
     known_setup(store, setup)?;
     let address = normalize_address(address)?;
     let now = now(env);
-    Ok(get_json::<Record>(store, &key(setup, &address))?
+    Ok(records::read::<Record>(store, &key(setup, &address))?
         .map(|(r, _)| r)
         .unwrap_or(Record {
             address,
@@ -370,13 +359,13 @@ pub fn list(
     known_setup(store, setup)?;
     let limit = usize::try_from(limit.clamp(1, 100)).unwrap_or(100);
     let now = now(env);
-    let prefix = format!("suppression/{setup}/");
+    let prefix = crate::keys::suppression_prefix(setup);
     let mut after = cursor.map(|c| format!("{prefix}{}", c.to_ascii_lowercase()));
     let mut out = Vec::new();
     loop {
         let page = store.list(&prefix, after.as_deref(), 100)?;
         for k in &page.keys {
-            if let Some((record, _)) = get_json::<Record>(store, k)? {
+            if let Some((record, _)) = records::read::<Record>(store, k)? {
                 let state = record.state(now);
                 if !state.active.is_empty() {
                     out.push(state);
@@ -430,7 +419,7 @@ fn update<T>(
 ) -> Result<Record, StoreError> {
     let k = key(setup, address);
     for _ in 0..16 {
-        let (mut record, expect) = match get_json::<Record>(store, &k)? {
+        let (mut record, expect) = match records::read::<Record>(store, &k)? {
             Some((r, v)) => (r, Expect::Version(v)),
             None => (
                 Record {
@@ -442,7 +431,7 @@ fn update<T>(
         };
         record.expire(now);
         change(&mut record)?;
-        match put_json(store, &k, &record, expect) {
+        match records::write(store, &k, &record, expect) {
             Ok(_) => return Ok(record),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
@@ -625,7 +614,12 @@ pub fn set_policy(
     if let Scope::UseCase(id) = &mut policy.unsubscribe_scope {
         id.clear();
     }
-    put_json(store, &policy_key(setup), &policy, Expect::Any)?;
+    records::write(
+        store,
+        &policy_key(setup),
+        &StoredPolicy::from(&policy),
+        Expect::Any,
+    )?;
     Ok(policy)
 }
 
@@ -647,7 +641,7 @@ fn measure(
     let today = now / DAY;
     let mut first = today.saturating_sub(u64::from(policy.complaint_window_days) - 1);
     let mut since = first * DAY;
-    let fresh = get_json::<FreshWindow>(store, &window_key(setup))?.map(|(w, _)| w);
+    let fresh = records::read::<FreshWindow>(store, &window_key(setup))?.map(|(w, _)| w);
     let mut window = match fresh {
         Some(w) if w.since / DAY >= first && w.since <= now => {
             since = w.since;
@@ -681,7 +675,7 @@ fn measure(
         blocked: counts.blocked,
         blocked_rate_ppm: ppm(counts.blocked, counts.sent),
         blocked_reasons,
-        paused: get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p),
+        paused: read_pause(store, setup)?,
     })
 }
 
@@ -694,7 +688,7 @@ pub fn judge_rate(
     setup: &str,
     now: u64,
 ) -> Result<Option<Pause>, StoreError> {
-    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+    if let Some(pause) = read_pause(store, setup)? {
         return Ok(Some(pause));
     }
     let policy = load_policy(store, setup)?;
@@ -716,11 +710,10 @@ pub fn judge_rate(
                 policy.complaint_rate_ppm % 10_000 / 10,
             ),
         };
-        return match put_json(store, &pause_key(setup), &pause, Expect::Absent) {
+        let stored = StoredPause::from(&pause);
+        return match records::write(store, &pause_key(setup), &stored, Expect::Absent) {
             Ok(_) => Ok(Some(pause)),
-            Err(StoreError::Conflict(_)) => {
-                Ok(get_json::<Pause>(store, &pause_key(setup))?.map(|(p, _)| p))
-            }
+            Err(StoreError::Conflict(_)) => read_pause(store, setup),
             Err(e) => Err(e),
         };
     }
@@ -748,11 +741,11 @@ pub fn clear_pause(
 ) -> Result<Health, SuppressionError> {
     known_setup(store, setup)?;
     let now = now(env);
-    if let Some((pause, _)) = get_json::<Pause>(store, &pause_key(setup))? {
+    if let Some(pause) = read_pause(store, setup)? {
         let note: String = note.chars().filter(|c| !c.is_control()).take(500).collect();
-        let log = format!("pause-history/{setup}/{:020}", pause.since);
-        let ended = serde_json::json!({ "pause": pause, "cleared-at": now, "note": note });
-        put_json(store, &log, &ended, Expect::Any)?;
+        let log = crate::keys::pause_history(setup, pause.since);
+        let ended = serde_json::json!({ "pause": StoredPause::from(&pause), "cleared-at": now, "note": note });
+        records::write(store, &log, &ended, Expect::Any)?;
         // Only what happens from now counts towards the next pause.
         let baseline = reporting::setup_day(store, setup, now / 86_400)?.unwrap_or_default();
         let fresh = FreshWindow {
@@ -763,12 +756,131 @@ pub fn clear_pause(
                 ..baseline
             },
         };
-        put_json(store, &window_key(setup), &fresh, Expect::Any)?;
+        records::write(store, &window_key(setup), &fresh, Expect::Any)?;
         store.delete(&pause_key(setup), Expect::Any)?;
     }
     let policy = load_policy(store, setup)?;
     Ok(measure(store, setup, &policy, now)?)
 }
+
+/// A setup's marketing pause as stored (`pause/{setup}`, and inside
+/// `pause-history/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPause {
+    since: u64,
+    reason: String,
+}
+
+impl From<&Pause> for StoredPause {
+    fn from(p: &Pause) -> Self {
+        StoredPause {
+            since: p.since,
+            reason: p.reason.clone(),
+        }
+    }
+}
+
+fn read_pause(store: &mut dyn Store, setup: &str) -> Result<Option<Pause>, StoreError> {
+    Ok(
+        records::read::<StoredPause>(store, &pause_key(setup))?.map(|(p, _)| Pause {
+            since: p.since,
+            reason: p.reason,
+        }),
+    )
+}
+
+/// [`Scope`] as stored: case names of the schema's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum StoredScope {
+    #[serde(rename = "setup")]
+    Setup,
+    #[serde(rename = "marketing")]
+    Marketing,
+    #[serde(rename = "use-case")]
+    UseCase(String),
+}
+
+impl From<&Scope> for StoredScope {
+    fn from(s: &Scope) -> Self {
+        match s {
+            Scope::Setup => StoredScope::Setup,
+            Scope::Marketing => StoredScope::Marketing,
+            Scope::UseCase(id) => StoredScope::UseCase(id.clone()),
+        }
+    }
+}
+
+impl From<StoredScope> for Scope {
+    fn from(s: StoredScope) -> Self {
+        match s {
+            StoredScope::Setup => Scope::Setup,
+            StoredScope::Marketing => Scope::Marketing,
+            StoredScope::UseCase(id) => Scope::UseCase(id),
+        }
+    }
+}
+
+/// A setup's policy as stored (`policy/{setup}`): field names of the
+/// schema's own, whatever the API's become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPolicy {
+    #[serde(rename = "hard-bounce-scope")]
+    hard_bounce_scope: StoredScope,
+    #[serde(rename = "soft-bounce-count")]
+    soft_bounce_count: u32,
+    #[serde(rename = "soft-bounce-window")]
+    soft_bounce_window: u64,
+    #[serde(rename = "soft-bounce-duration")]
+    soft_bounce_duration: u64,
+    #[serde(rename = "unsubscribe-scope")]
+    unsubscribe_scope: StoredScope,
+    #[serde(rename = "complaint-rate-ppm")]
+    complaint_rate_ppm: u32,
+    #[serde(rename = "complaint-window-days")]
+    complaint_window_days: u32,
+    #[serde(rename = "complaint-min-sent")]
+    complaint_min_sent: u64,
+    #[serde(rename = "max-recipients", default)]
+    max_recipients: Option<u32>,
+}
+
+impl From<&Policy> for StoredPolicy {
+    fn from(p: &Policy) -> Self {
+        StoredPolicy {
+            hard_bounce_scope: (&p.hard_bounce_scope).into(),
+            soft_bounce_count: p.soft_bounce_count,
+            soft_bounce_window: p.soft_bounce_window,
+            soft_bounce_duration: p.soft_bounce_duration,
+            unsubscribe_scope: (&p.unsubscribe_scope).into(),
+            complaint_rate_ppm: p.complaint_rate_ppm,
+            complaint_window_days: p.complaint_window_days,
+            complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
+        }
+    }
+}
+
+impl From<StoredPolicy> for Policy {
+    fn from(p: StoredPolicy) -> Self {
+        Policy {
+            hard_bounce_scope: p.hard_bounce_scope.into(),
+            soft_bounce_count: p.soft_bounce_count,
+            soft_bounce_window: p.soft_bounce_window,
+            soft_bounce_duration: p.soft_bounce_duration,
+            unsubscribe_scope: p.unsubscribe_scope.into(),
+            complaint_rate_ppm: p.complaint_rate_ppm,
+            complaint_window_days: p.complaint_window_days,
+            complaint_min_sent: p.complaint_min_sent,
+            max_recipients: p.max_recipients,
+        }
+    }
+}
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Record {}
+impl crate::records::Record for StoredPause {}
+impl crate::records::Record for StoredPolicy {}
+impl crate::records::Record for FreshWindow {}
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
+use crate::records;
 use crate::setups;
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::store::{Expect, Store, StoreError};
 
 /// Transactional or marketing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +63,7 @@ impl From<StoreError> for UseCaseError {
 }
 
 pub(crate) fn key(id: &str) -> String {
-    format!("use-case/{id}")
+    crate::keys::use_case(id)
 }
 
 /// Creates a use case of a verified `setup`.
@@ -115,12 +116,8 @@ pub fn create(
         enabled: true,
         list_unsubscribe: kind == UseCaseType::Marketing,
     };
-    let name_key = format!(
-        "use-case-name/{}/{}",
-        setup.id,
-        use_case_name.to_lowercase()
-    );
-    match put_json(store, &name_key, &use_case.id, Expect::Absent) {
+    let name_key = crate::keys::use_case_name(&setup.id, &use_case_name.to_lowercase());
+    match records::write(store, &name_key, &use_case.id, Expect::Absent) {
         Err(StoreError::Conflict(_)) => {
             return Err(UseCaseError::NameTaken(format!(
                 "the setup already has a use case named {use_case_name}"
@@ -128,7 +125,12 @@ pub fn create(
         }
         other => other?,
     };
-    put_json(store, &key(&use_case.id), &use_case, Expect::Absent)?;
+    records::write(
+        store,
+        &key(&use_case.id),
+        &Stored::from(&use_case),
+        Expect::Absent,
+    )?;
     Ok(use_case)
 }
 
@@ -140,8 +142,8 @@ pub fn not_found(id: &str) -> String {
 
 /// Reads a use case.
 pub fn get(store: &mut dyn Store, id: &str) -> Result<UseCase, UseCaseError> {
-    get_json(store, &key(id))?
-        .map(|(u, _)| u)
+    records::read::<Stored>(store, &key(id))?
+        .map(|(u, _)| u.into())
         .ok_or_else(|| UseCaseError::NotFound(not_found(id)))
 }
 
@@ -150,13 +152,13 @@ pub fn list(store: &mut dyn Store, setup: &str) -> Result<Vec<UseCase>, UseCaseE
     if let Err(setups::SetupError::NotFound(m)) = setups::get(store, setup) {
         return Err(UseCaseError::UnknownSetup(m));
     }
-    let prefix = format!("use-case-name/{setup}/");
+    let prefix = crate::keys::use_case_name_prefix(setup);
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = store.list(&prefix, cursor.as_deref(), 100)?;
         for key in &page.keys {
-            if let Some((id, _)) = get_json::<String>(store, key)? {
+            if let Some((id, _)) = records::read::<String>(store, key)? {
                 out.push(get(store, &id)?);
             }
         }
@@ -199,11 +201,13 @@ fn change(
     apply: impl Fn(&mut UseCase) -> Result<(), UseCaseError>,
 ) -> Result<UseCase, UseCaseError> {
     for _ in 0..8 {
-        let Some((mut use_case, version)) = get_json::<UseCase>(store, &key(id))? else {
+        let Some((stored, version)) = records::read::<Stored>(store, &key(id))? else {
             return Err(UseCaseError::NotFound(not_found(id)));
         };
+        let mut use_case = UseCase::from(stored);
         apply(&mut use_case)?;
-        match put_json(store, &key(id), &use_case, Expect::Version(version)) {
+        let stored = Stored::from(&use_case);
+        match records::write(store, &key(id), &stored, Expect::Version(version)) {
             Ok(_) => return Ok(use_case),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -213,3 +217,69 @@ fn change(
         "use case {id}: too many concurrent writers"
     )))
 }
+
+/// A use case as stored (`use-case/{id}`): its own field and case names,
+/// fixed by the schema, whatever the API's become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stored {
+    id: String,
+    setup: String,
+    sender: String,
+    #[serde(rename = "type")]
+    kind: StoredType,
+    #[serde(rename = "entity-name")]
+    entity_name: String,
+    #[serde(rename = "use-case-name")]
+    use_case_name: String,
+    enabled: bool,
+    #[serde(rename = "list-unsubscribe", default)]
+    list_unsubscribe: bool,
+}
+
+/// [`UseCaseType`] as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum StoredType {
+    #[serde(rename = "transactional")]
+    Transactional,
+    #[serde(rename = "marketing")]
+    Marketing,
+}
+
+impl From<&UseCase> for Stored {
+    fn from(u: &UseCase) -> Self {
+        Stored {
+            id: u.id.clone(),
+            setup: u.setup.clone(),
+            sender: u.sender.clone(),
+            kind: match u.kind {
+                UseCaseType::Transactional => StoredType::Transactional,
+                UseCaseType::Marketing => StoredType::Marketing,
+            },
+            entity_name: u.entity_name.clone(),
+            use_case_name: u.use_case_name.clone(),
+            enabled: u.enabled,
+            list_unsubscribe: u.list_unsubscribe,
+        }
+    }
+}
+
+impl From<Stored> for UseCase {
+    fn from(s: Stored) -> Self {
+        UseCase {
+            id: s.id,
+            setup: s.setup,
+            sender: s.sender,
+            kind: match s.kind {
+                StoredType::Transactional => UseCaseType::Transactional,
+                StoredType::Marketing => UseCaseType::Marketing,
+            },
+            entity_name: s.entity_name,
+            use_case_name: s.use_case_name,
+            enabled: s.enabled,
+            list_unsubscribe: s.list_unsubscribe,
+        }
+    }
+}
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Stored {}

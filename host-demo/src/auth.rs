@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 use crate::host::store::{Expect, SharedStore, StoreError};
 
 /// Where key records live in the store.
-pub const KEY_PREFIX: &str = "host/api-key/";
+pub use crate::keys::API_KEY_PREFIX as KEY_PREFIX;
 
 /// The prefix of every secret this host makes, so leaked keys are easy to
 /// find (as `sk_live_` and `ghp_` are).
@@ -106,7 +106,7 @@ pub fn create(
     let value = serde_json::to_vec(&record)?;
     lock(store)?
         .put(
-            &format!("{KEY_PREFIX}{}", digest(&secret)),
+            &crate::keys::api_key(&digest(&secret)),
             &value,
             Expect::Absent,
         )
@@ -120,7 +120,7 @@ pub fn lookup(store: &SharedStore, secret: &str) -> anyhow::Result<Option<KeyRec
         return Ok(None);
     }
     let entry = lock(store)?
-        .get(&format!("{KEY_PREFIX}{}", digest(secret)))
+        .get(&crate::keys::api_key(&digest(secret)))
         .map_err(store_error)?;
     entry
         .map(|e| serde_json::from_slice(&e.value).context("a stored key record"))

@@ -80,6 +80,7 @@ pub mod guard;
 pub mod host;
 pub mod http;
 pub mod json;
+pub mod keys;
 pub mod ops;
 pub mod queue;
 pub mod scenario;

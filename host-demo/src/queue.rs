@@ -70,9 +70,9 @@ use crate::outbound::DeliveryOutcome;
 use crate::{Mailroom, hex};
 
 /// The prefix of messages waiting or being delivered.
-pub const ACTIVE: &str = "host-queue/active/";
+pub use crate::keys::QUEUE_ACTIVE as ACTIVE;
 /// The prefix of messages the queue is done with.
-pub const FINAL: &str = "host-queue/final/";
+pub use crate::keys::QUEUE_FINAL as FINAL;
 /// At most this share of a backoff is taken off at random (jitter), so
 /// replicas that failed together do not retry together.
 pub const JITTER_PERCENT: u64 = 20;
@@ -251,7 +251,7 @@ fn active_key(message: &Outgoing) -> String {
         envelope.update(rcpt.as_bytes());
     }
     let digest = envelope.finalize();
-    format!("{ACTIVE}{}/{}", message.message_id, hex(&digest[..8]))
+    crate::keys::queue_active(&message.message_id, &hex(&digest[..8]))
 }
 
 /// The header of a queued message.
@@ -542,7 +542,7 @@ impl Queue {
     fn finish(&self, key: &str, mut header: Header, state: &str, fence: u64) -> anyhow::Result<()> {
         header.state = state.to_string();
         header.lease = None;
-        let done = format!("{FINAL}{}", key.strip_prefix(ACTIVE).unwrap_or(key));
+        let done = crate::keys::queue_final(key);
         let value = serde_json::to_vec(&header)?;
         self.op(|s| s.put(&done, &value, Expect::Any))
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -632,7 +632,11 @@ pub fn delivery_state(
     // One record per envelope: the finished ones, then those still active.
     let mut headers = Vec::new();
     for (prefix, active) in [(FINAL, false), (ACTIVE, true)] {
-        let page = store.list(&format!("{prefix}{message_id}/"), None, 1000)?;
+        let page = store.list(
+            &crate::keys::queue_message_prefix(prefix, message_id),
+            None,
+            1000,
+        )?;
         for key in page.keys {
             let Some(entry) = store.get(&key)? else {
                 continue;

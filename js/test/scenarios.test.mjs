@@ -21,7 +21,7 @@ const dir = process.env.MAILROOM_SCENARIOS_DIR ?? fileURLToPath(new URL('../../t
 const fixtures = [];
 if (existsSync(dir)) {
   for (const suite of readdirSync(dir).sort()) {
-    if (suite === 'inbound' || suite === 'reports-corpus' || !statSync(join(dir, suite)).isDirectory()) continue;
+    if (suite === 'inbound' || suite === 'reports-corpus' || suite === 'upgrade' || !statSync(join(dir, suite)).isDirectory()) continue;
     for (const file of readdirSync(join(dir, suite)).sort()) {
       if (file.endsWith('.json')) fixtures.push({ name: `${suite}/${file.slice(0, -'.json'.length)}`, path: join(dir, suite, file) });
     }

@@ -3,6 +3,7 @@
 
 pub mod notmuch;
 pub mod scenario;
+pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 

@@ -57,10 +57,15 @@ fn limits(v: &Value) -> Limits {
 
 /// Runs a scenario natively.
 pub fn run_native(scenario: &Value) -> Transcript {
+    run_native_on(scenario, &mut MemoryStore::default())
+}
+
+/// Runs a scenario natively on `store` as it is (the upgrade tests start
+/// from an earlier release's data and keep what the steps wrote).
+pub fn run_native_on(scenario: &Value, store: &mut MemoryStore) -> Transcript {
     let start = scenario["clock-start"].as_i64().expect("clock-start");
     let seed = scenario["random-seed"].as_u64().expect("random-seed");
     let mut env = FixedEnv::new(start, seed);
-    let mut store = MemoryStore::default();
     let mut transport = RecordingTransport::default();
     let mut steps: Vec<(String, Value)> = Vec::new();
     for step in scenario["steps"].as_array().expect("steps") {
@@ -70,39 +75,39 @@ pub fn run_native(scenario: &Value) -> Transcript {
         let args = args.as_array().cloned().unwrap_or_default();
         let value = match call {
             "setups.create" => result(setups::create(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &arg::<setups::SetupOptions>(&args, 2),
             )),
             "setups.get" => result(tenant::setups_get(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
-            "setups.list" => result(tenant::setups_list(&mut store, &mut env, &text(&args, 0))),
+            "setups.list" => result(tenant::setups_list(store, &mut env, &text(&args, 0))),
             "setups.lookups" => result(tenant::setups_lookups(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "setups.verify" => result(tenant::setups_verify(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &arg::<Vec<setups::DnsAnswer>>(&args, 2),
             )),
             "setups.rotate-dkim" => result(tenant::setups_rotate_dkim(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "use-cases.create" => result(tenant::use_cases_create(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
@@ -112,42 +117,42 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &text(&args, 5),
             )),
             "use-cases.get" => result(tenant::use_cases_get(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "use-cases.list" => result(tenant::use_cases_list(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "use-cases.disable" => result(tenant::use_cases_disable(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "use-cases.set-list-unsubscribe" => result(tenant::use_cases_set_list_unsubscribe(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
                 arg::<bool>(&args, 2),
             )),
             "suppression.check" => result(tenant::suppression_check(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &text(&args, 2),
             )),
             "suppression.get" => result(tenant::suppression_get(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &text(&args, 2),
             )),
             "suppression.list" => result(tenant::suppression_list(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
@@ -155,7 +160,7 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 arg::<u32>(&args, 3),
             )),
             "suppression.remove" => result(tenant::suppression_remove(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
@@ -163,125 +168,120 @@ pub fn run_native(scenario: &Value) -> Transcript {
                 &text(&args, 3),
             )),
             "suppression.get-policy" => result(tenant::suppression_get_policy(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "suppression.set-policy" => result(tenant::suppression_set_policy(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
                 &arg::<suppression::Policy>(&args, 2),
             )),
             "suppression.get-health" => result(tenant::suppression_get_health(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "suppression.clear-pause" => result(tenant::suppression_clear_pause(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 &text(&args, 1),
                 &text(&args, 2),
             )),
             "events.record" => result(events::record(
-                &mut store,
+                store,
                 &mut env,
                 &arg::<events::Event>(&args, 0),
             )),
             "events.ingest-report" => result(events::ingest_report(
-                &mut store,
+                store,
                 &mut env,
                 text(&args, 0).as_bytes(),
             )),
             "unsubscribe.one-click" => result(unsubscribe::one_click(
-                &mut store,
+                store,
                 &mut env,
                 &text(&args, 0),
                 arg::<Option<String>>(&args, 1).as_deref(),
                 text(&args, 2).as_bytes(),
             )),
             "reporting.count" => result(tenant::reporting_count(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &arg::<reporting::Subject>(&args, 1),
                 arg::<u64>(&args, 2),
                 arg::<u64>(&args, 3),
             )),
             "reporting.count-engagement" => result(tenant::reporting_count_engagement(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &arg::<reporting::Subject>(&args, 1),
                 arg::<u64>(&args, 2),
                 arg::<u64>(&args, 3),
             )),
             "reporting.link-clicks" => result(tenant::reporting_link_clicks(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
                 arg::<u64>(&args, 2),
                 arg::<u64>(&args, 3),
             )),
             "tracking.get-settings" => result(tenant::tracking_get_settings(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "tracking.set-settings" => result(tenant::tracking_set_settings(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
                 &arg::<tracking::TrackingSettings>(&args, 2),
             )),
             "tracking.get-base" => result(tenant::tracking_get_base(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "tracking.set-base" => result(tenant::tracking_set_base(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
                 arg::<Option<String>>(&args, 2).as_deref(),
             )),
-            "tracking.set-networks" => result(tracking::set_networks(
-                &mut store,
-                &arg::<Vec<String>>(&args, 0),
-            )),
+            "tracking.set-networks" => {
+                result(tracking::set_networks(store, &arg::<Vec<String>>(&args, 0)))
+            }
             "tracking.open" => result(tracking::open(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &arg::<tracking::Request>(&args, 1),
             )),
             "tracking.click" => result(tracking::click(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &arg::<tracking::Request>(&args, 1),
             )),
             "tracking.message" => result(tenant::tracking_message(
-                &mut store,
+                store,
                 &text(&args, 0),
                 &text(&args, 1),
             )),
             "outbound.send" => result(tenant::send(
-                &mut store,
+                store,
                 &mut transport,
                 &mut env,
                 &text(&args, 0),
                 &arg::<SendRequest>(&args, 1),
             )),
             "outbound.report" => result(
-                report(
-                    &mut store,
-                    &text(&args, 0),
-                    &arg::<DeliveryOutcome>(&args, 1),
-                )
-                .map(|()| Value::Null),
+                report(store, &text(&args, 0), &arg::<DeliveryOutcome>(&args, 1))
+                    .map(|()| Value::Null),
             ),
             "inbound.receive" => result(receive(
-                &mut store,
+                store,
                 &mut env,
                 text(&args, 0).as_bytes(),
                 &arg::<Envelope>(&args, 1),
@@ -310,13 +310,17 @@ pub fn run_native(scenario: &Value) -> Transcript {
 }
 
 /// Every scenario fixture: `(suite/name, path)`, in suites other than
-/// `inbound`, sorted.
+/// `inbound`, `reports-corpus` and `upgrade` (stored data, not scenarios), sorted.
 pub fn scenario_files() -> Vec<(String, std::path::PathBuf)> {
     let dir = crate::root().join("tests/fixtures");
     let mut out = Vec::new();
     for suite in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let suite_name = suite.file_name().to_string_lossy().into_owned();
-        if matches!(suite_name.as_str(), "inbound" | "reports-corpus") || !suite.path().is_dir() {
+        if matches!(
+            suite_name.as_str(),
+            "inbound" | "reports-corpus" | "upgrade"
+        ) || !suite.path().is_dir()
+        {
             continue;
         }
         for file in std::fs::read_dir(suite.path())

@@ -20,9 +20,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::records;
 use crate::reporting::{Subject, day_of};
 use crate::setups::{self, Setup};
-use crate::store::{Expect, Store, StoreError, get_json, put_json};
+use crate::store::{Expect, Store, StoreError};
 use crate::suppression::{Ended, Reason as SuppressionReason, Suppression};
 use crate::use_cases::{self, UseCase, UseCaseType};
 pub use rules::{Agent, Classification, Reason};
@@ -224,7 +225,7 @@ pub struct EngagementPeriod {
 /// What is stored of a tracked message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Tracked {
+pub(crate) struct Tracked {
     message_id: String,
     use_case: String,
     sent_at: u64,
@@ -259,35 +260,11 @@ fn slot(agent: Agent) -> usize {
     }
 }
 
-fn settings_key(use_case: &str) -> String {
-    format!("tracking-settings/{use_case}")
-}
-
-fn base_key(setup: &str) -> String {
-    format!("tracking-base/{setup}")
-}
-
-const NETWORKS_KEY: &str = "tracking-networks";
-
-fn tracked_key(setup: &str, message: &str) -> String {
-    format!("tracking/{setup}/{message}")
-}
-
-/// Opens and clicks providers reported on a message we did not track.
-fn reported_key(setup: &str, message: &str) -> String {
-    format!("tracking-reported/{setup}/{message}")
-}
-
-fn engagement_key(subject: &Subject, day: u64) -> String {
-    match subject {
-        Subject::Setup(id) => format!("engagement/setup/{id}/{day:06}"),
-        Subject::UseCase(id) => format!("engagement/use-case/{id}/{day:06}"),
-    }
-}
-
-fn link_key(use_case: &str, day: u64) -> String {
-    format!("link-clicks/{use_case}/{day:06}")
-}
+use crate::keys::{
+    TRACKING_NETWORKS as NETWORKS_KEY, engagement as engagement_key, link_clicks as link_key,
+    tracking as tracked_key, tracking_base as base_key, tracking_reported as reported_key,
+    tracking_settings as settings_key,
+};
 
 fn use_case_of(store: &mut dyn Store, id: &str) -> Result<UseCase, TrackingError> {
     use_cases::get(store, id).map_err(|e| match e {
@@ -300,9 +277,11 @@ fn load_settings(
     store: &mut dyn Store,
     use_case: &UseCase,
 ) -> Result<TrackingSettings, StoreError> {
-    Ok(get_json(store, &settings_key(&use_case.id))?
-        .map(|(s, _)| s)
-        .unwrap_or_else(|| TrackingSettings::default_for(use_case.kind)))
+    Ok(
+        records::read::<StoredSettings>(store, &settings_key(&use_case.id))?
+            .map(|(s, _)| s.into())
+            .unwrap_or_else(|| TrackingSettings::default_for(use_case.kind)),
+    )
 }
 
 /// `tracking.get-settings`.
@@ -327,7 +306,12 @@ pub fn set_settings(
             settings.scanner_window_secs
         )));
     }
-    put_json(store, &settings_key(&use_case.id), settings, Expect::Any)?;
+    records::write(
+        store,
+        &settings_key(&use_case.id),
+        &StoredSettings::from(settings),
+        Expect::Any,
+    )?;
     Ok(*settings)
 }
 
@@ -365,7 +349,7 @@ pub fn check_base(url: &str) -> Result<String, String> {
 }
 
 fn load_base(store: &mut dyn Store, setup: &str) -> Result<Option<String>, StoreError> {
-    if let Some((base, _)) = get_json::<String>(store, &base_key(setup))? {
+    if let Some((base, _)) = records::read::<String>(store, &base_key(setup))? {
         return Ok(Some(base));
     }
     Ok(setups::inbound_host(store, setup)?.map(|host| format!("https://{host}/t")))
@@ -390,7 +374,7 @@ pub fn set_base(
         Some(base) => {
             let base =
                 check_base(base).map_err(|e| TrackingError::InvalidInput(format!("base: {e}")))?;
-            put_json(store, &base_key(setup), &base, Expect::Any)?;
+            records::write(store, &base_key(setup), &base, Expect::Any)?;
         }
         None => store.delete(&base_key(setup), Expect::Any)?,
     }
@@ -415,12 +399,12 @@ pub fn set_networks(store: &mut dyn Store, networks: &[String]) -> Result<u32, T
         }
     }
     let list: Vec<String> = networks.iter().map(|n| n.trim().to_string()).collect();
-    put_json(store, NETWORKS_KEY, &list, Expect::Any)?;
+    records::write(store, NETWORKS_KEY, &list, Expect::Any)?;
     Ok(list.len() as u32)
 }
 
 fn networks(store: &mut dyn Store) -> Result<Vec<rules::Network>, StoreError> {
-    let list: Vec<String> = get_json(store, NETWORKS_KEY)?
+    let list: Vec<String> = records::read(store, NETWORKS_KEY)?
         .map(|(l, _)| l)
         .filter(|l: &Vec<String>| !l.is_empty())
         .unwrap_or_else(|| {
@@ -436,7 +420,7 @@ fn networks(store: &mut dyn Store) -> Result<Vec<rules::Network>, StoreError> {
 }
 
 /// The suppression history of an address, as far as tracking needs it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct AddressHistory {
     #[serde(default)]
@@ -453,7 +437,7 @@ fn untrackable(
     address: &str,
 ) -> Result<Option<&'static str>, StoreError> {
     let Some((h, _)) =
-        get_json::<AddressHistory>(store, &format!("suppression/{setup}/{address}"))?
+        records::read::<AddressHistory>(store, &crate::keys::suppression(setup, address))?
     else {
         return Ok(None);
     };
@@ -566,7 +550,7 @@ pub fn rewrite(
         recent: Vec::new(),
         other_clicks: [0, 0],
     };
-    put_json(
+    records::write(
         store,
         &tracked_key(&setup.id, message),
         &tracked,
@@ -595,7 +579,7 @@ fn verified(
         return Err(invalid());
     }
     let (tracked, version) =
-        get_json::<Tracked>(store, &tracked_key(&claim.setup, &claim.message))?
+        records::read::<Tracked>(store, &tracked_key(&claim.setup, &claim.message))?
             .ok_or_else(invalid)?;
     if !open && usize::from(claim.link) >= tracked.links.len() {
         return Err(invalid());
@@ -728,11 +712,12 @@ pub fn record_reported(
 ) -> Result<EngagementEvent, TrackingError> {
     check_request(request)?;
     let local = message.message_id.split('@').next().unwrap_or_default();
-    let (key, tracked, version) = match get_json::<Tracked>(store, &tracked_key(setup, local))? {
+    let (key, tracked, version) = match records::read::<Tracked>(store, &tracked_key(setup, local))?
+    {
         Some((t, v)) => (tracked_key(setup, local), t, Expect::Version(v)),
         None => {
             let key = reported_key(setup, local);
-            match get_json::<Tracked>(store, &key)? {
+            match records::read::<Tracked>(store, &key)? {
                 Some((t, v)) => (key, t, Expect::Version(v)),
                 None => {
                     let settings = load_settings(store, use_case)?;
@@ -848,7 +833,7 @@ fn count(
                 (Kind::Click, c, unique)
             }
         };
-        match put_json(store, key, &tracked, expect) {
+        match records::write(store, key, &tracked, expect) {
             Ok(_) => {
                 break EngagementEvent {
                     message_id: tracked.message_id.clone(),
@@ -864,7 +849,7 @@ fn count(
                 };
             }
             Err(StoreError::Conflict(_)) if tries < 8 => {
-                let (latest, v) = get_json::<Tracked>(store, key)?
+                let (latest, v) = records::read::<Tracked>(store, key)?
                     .ok_or_else(|| TrackingError::Store(format!("{key} disappeared")))?;
                 (tracked, expect) = (latest, Expect::Version(v));
             }
@@ -902,18 +887,18 @@ fn count(
 }
 
 /// Reads, changes and writes a record, retrying on conflict.
-fn change<T: Serialize + serde::de::DeserializeOwned + Default>(
+fn change<T: records::Record + Default>(
     store: &mut dyn Store,
     key: &str,
     apply: impl Fn(&mut T),
 ) -> Result<(), StoreError> {
     for _ in 0..16 {
-        let (mut value, expect) = match get_json::<T>(store, key)? {
+        let (mut value, expect) = match records::read::<T>(store, key)? {
             Some((v, version)) => (v, Expect::Version(version)),
             None => (T::default(), Expect::Absent),
         };
         apply(&mut value);
-        match put_json(store, key, &value, expect) {
+        match records::write(store, key, &value, expect) {
             Ok(_) => return Ok(()),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e),
@@ -968,7 +953,7 @@ pub fn message(store: &mut dyn Store, message_id: &str) -> Result<TrackedMessage
         .unwrap_or_default()
         .to_string();
     let (tracked, _) =
-        get_json::<Tracked>(store, &tracked_key(&setup, &local))?.ok_or_else(not_found)?;
+        records::read::<Tracked>(store, &tracked_key(&setup, &local))?.ok_or_else(not_found)?;
     let keys = setups::unsubscribe_keys(store, &setup)?.ok_or_else(not_found)?;
     let key = token::key(&keys.secret);
     let url = |kind: &str, link: u16| {
@@ -1015,7 +1000,7 @@ pub fn engagement(
     let (first, last) = crate::reporting::days(store, subject, from, until)?;
     let mut total = Engagement::default();
     for day in first..=last {
-        if let Some((e, _)) = get_json::<Engagement>(store, &engagement_key(subject, day))? {
+        if let Some((e, _)) = records::read::<Engagement>(store, &engagement_key(subject, day))? {
             total.add(&e);
         }
     }
@@ -1039,7 +1024,7 @@ pub fn link_clicks(
     let mut total: BTreeMap<String, [u64; 2]> = BTreeMap::new();
     for day in first..=last {
         if let Some((m, _)) =
-            get_json::<BTreeMap<String, [u64; 2]>>(store, &link_key(use_case, day))?
+            records::read::<BTreeMap<String, [u64; 2]>>(store, &link_key(use_case, day))?
         {
             for (url, c) in m {
                 let t = total.entry(url).or_default();
@@ -1063,3 +1048,39 @@ pub fn link_clicks(
     });
     Ok(out)
 }
+
+/// A use case's tracking settings as stored (`tracking-settings/{id}`):
+/// field names of the schema's own, whatever the API's become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredSettings {
+    opens: bool,
+    clicks: bool,
+    #[serde(rename = "scanner-window-secs")]
+    scanner_window_secs: u32,
+}
+
+impl From<&TrackingSettings> for StoredSettings {
+    fn from(s: &TrackingSettings) -> Self {
+        StoredSettings {
+            opens: s.opens,
+            clicks: s.clicks,
+            scanner_window_secs: s.scanner_window_secs,
+        }
+    }
+}
+
+impl From<StoredSettings> for TrackingSettings {
+    fn from(s: StoredSettings) -> Self {
+        TrackingSettings {
+            opens: s.opens,
+            clicks: s.clicks,
+            scanner_window_secs: s.scanner_window_secs,
+        }
+    }
+}
+
+// Stored under the keys of `crate::keys`; versioned by `crate::records`.
+impl crate::records::Record for Tracked {}
+impl crate::records::Record for StoredSettings {}
+impl crate::records::Record for Engagement {}
+impl crate::records::Record for AddressHistory {}
