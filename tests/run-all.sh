@@ -41,6 +41,9 @@ fi
 python3 -c "import dkim" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check dkimpy
 python3 -c "import aiosmtpd" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 
+# Release 1's host and component, for the mixed-version upgrade test
+# (host-demo/tests/upgrade.rs); first, since it shares target/.
+bash tests/release-1.sh
 cargo build -p guest --target wasm32-wasip2 --release
 if [ ! -x js/node_modules/.bin/deno ] || [ ! -x js/node_modules/.bin/workerd ]; then (cd js && npm ci --no-audit --no-fund); fi
 (cd js && npm run build)

@@ -6,11 +6,17 @@
 //! each References chain extending the last, release 1's suppressions
 //! holding and its counters continuing, the same answers from both.
 //!
-//! Both replicas run this build: the test shows that this release reads and
-//! continues release 1's data beside itself, not a mixed-version pair (the
-//! previous binary is not built here). Needs the component:
-//! `cargo build -p guest --target wasm32-wasip2 --release`.
+//! A rolling upgrade: when `tests/release-1.sh` has built release 1 (its
+//! `host-demo` and component, from this repository's history, into
+//! `target/release-1/`; the README's test command does), replica 0 runs
+//! release 1 and replica 1 this build, taking turns on one thread, so each
+//! reads what the other wrote: release 1 reads this build's versioned
+//! records (a message, a use case and a suppression policy this build
+//! created) and this build reads release 1's. Without that build both
+//! replicas run this one and the test says so (a failure under CI).
+//! Needs the component: `cargo build -p guest --target wasm32-wasip2 --release`.
 
+mod common;
 mod support_pg;
 
 use std::path::PathBuf;
@@ -61,6 +67,23 @@ fn text(entries: &[(String, u64, Vec<u8>)], key: &str) -> Value {
     serde_json::from_slice(value).expect("JSON")
 }
 
+/// Release 1's `host-demo` and component, built by `tests/release-1.sh`.
+fn release_1_build() -> Option<(PathBuf, PathBuf)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release-1");
+    let (bin, component) = (dir.join("host-demo"), dir.join("mailroom.wasm"));
+    if bin.is_file() && component.is_file() {
+        return Some((bin, component));
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "release 1 is not built: run tests/release-1.sh"
+    );
+    eprintln!(
+        "NOT RUN: a release-1 replica (tests/release-1.sh builds one); both replicas run this build"
+    );
+    None
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("upgrade-{name}-{}", std::process::id()));
@@ -89,19 +112,27 @@ fn continue_on_two_replicas(dir: &std::path::Path, toml: &str) -> Vec<String> {
     let mut parent = tip["message-id"].as_str().expect("id").to_string();
     let mut chain: Vec<String> = serde_json::from_value(tip["chain"].clone()).expect("chain");
 
-    let servers: Vec<Serve> = (0..2)
-        .map(|n| Serve::start(&dir.join(format!("r{n}.toml")), toml))
-        .collect();
+    let old = release_1_build();
+    let servers = [
+        Serve::start_with(
+            old.as_ref().map(|(b, c)| (b.as_path(), c.as_path())),
+            &dir.join("r0.toml"),
+            toml,
+        ),
+        Serve::start(&dir.join("r1.toml"), toml),
+    ];
     let agent = agent();
     const SENDS: usize = 6;
     let mut sent = Vec::new();
+    // Replica 1 (this build) first: release 1 then threads onto a message
+    // record this build wrote.
     for i in 0..SENDS {
-        let server = &servers[i % 2];
+        let server = &servers[(i + 1) % 2];
         let body = json!({
             "use-case": use_case,
             "to": [{"address": patient}],
             "subject": "Re: after the upgrade",
-            "text": format!("Reply {i} from replica {}.\r\n", i % 2),
+            "text": format!("Reply {i} from replica {}.\r\n", (i + 1) % 2),
             "in-reply-to": parent,
         });
         let answer = expect_as(
@@ -113,6 +144,10 @@ fn continue_on_two_replicas(dir: &std::path::Path, toml: &str) -> Vec<String> {
             201,
         );
         assert_eq!(answer["thread-id"], thread, "send {i}: one thread");
+        // Release 1's answer has no `replayed` (idempotency came after it):
+        // the replica is what it claims to be.
+        let release_1 = (i + 1) % 2 == 0 && old.is_some();
+        assert_eq!(answer.get("replayed").is_none(), release_1, "{answer}");
         chain.push(parent.clone());
         let references: Vec<String> =
             serde_json::from_value(answer["references"].clone()).expect("references");
@@ -120,6 +155,80 @@ fn continue_on_two_replicas(dir: &std::path::Path, toml: &str) -> Vec<String> {
         parent = answer["message-id"].as_str().expect("id").to_string();
         sent.push(parent.clone());
     }
+
+    // Objects this build creates, used through release 1: a use case
+    // (a stored use case and its name index) and a suppression policy.
+    let created = expect_as(
+        &agent,
+        WORKSPACE,
+        "POST",
+        &servers[1].url("/use-cases"),
+        Some(&json!({
+            "setup": setup,
+            "sender": "after-upgrade@riverside-clinic.example",
+            "type": "transactional",
+            "entity-name": "Riverside Clinic",
+            "use-case-name": "after-upgrade",
+        })),
+        201,
+    );
+    let policy_url = format!("/setups/{setup}/policy");
+    let policy = expect_as(
+        &agent,
+        WORKSPACE,
+        "GET",
+        &servers[1].url(&policy_url),
+        None,
+        200,
+    );
+    expect_as(
+        &agent,
+        WORKSPACE,
+        "PUT",
+        &servers[1].url(&policy_url),
+        Some(&policy),
+        200,
+    );
+    for server in &servers {
+        let read = expect_as(
+            &agent,
+            WORKSPACE,
+            "GET",
+            &server.url(&policy_url),
+            None,
+            200,
+        );
+        assert_eq!(read, policy, "the policy this build wrote reads alike");
+        let use_case = expect_as(
+            &agent,
+            WORKSPACE,
+            "GET",
+            &server.url(&format!(
+                "/use-cases/{}",
+                created["id"].as_str().expect("id")
+            )),
+            None,
+            200,
+        );
+        assert_eq!(
+            use_case, created,
+            "the use case this build wrote reads alike"
+        );
+    }
+    let other = expect_as(
+        &agent,
+        WORKSPACE,
+        "POST",
+        &servers[0].url("/messages"),
+        Some(&json!({
+            "use-case": created["id"],
+            "to": [{"address": "new-patient@patient.example"}],
+            "subject": "Sent by release 1 through a use case this build created",
+            "text": "Hello.\r\n",
+        })),
+        201,
+    );
+    sent.push(other["message-id"].as_str().expect("id").to_string());
 
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -147,7 +256,7 @@ fn continue_on_two_replicas(dir: &std::path::Path, toml: &str) -> Vec<String> {
             200,
         );
         // Release 1 sent 4 in this setup; the counters continue exactly.
-        assert_eq!(counts["counts"]["sent"], 4 + SENDS, "{counts}");
+        assert_eq!(counts["counts"]["sent"], 4 + SENDS + 1, "{counts}");
         let decision = expect_as(
             &agent,
             WORKSPACE,

@@ -60,7 +60,13 @@ impl Server {
     /// Starts `host-demo --config CONFIG serve`; returns once it printed its
     /// address.
     pub fn start(config: &Path) -> Server {
-        let mut command = Command::new(BIN);
+        Server::start_with(Path::new(BIN), None, config)
+    }
+
+    /// Starts another build's `host-demo` (`bin`), with its `component`
+    /// when given.
+    pub fn start_with(bin: &Path, component: Option<&Path>, config: &Path) -> Server {
+        let mut command = Command::new(bin);
         command
             .arg("--config")
             .arg(config)
@@ -72,6 +78,9 @@ impl Server {
             if key.starts_with("MAILROOM_") && key != "MAILROOM_COMPONENT" {
                 command.env_remove(key);
             }
+        }
+        if let Some(component) = component {
+            command.env("MAILROOM_COMPONENT", component);
         }
         let mut child = command.spawn().expect("spawn host-demo serve");
         let stderr = child.stderr.take().expect("stderr is piped");

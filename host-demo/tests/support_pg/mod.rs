@@ -269,12 +269,20 @@ impl Serve {
     /// Starts `host-demo serve` with the settings `toml` (written to
     /// `config`), on port 0; returns once it printed its address.
     pub fn start(config: &Path, toml: &str) -> Serve {
+        Serve::start_with(None, config, toml)
+    }
+
+    /// [`Serve::start`] with another build's `host-demo` and component.
+    pub fn start_with(build: Option<(&Path, &Path)>, config: &Path, toml: &str) -> Serve {
         std::fs::write(
             config,
             format!("listen = \"127.0.0.1:0\"\n{toml}{}", platform()),
         )
         .expect("settings");
-        let server = Server::start(config);
+        let server = match build {
+            Some((bin, component)) => Server::start_with(bin, Some(component), config),
+            None => Server::start(config),
+        };
         Serve {
             base: server.base.clone(),
             log: std::sync::Arc::clone(&server.log),
@@ -335,6 +343,12 @@ pub fn call_as(
             .call()?,
         ("POST", Some(body)) => agent
             .post(url)
+            .header(a, &a_value)
+            .header(w, &w_value)
+            .header("Content-Type", "application/json")
+            .send(body.to_string())?,
+        ("PUT", Some(body)) => agent
+            .put(url)
             .header(a, &a_value)
             .header(w, &w_value)
             .header("Content-Type", "application/json")
