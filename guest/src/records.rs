@@ -30,7 +30,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::store::{Expect, Store, StoreError};
 
@@ -49,8 +49,15 @@ pub trait Record: Serialize + DeserializeOwned {
     /// Reads a record release 1 wrote (no `v`). Release 1's shapes are this
     /// build's, so the default decodes as is; a record whose shape changes
     /// overrides this to upgrade the old shape.
-    fn from_v1(value: Value) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(value)
+    fn from_v1(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// Drops the version field from a decoded record of a type that keeps
+    /// fields it does not know (an untyped object); a typed record never
+    /// holds it.
+    fn without_version(self) -> Self {
+        self
     }
 }
 
@@ -67,7 +74,24 @@ impl Record for BTreeMap<String, [u64; 2]> {
 }
 
 /// An untyped object (a report kept for reference).
-impl Record for Value {}
+impl Record for Value {
+    fn without_version(mut self) -> Self {
+        if let Some(fields) = self.as_object_mut() {
+            fields.shift_remove(FIELD);
+        }
+        self
+    }
+}
+
+/// A versioned record's version field, read apart from the record (which
+/// ignores it as a field it does not know). Records decode and encode
+/// straight from and to bytes: going through a `Value` would add a copy of
+/// every record type's (de)serializer to the component.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(default)]
+    v: Option<Value>,
+}
 
 /// Decodes a stored value of `key`, upgrading an older version.
 pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
@@ -76,22 +100,17 @@ pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     if !T::VERSIONED {
         return serde_json::from_slice(bytes).map_err(bad);
     }
-    let mut value: Value = serde_json::from_slice(bytes).map_err(bad)?;
-    let version = match value.get(FIELD) {
+    let version = match serde_json::from_slice::<Probe>(bytes).map_err(bad)?.v {
         None => 1,
         Some(v) => v.as_u64().ok_or_else(|| {
             StoreError::Other(format!("record {key} has a malformed version {v}"))
         })?,
     };
     match version {
-        1 => T::from_v1(value).map_err(bad),
-        VERSION => {
-            // The version is the layer's, not the record's.
-            if let Some(fields) = value.as_object_mut() {
-                fields.shift_remove(FIELD);
-            }
-            serde_json::from_value(value).map_err(bad)
-        }
+        1 => T::from_v1(bytes).map_err(bad),
+        VERSION => serde_json::from_slice(bytes)
+            .map(T::without_version)
+            .map_err(bad),
         other => Err(StoreError::Other(format!(
             "record {key} is version {other}; this build reads versions 1 to {VERSION} \
              (written by a newer release: upgrade this replica)"
@@ -99,25 +118,28 @@ pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
     }
 }
 
-/// Encodes a record of `key` at [`VERSION`].
+/// Encodes a record of `key` at [`VERSION`]: `{"v":2,` before the record's
+/// own fields (no record type has a field named `v`).
 pub fn encode<T: Record>(key: &str, record: &T) -> Result<Vec<u8>, StoreError> {
     let bad = |e: String| StoreError::Other(format!("record {key} does not encode: {e}"));
+    let bytes = serde_json::to_vec(record).map_err(|e| bad(e.to_string()))?;
     if !T::VERSIONED {
-        return serde_json::to_vec(record).map_err(|e| bad(e.to_string()));
+        return Ok(bytes);
     }
-    let Value::Object(fields) = serde_json::to_value(record).map_err(|e| bad(e.to_string()))?
-    else {
+    let Some(fields) = bytes.strip_prefix(b"{") else {
         return Err(bad("a versioned record must be an object".into()));
     };
-    let mut out = Map::with_capacity(fields.len() + 1);
-    out.insert(FIELD.into(), Value::from(VERSION));
-    for (name, value) in fields {
-        if name == FIELD {
-            return Err(bad(format!("a record may not have a field named {FIELD}")));
-        }
-        out.insert(name, value);
+    if fields.starts_with(br#""v":"#) {
+        return Err(bad(format!("a record may not have a field named {FIELD}")));
     }
-    serde_json::to_vec(&Value::Object(out)).map_err(|e| bad(e.to_string()))
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    out.extend_from_slice(br#"{"v":"#);
+    out.extend_from_slice(VERSION.to_string().as_bytes());
+    if fields != b"}" {
+        out.push(b',');
+    }
+    out.extend_from_slice(fields);
+    Ok(out)
 }
 
 /// Reads a record and its store version.
@@ -215,6 +237,14 @@ mod tests {
             read::<Thing>(&mut s, "t/4"),
             Err(StoreError::Other(_))
         ));
+        // An untyped object round-trips without the version.
+        let report = serde_json::json!({"kind": "dsn", "n": 1});
+        write(&mut s, "u/1", &report, Expect::Any).unwrap();
+        assert_eq!(
+            s.get("u/1").unwrap().unwrap().value,
+            br#"{"v":2,"kind":"dsn","n":1}"#
+        );
+        assert_eq!(read::<Value>(&mut s, "u/1").unwrap().unwrap().0, report);
         // Plain values stay plain.
         write(&mut s, "p/1", &"set_1".to_string(), Expect::Any).unwrap();
         assert_eq!(s.get("p/1").unwrap().unwrap().value, br#""set_1""#);
