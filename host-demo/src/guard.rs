@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{
+    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, RETRY_AFTER, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -298,8 +300,13 @@ pub async fn bounded(State(guard): State<Guard>, request: Request, next: Next) -
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let has_body = request.headers().contains_key(TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|n| n.as_bytes() != b"0");
     let deadline = Duration::from_millis(guard.platform.request_timeout_ms);
-    let response = match tokio::time::timeout(deadline, next.run(request)).await {
+    let mut response = match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => error(
             StatusCode::REQUEST_TIMEOUT,
@@ -307,6 +314,15 @@ pub async fn bounded(State(guard): State<Guard>, request: Request, next: Next) -
             "the request was not read and answered in time",
         ),
     };
+    // A refusal may come before the body was read (a bad key, a rate
+    // limit, a body past its limit). hyper then closes the connection
+    // rather than drain the rest; saying so keeps a client from sending
+    // its next request down a connection that is about to close.
+    if has_body && (response.status().is_client_error() || response.status().is_server_error()) {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     let caller = response
         .extensions()
         .get::<Caller>()

@@ -359,6 +359,22 @@ fn every_route_answers_each_credential_as_the_model_says() {
             assert_eq!(status, expected, "POST {path} with {what}: {answer}");
         }
     }
+    // A refusal before the body is read says `Connection: close`, so a
+    // client does not send its next request down a closing connection.
+    {
+        use std::io::Read;
+        let mut raw = std::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+            .expect("connect");
+        raw.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        raw.write_all(b"POST /reports HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            .expect("write");
+        let mut head = [0u8; 1024];
+        let n = raw.read(&mut head).expect("read");
+        let head = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 401"), "{head}");
+        assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    }
     // Public routes need nothing.
     let (status, _) = request(
         &agent,
