@@ -24,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{
     AUTHORIZATION, CONNECTION, CONTENT_LENGTH, RETRY_AFTER, TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -314,6 +314,18 @@ pub async fn bounded(State(guard): State<Guard>, request: Request, next: Next) -
             "the request was not read and answered in time",
         ),
     };
+    // hyper closes a keep-alive connection idle past the header timeout;
+    // clients that read this hint (Node, undici) retire it first.
+    if let Ok(hint) = HeaderValue::from_str(&format!(
+        "timeout={}",
+        (guard.platform.header_timeout_ms / 1000)
+            .saturating_sub(1)
+            .max(1)
+    )) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("keep-alive"), hint);
+    }
     // A refusal may come before the body was read (a bad key, a rate
     // limit, a body past its limit). hyper then closes the connection
     // rather than drain the rest; saying so keeps a client from sending

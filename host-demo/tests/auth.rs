@@ -374,6 +374,7 @@ fn every_route_answers_each_credential_as_the_model_says() {
         let head = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
         assert!(head.starts_with("http/1.1 401"), "{head}");
         assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+        assert!(head.contains("\r\nkeep-alive: timeout="), "{head}");
     }
     // Public routes need nothing.
     let (status, _) = request(

@@ -587,6 +587,7 @@ fn chromium_opens_and_clicks_and_reporting_counts_one_person() {
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(60)))
+        .max_idle_age(Duration::from_secs(5))
         .build()
         .into();
     let mut r = plain

@@ -142,6 +142,9 @@ pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
+        // Under the server's idle limit (header-timeout-ms, 10 s), so a
+        // pooled connection is never one the server is closing.
+        .max_idle_age(Duration::from_secs(5))
         .build()
         .into()
 }
