@@ -272,12 +272,12 @@ fn engaged(
         method: tracking::Method::Get,
     };
     let click = matches!(event.kind, EventKind::Clicked(_)).then_some(e.url.as_deref());
-    let counted = tracking::record_reported(store, message, &setup, &uc, click, &request).map_err(
-        |e| match e {
-            TrackingError::Store(m) => EventError::Store(m),
-            other => EventError::InvalidEvent(other.to_string()),
-        },
-    )?;
+    let counted =
+        tracking::record_reported(store, message, &setup, &uc, click, &request, &event.id)
+            .map_err(|e| match e {
+                TrackingError::Store(m) => EventError::Store(m),
+                other => EventError::InvalidEvent(other.to_string()),
+            })?;
     let payload = Engaged {
         classification: Some(counted.classification),
         ..e.clone()

@@ -247,7 +247,14 @@ pub(crate) struct Tracked {
     /// of `links` (link index `links.len()` in `recent`).
     #[serde(default, skip_serializing_if = "is_zero")]
     other_clicks: [u64; 2],
+    /// The ids of the provider events counted here (the latest
+    /// [`REMEMBERED_EVENTS`]), so a webhook's retry counts nothing again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<String>,
 }
+
+/// Provider event ids remembered per tracked message.
+const REMEMBERED_EVENTS: usize = 64;
 
 fn is_zero(c: &[u64; 2]) -> bool {
     *c == [0, 0]
@@ -549,6 +556,7 @@ pub fn rewrite(
         opens: [0, 0],
         recent: Vec::new(),
         other_clicks: [0, 0],
+        events: Vec::new(),
     };
     records::write(
         store,
@@ -689,6 +697,7 @@ fn record(
         Expect::Version(version),
         request,
         link,
+        None,
     )?;
     answer.recorded = Some(event);
     Ok(())
@@ -701,7 +710,8 @@ fn record(
 /// another URL (or none) counts in the engagement totals only. Messages we
 /// did not track keep their state under `tracking-reported/`, sent at the
 /// message's time, with the use case's scanner window and no pixel (so no
-/// click-without-open rule).
+/// click-without-open rule). The provider's `event` id is counted once: a
+/// retry is classified again but counted nowhere.
 pub fn record_reported(
     store: &mut dyn Store,
     message: &crate::messages::MessageRecord,
@@ -709,6 +719,7 @@ pub fn record_reported(
     use_case: &UseCase,
     click: Option<Option<&str>>,
     request: &Request,
+    event: &str,
 ) -> Result<EngagementEvent, TrackingError> {
     check_request(request)?;
     let local = message.message_id.split('@').next().unwrap_or_default();
@@ -744,7 +755,16 @@ pub fn record_reported(
             .unwrap_or(tracked.links.len());
         u16::try_from(found).unwrap_or(u16::MAX - 1)
     });
-    count(store, setup, &key, tracked, version, request, link)
+    count(
+        store,
+        setup,
+        &key,
+        tracked,
+        version,
+        request,
+        link,
+        Some(event),
+    )
 }
 
 /// The index of the link when `url` is one of this message's own tracked
@@ -781,6 +801,10 @@ fn own_link(
 /// Classifies a request against a tracked message, updates its state and
 /// the day's counters. `link` is the link's index (`links.len()` for a
 /// reported URL that is none of them).
+/// Counts one request on `tracked` and in the day's aggregates. A provider
+/// `event` already counted on it (a retry, or two deliveries at once) is
+/// classified but counted nowhere.
+#[allow(clippy::too_many_arguments)]
 fn count(
     store: &mut dyn Store,
     setup: &str,
@@ -789,11 +813,19 @@ fn count(
     mut expect: Expect,
     request: &Request,
     link: Option<u16>,
+    event: Option<&str>,
 ) -> Result<EngagementEvent, TrackingError> {
     let apple = networks(store)?;
     let mut tries = 0;
     let event = loop {
         tries += 1;
+        let seen = event.is_some_and(|id| tracked.events.iter().any(|e| e == id));
+        if let Some(id) = event.filter(|_| !seen) {
+            tracked.events.push(id.to_string());
+            if tracked.events.len() > REMEMBERED_EVENTS {
+                tracked.events.remove(0);
+            }
+        }
         let cx = rules::Context {
             sent_at: tracked.sent_at,
             apple: &apple,
@@ -833,8 +865,27 @@ fn count(
                 (Kind::Click, c, unique)
             }
         };
-        match records::write(store, key, &tracked, expect) {
+        let written = if seen {
+            Ok(0)
+        } else {
+            records::write(store, key, &tracked, expect)
+        };
+        match written {
             Ok(_) => {
+                if seen {
+                    return Ok(EngagementEvent {
+                        message_id: tracked.message_id.clone(),
+                        use_case: tracked.use_case.clone(),
+                        kind,
+                        link: link
+                            .filter(|i| usize::from(*i) < tracked.links.len())
+                            .map(u32::from),
+                        url: link.and_then(|i| tracked.links.get(usize::from(i)).cloned()),
+                        at: request.at,
+                        classification,
+                        unique: false,
+                    });
+                }
                 break EngagementEvent {
                     message_id: tracked.message_id.clone(),
                     use_case: tracked.use_case.clone(),

@@ -862,6 +862,38 @@ mod webhooks {
         assert!(message(&mut c.store, &plain).is_err());
     }
 
+    /// A webhook retried after the counts were written but before its
+    /// event was marked (a crash between the two writes), and one delivered
+    /// twice at once: each counts once.
+    #[test]
+    fn a_reported_open_retried_after_a_crash_counts_once() {
+        use crate::store::{Expect, Store};
+        let mut c = clinic();
+        let (tracked, _) = sent(&mut c);
+        let t = START as u64;
+        let open = report(
+            "ses-open",
+            &tracked,
+            t + 600,
+            EventKind::Opened(seen(Some(BROWSER), Some("203.0.113.9"), None)),
+        );
+        let first = events::record(&mut c.store, &mut c.env, &open).expect("recorded");
+        let setup = c.setup.id.clone();
+        c.store
+            .delete(&crate::keys::event(&setup, "ses-open"), Expect::Any)
+            .expect("the marker is dropped, as if never written");
+        let retry = events::record(&mut c.store, &mut c.env, &open).expect("recorded");
+        assert_eq!(retry.kind, first.kind);
+        let again = events::record(&mut c.store, &mut c.env, &open).expect("recorded");
+        assert!(again.duplicate);
+        let m = message(&mut c.store, &tracked).expect("tracked");
+        assert_eq!((m.opens_human, m.opens_machine), (1, 0));
+        let day = engagement(&mut c.store, &Subject::Setup(setup), t, t + 86_400)
+            .expect("counts")
+            .engagement;
+        assert_eq!((day.opens_human, day.unique_opens_human), (1, 1));
+    }
+
     #[test]
     fn unknown_messages_and_bad_reports_write_nothing() {
         let mut c = clinic();
