@@ -56,9 +56,64 @@ impl RngCore for HostRng<'_> {
 
 impl CryptoRng for HostRng<'_> {}
 
+impl rand_core_10::TryRng for HostRng<'_> {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core_10::TryCryptoRng for HostRng<'_> {}
+
+/// The public exponent.
+const EXPONENT: u32 = 65_537;
+
+/// A random 1024-bit prime `p`, its two top bits set (so two of them make
+/// a 2048-bit modulus) and `p - 1` prime to [`EXPONENT`].
+fn prime(rng: &mut HostRng<'_>) -> Result<rsa::BigUint, String> {
+    use crypto_bigint::{NonZero, U1024};
+    use crypto_primes::Flavor;
+    use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
+    let exponent = NonZero::new(U1024::from_u32(EXPONENT))
+        .into_option()
+        .ok_or("the exponent is zero")?;
+    loop {
+        let factory =
+            SmallFactorsSieveFactory::new(Flavor::Any, RSA_BITS as u32 / 2, SetBits::TwoMsb)
+                .map_err(|e| e.to_string())?;
+        let found: Option<U1024> = crypto_primes::sieve_and_find(rng, factory, |_, candidate| {
+            crypto_primes::is_prime(Flavor::Any, candidate)
+        })
+        .map_err(|e| e.to_string())?;
+        let p = found.ok_or("no prime found")?;
+        if p.rem(&exponent) != U1024::ONE {
+            return Ok(rsa::BigUint::from_bytes_be(&p.to_be_bytes()));
+        }
+    }
+}
+
 /// A new key pair: `(private key as PKCS#8 DER, TXT record value)`.
 pub fn generate(env: &mut dyn Env) -> Result<(Vec<u8>, String), String> {
-    let key = RsaPrivateKey::new(&mut HostRng(env), RSA_BITS).map_err(|e| e.to_string())?;
+    let mut rng = HostRng(env);
+    let p = prime(&mut rng)?;
+    let q = loop {
+        let q = prime(&mut rng)?;
+        if q != p {
+            break q;
+        }
+    };
+    let key =
+        RsaPrivateKey::from_p_q(p, q, rsa::BigUint::from(EXPONENT)).map_err(|e| e.to_string())?;
     let private = key.to_pkcs8_der().map_err(|e| e.to_string())?;
     let public = key
         .to_public_key()
@@ -328,6 +383,25 @@ mod tests {
             "h=from:to:cc:subject:date:message-id:in-reply-to:references:mime-version:content-type";
         let folded = fold(&format!("v=1; a=rsa-sha256; {h}; b={}", "A".repeat(300)));
         assert!(folded.contains(h), "{folded}");
+    }
+
+    #[test]
+    fn generated_keys_are_valid_2048_bit_keys() {
+        use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+        let mut moduli = Vec::new();
+        for seed in 1..4 {
+            let mut env = crate::env::FixedEnv::new(0, seed);
+            let (der, _) = generate(&mut env).unwrap();
+            let key = RsaPrivateKey::from_pkcs8_der(&der).unwrap();
+            key.validate().unwrap();
+            assert_eq!(key.n().bits(), RSA_BITS);
+            assert_eq!(key.e(), &rsa::BigUint::from(EXPONENT));
+            assert_eq!(key.primes().len(), 2);
+            assert_ne!(key.primes()[0], key.primes()[1]);
+            moduli.push(key.n().clone());
+        }
+        moduli.dedup();
+        assert_eq!(moduli.len(), 3, "each seed its own key");
     }
 
     #[test]

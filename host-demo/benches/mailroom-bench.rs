@@ -6,6 +6,7 @@
 //! cargo bench -p host-demo --bench mailroom-bench -- \
 //!     --corpus DIR [--corpus DIR ...] [--real-corpus DIR] [--rounds N] \
 //!     [--cold-rounds N] [--out FILE.json]
+//! cargo bench -p host-demo --bench mailroom-bench -- keygen [ROUNDS]
 //! ```
 //!
 //! `--corpus` directories are read one level deep, `--real-corpus` (real
@@ -21,6 +22,9 @@
 //!   corpus when one is given;
 //! - `send`: `outbound.send` on a fresh in-memory store and recording
 //!   transport, natively against wasmtime, for three kinds of request;
+//! - `keygen`: `setups.create` (an RSA-2048 key) natively against wasmtime,
+//!   one seed per round (also alone: `keygen [ROUNDS]`, of the component
+//!   `$MAILROOM_COMPONENT` names, so two builds can be compared);
 //! - `cold`: a fresh process (this binary, `cold` mode) from `main` to the
 //!   first parse's answer, with the compiled component from the cache
 //!   (`target/mailroom-cache/*.cwasm`) and with the cache file removed first
@@ -52,6 +56,11 @@ fn main() -> anyhow::Result<()> {
         Some("cold") => return cold_child(),
         Some("loop") => return profile_loop(&args[1..]),
         Some("memory") => return memory_child(&args[1..]),
+        Some("keygen") => {
+            let rounds = args.get(1).map_or(Ok(5), |n| n.parse())?;
+            println!("{}", keygen(&load()?, rounds)?);
+            return Ok(());
+        }
         _ => {}
     }
 
