@@ -22,6 +22,8 @@ pub const TTL: i64 = 24 * 3600;
 pub const CLAIM_LEASE: i64 = 120;
 /// The longest key, in bytes.
 pub const MAX_KEY: usize = 255;
+/// Keys looked at for expiry by each send that claims a key.
+const SWEEP: u32 = 4;
 
 /// What is stored under a key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,7 +121,26 @@ pub fn send(
     // The message is out whether or not its outcome is kept; a failure here
     // lets a retry after the lease send again (at least once).
     let _ = records::write(store, &slot, &kept, Expect::Version(version));
+    sweep(store, &slot, now);
     result
+}
+
+/// Deletes the expired keys among the [`SWEEP`] that follow `slot`. Keys
+/// are hashes, so those are a random sample: every claiming send clears a
+/// few, which keeps expired keys to a fraction of the live ones without a
+/// scheduled job. Best effort: a failure leaves the key for a later sweep
+/// (an expired key is taken over by the next send with it anyway).
+fn sweep(store: &mut dyn Store, slot: &str, now: i64) {
+    let Ok(page) = store.list(&crate::keys::idempotency(""), Some(slot), SWEEP) else {
+        return;
+    };
+    for key in page.keys {
+        if let Ok(Some((held, version))) = records::read::<Claim>(store, &key)
+            && held.at.saturating_add(TTL) <= now
+        {
+            let _ = store.delete(&key, Expect::Version(version));
+        }
+    }
 }
 
 /// The SHA-256 of the request without its key.
@@ -269,6 +290,51 @@ mod tests {
         let late = run(&mut store, 1000 + CLAIM_LEASE, &r, Ok(sent("b")), &mut runs);
         assert_eq!(late, Ok(sent("b")));
         assert_eq!(runs, 2);
+    }
+
+    #[test]
+    fn each_claiming_send_deletes_expired_keys_that_follow_its_own() {
+        let (mut store, mut runs) = (MemoryStore::default(), 0);
+        for n in 0..40 {
+            let r = request(&format!("old-{n}"));
+            run(&mut store, 1000, &r, Ok(sent("a")), &mut runs).expect("sent");
+        }
+        // Live keys, claimed an hour before the sweeps.
+        for n in 0..20 {
+            let r = request(&format!("live-{n}"));
+            run(&mut store, 1000 + TTL - 3600, &r, Ok(sent("a")), &mut runs).expect("sent");
+        }
+        let keys = |store: &MemoryStore| -> Vec<String> {
+            store
+                .entries()
+                .map(|(k, _)| k.clone())
+                .filter(|k| k.starts_with("idempotency/"))
+                .collect()
+        };
+        let live: Vec<String> = (0..20)
+            .map(|n| store_key("ws-1", &format!("live-{n}")))
+            .collect();
+        let before = keys(&store);
+        let r = request("new");
+        run(&mut store, 1000 + TTL, &r, Ok(sent("b")), &mut runs).expect("sent");
+        let slot = store_key("ws-1", "new");
+        let next: Vec<&String> = before.iter().filter(|k| **k > slot).take(4).collect();
+        let after = keys(&store);
+        for k in &before {
+            let expected = !(next.contains(&k) && !live.contains(k));
+            assert_eq!(after.contains(k), expected, "{k}");
+        }
+        // Sends at random places clear nearly every expired key, no live one.
+        for n in 0..200 {
+            let r = request(&format!("more-{n}"));
+            run(&mut store, 1000 + TTL + 1, &r, Ok(sent("c")), &mut runs).expect("sent");
+        }
+        let left = keys(&store);
+        assert!(live.iter().all(|k| left.contains(k)));
+        let old_left = (0..40)
+            .filter(|n| left.contains(&store_key("ws-1", &format!("old-{n}"))))
+            .count();
+        assert!(old_left <= 4, "{old_left} of 40 expired keys left");
     }
 
     #[test]

@@ -127,11 +127,7 @@ fn received(out: &Path) -> HashMap<String, usize> {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("queue-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir(&format!("queue-{name}"))
 }
 
 fn settings(data: &Path, port: u16) -> String {

@@ -26,11 +26,7 @@ use serde_json::{Value, json};
 use support_pg::{Postgres, Serve, agent, call, expect, verified_use_case};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("replicas-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir(&format!("replicas-{name}"))
 }
 
 /// One acknowledged send.

@@ -85,11 +85,7 @@ fn release_1_build() -> Option<(PathBuf, PathBuf)> {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("upgrade-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp_dir(&format!("upgrade-{name}"))
 }
 
 /// Two replicas with settings `toml` on a database holding release 1.
