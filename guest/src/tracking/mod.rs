@@ -800,10 +800,9 @@ fn own_link(
 
 /// Classifies a request against a tracked message, updates its state and
 /// the day's counters. `link` is the link's index (`links.len()` for a
-/// reported URL that is none of them).
-/// Counts one request on `tracked` and in the day's aggregates. A provider
-/// `event` already counted on it (a retry, or two deliveries at once) is
-/// classified but counted nowhere.
+/// reported URL that is none of them). A provider `event` already counted
+/// on it (a retry, or two deliveries at once) is classified but counted
+/// nowhere.
 #[allow(clippy::too_many_arguments)]
 fn count(
     store: &mut dyn Store,
@@ -872,21 +871,7 @@ fn count(
         };
         match written {
             Ok(_) => {
-                if seen {
-                    return Ok(EngagementEvent {
-                        message_id: tracked.message_id.clone(),
-                        use_case: tracked.use_case.clone(),
-                        kind,
-                        link: link
-                            .filter(|i| usize::from(*i) < tracked.links.len())
-                            .map(u32::from),
-                        url: link.and_then(|i| tracked.links.get(usize::from(i)).cloned()),
-                        at: request.at,
-                        classification,
-                        unique: false,
-                    });
-                }
-                break EngagementEvent {
+                let counted = EngagementEvent {
                     message_id: tracked.message_id.clone(),
                     use_case: tracked.use_case.clone(),
                     kind,
@@ -896,8 +881,12 @@ fn count(
                     url: link.and_then(|i| tracked.links.get(usize::from(i)).cloned()),
                     at: request.at,
                     classification,
-                    unique,
+                    unique: unique && !seen,
                 };
+                if seen {
+                    return Ok(counted);
+                }
+                break counted;
             }
             Err(StoreError::Conflict(_)) if tries < 8 => {
                 let (latest, v) = records::read::<Tracked>(store, key)?
