@@ -81,12 +81,9 @@ const EXPONENT: u32 = 65_537;
 /// A random 1024-bit prime `p`, its two top bits set (so two of them make
 /// a 2048-bit modulus) and `p - 1` prime to [`EXPONENT`].
 fn prime(rng: &mut HostRng<'_>) -> Result<rsa::BigUint, String> {
-    use crypto_bigint::{NonZero, U1024};
+    use crypto_bigint::U1024;
     use crypto_primes::Flavor;
     use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
-    let exponent = NonZero::new(U1024::from_u32(EXPONENT))
-        .into_option()
-        .ok_or("the exponent is zero")?;
     loop {
         let factory =
             SmallFactorsSieveFactory::new(Flavor::Any, RSA_BITS as u32 / 2, SetBits::TwoMsb)
@@ -95,9 +92,13 @@ fn prime(rng: &mut HostRng<'_>) -> Result<rsa::BigUint, String> {
             crypto_primes::is_prime(Flavor::Any, candidate)
         })
         .map_err(|e| e.to_string())?;
-        let p = found.ok_or("no prime found")?;
-        if p.rem(&exponent) != U1024::ONE {
-            return Ok(rsa::BigUint::from_bytes_be(&p.to_be_bytes()));
+        let p = found.ok_or("no prime found")?.to_be_bytes();
+        // p mod 65537, byte by byte (a full-width remainder is 10 KB of code).
+        let rem = p
+            .iter()
+            .fold(0u64, |r, b| (r * 256 + u64::from(*b)) % u64::from(EXPONENT));
+        if rem != 1 {
+            return Ok(rsa::BigUint::from_bytes_be(&p));
         }
     }
 }
